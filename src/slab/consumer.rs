@@ -1,0 +1,130 @@
+//! The ordered consumer and the latest-frame readers.
+
+use super::frame::Frame;
+use super::policy::SlabStats;
+use super::ring::ReaderRole;
+use super::Shared;
+use crate::sync::{Arc, Ordering};
+
+/// The ordered end of a slab: takes frames oldest-first (or the newest, or looks
+/// at a range in place), for recording or analysis. One per slab; `Send`, not
+/// `Clone`. Never blocks, and never blocks the producer: while it looks at queued
+/// frames in place, the producer skips evictions instead of waiting.
+pub struct Consumer {
+    shared: Arc<Shared>,
+    role: ReaderRole,
+}
+
+impl Consumer {
+    pub(crate) fn new(shared: Arc<Shared>, role: ReaderRole) -> Self {
+        Self { shared, role }
+    }
+
+    /// Takes the oldest queued frame.
+    pub fn pop_oldest(&mut self) -> Option<Frame> {
+        self.shared.ring.pop_front(&mut self.role).map(Frame::new)
+    }
+
+    /// Takes the newest queued frame, leaving older ones queued.
+    pub fn pop_latest(&mut self) -> Option<Frame> {
+        self.shared.ring.pop_back(&mut self.role).map(Frame::new)
+    }
+
+    /// The oldest queued frame, left in the queue.
+    pub fn read_oldest(&mut self) -> Option<Frame> {
+        let pinned = self.shared.ring.pin(&mut self.role);
+        (pinned.len() > 0).then(|| Frame::new(pinned.get(0)))
+    }
+
+    /// Every queued frame, oldest first, left in the queue (handles, not copies).
+    pub fn read_all(&mut self) -> Vec<Frame> {
+        self.read_range(0, None)
+    }
+
+    /// Up to `count` queued frames (all, if `None`) starting `start` places from
+    /// the oldest, left in the queue. Empty when `start` is past the end.
+    pub fn read_range(&mut self, start: usize, count: Option<usize>) -> Vec<Frame> {
+        let pinned = self.shared.ring.pin(&mut self.role);
+        let end = count.map_or(pinned.len(), |count| {
+            start.saturating_add(count).min(pinned.len())
+        });
+        (start..end)
+            .map(|index| Frame::new(pinned.get(index)))
+            .collect()
+    }
+
+    /// Empties the queue and returns how many frames it held. The latest snapshot
+    /// is untouched (it shows the stream, not the queue); under `Sample`, sampling
+    /// restarts with stride 1 at the next frame.
+    pub fn clear(&mut self) -> usize {
+        // Relaxed: a restart request for the producer's sampling state; the queue
+        // itself is emptied by the drain's CAS.
+        self.shared.clear_epoch.fetch_add(1, Ordering::Relaxed);
+        self.shared.ring.drain(&mut self.role).count()
+    }
+
+    /// Frames queued now.
+    pub fn len(&self) -> usize {
+        self.shared.ring.len()
+    }
+
+    /// Whether the queue is empty now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A new reader of this slab.
+    pub fn reader(&self) -> Reader {
+        Reader::new(Arc::clone(&self.shared))
+    }
+
+    /// The slab's counters and sizes.
+    pub fn stats(&self) -> SlabStats {
+        self.shared.stats()
+    }
+}
+
+/// A reader of the newest frame. Clone one per thread (or share one: it is
+/// `Sync`); reading never blocks and never allocates.
+#[derive(Clone)]
+pub struct Reader {
+    shared: Arc<Shared>,
+}
+
+impl Reader {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The newest committed frame, if any: a handle that keeps its slot intact
+    /// while held. Reading it twice may give the same frame; see
+    /// [`latest_after`](Self::latest_after).
+    pub fn latest(&self) -> Option<Frame> {
+        self.shared.latest.load_full().map(Frame::new)
+    }
+
+    /// The newest frame if its sequence number is above `seq`: pass the last
+    /// frame's `seq()` to never see a frame twice. When there is nothing newer
+    /// this touches no reference count.
+    pub fn latest_after(&self, seq: u64) -> Option<Frame> {
+        self.shared
+            .latest
+            .load_if(|slot| slot.meta.seq > seq)
+            .map(Frame::new)
+    }
+
+    /// Frames in the ordered queue now.
+    pub fn len(&self) -> usize {
+        self.shared.ring.len()
+    }
+
+    /// Whether the ordered queue is empty now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slab's counters and sizes.
+    pub fn stats(&self) -> SlabStats {
+        self.shared.stats()
+    }
+}

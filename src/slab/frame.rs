@@ -1,0 +1,215 @@
+//! One slot's contents (pixels and metadata) and [`Frame`], the shared handle to it.
+//!
+//! A slot is allocated once, when its slab is built. While any `Frame` points at
+//! a slot, the producer cannot get unique access to it and so never rewrites it:
+//! a handle is a stable, read-only view for as long as it lives.
+
+use std::sync::Arc as StdArc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytemuck::{Pod, Zeroable};
+
+use super::layout::{FrameLayout, PixelFormat, Plane};
+use crate::sync::Arc;
+
+/// What the producer knows about a frame when it commits it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Presentation time in nanoseconds, in the stream's own time base; `None` when
+    /// the decoder gave none (a pts of 0 is a real pts, not a missing one).
+    pub pts_ns: Option<i64>,
+    /// Wall-clock capture time, when the camera sends RTCP sender reports.
+    pub capture_time: Option<SystemTime>,
+    /// When the frame's data arrived in this process.
+    pub received: Instant,
+    /// Whether the frame is a keyframe (an IDR picture).
+    pub keyframe: bool,
+}
+
+impl FrameInfo {
+    /// A frame received now, with no pts, no capture time, not a keyframe.
+    pub fn received_now() -> Self {
+        Self {
+            pts_ns: None,
+            capture_time: None,
+            received: Instant::now(),
+            keyframe: false,
+        }
+    }
+}
+
+/// Everything known about a committed frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameMeta {
+    /// The slab's sequence number: one per frame offered to the producer, so a gap
+    /// between two frames a consumer sees counts the frames dropped between them.
+    pub seq: u64,
+    /// What the producer said at commit.
+    pub info: FrameInfo,
+}
+
+/// 64 bytes aligned to 64: the unit a pixel buffer is allocated in, so every
+/// buffer starts on a cache line (and the widest SIMD register) boundary.
+#[derive(Clone, Copy, Pod, Zeroable)]
+#[repr(C, align(64))]
+pub(crate) struct Block([u8; 64]);
+
+/// One slot: a pixel buffer sized for the slab's layout, and the metadata of the
+/// frame it holds. Plain data: exclusive access is proven by `Arc::get_mut`.
+pub(crate) struct Slot {
+    pub(crate) stream_id: StdArc<str>,
+    pub(crate) layout: FrameLayout,
+    pub(crate) meta: FrameMeta,
+    pixels: Box<[Block]>,
+}
+
+impl Slot {
+    pub(crate) fn new(stream_id: StdArc<str>, layout: FrameLayout) -> Self {
+        let blocks = layout.len().div_ceil(64);
+        Self {
+            stream_id,
+            layout,
+            meta: FrameMeta {
+                seq: 0,
+                info: FrameInfo::received_now(),
+            },
+            pixels: vec![Block([0; 64]); blocks].into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.pixels)[..self.layout.len()]
+    }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.layout.len();
+        &mut bytemuck::cast_slice_mut(&mut self.pixels)[..len]
+    }
+}
+
+/// Splits a frame buffer into its planes' byte ranges (padding included).
+pub(crate) fn plane_range(plane: &Plane) -> std::ops::Range<usize> {
+    plane.offset..plane.offset + plane.len()
+}
+
+/// A shared, read-only handle to a committed frame.
+///
+/// Cloning is one reference-count increment; no pixels are copied. While any
+/// handle to a frame is alive, its slot is not reused, so hold handles briefly
+/// (or give the slab spare slots with
+/// [`SlabConfig::reader_slots`](super::SlabConfig::reader_slots)):
+/// if readers hold every spare slot, the producer drops new frames
+/// ([`DropReason::NoFreeSlot`](super::DropReason::NoFreeSlot)) rather than wait.
+#[derive(Clone)]
+pub struct Frame {
+    slot: Arc<Slot>,
+}
+
+impl Frame {
+    pub(crate) fn new(slot: Arc<Slot>) -> Self {
+        Self { slot }
+    }
+
+    /// The slab's sequence number of this frame.
+    pub fn seq(&self) -> u64 {
+        self.slot.meta.seq
+    }
+
+    /// Sequence number, timing and keyframe flag.
+    pub fn meta(&self) -> &FrameMeta {
+        &self.slot.meta
+    }
+
+    /// The id of the stream the frame came from.
+    pub fn stream_id(&self) -> &str {
+        &self.slot.stream_id
+    }
+
+    /// Geometry: size, format, planes and strides.
+    pub fn layout(&self) -> &FrameLayout {
+        &self.slot.layout
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.slot.layout.width()
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.slot.layout.height()
+    }
+
+    /// Pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.slot.layout.format()
+    }
+
+    /// Presentation time in nanoseconds, if the stream had one.
+    pub fn pts_ns(&self) -> Option<i64> {
+        self.slot.meta.info.pts_ns
+    }
+
+    /// Wall-clock capture time from the camera's RTCP sender reports, if it sent any.
+    pub fn capture_time(&self) -> Option<SystemTime> {
+        self.slot.meta.info.capture_time
+    }
+
+    /// When the frame's data arrived in this process.
+    pub fn received(&self) -> Instant {
+        self.slot.meta.info.received
+    }
+
+    /// Time since the frame arrived.
+    pub fn age(&self) -> Duration {
+        self.slot.meta.info.received.elapsed()
+    }
+
+    /// Whether the frame is a keyframe.
+    pub fn is_keyframe(&self) -> bool {
+        self.slot.meta.info.keyframe
+    }
+
+    /// The whole pixel buffer, planes one after another, padding included.
+    pub fn data(&self) -> &[u8] {
+        self.slot.bytes()
+    }
+
+    /// Plane `index` (0 for packed formats; Y, U, V for `yuv420p`), padding included:
+    /// row `y` starts at `y * layout().planes()[index].stride`.
+    ///
+    /// # Panics
+    /// If the format has no plane `index`.
+    pub fn plane(&self, index: usize) -> &[u8] {
+        &self.slot.bytes()[plane_range(&self.slot.layout.planes()[index])]
+    }
+
+    /// Row `y` of plane `index`, without padding.
+    ///
+    /// # Panics
+    /// If the plane or the row does not exist.
+    pub fn row(&self, index: usize, y: usize) -> &[u8] {
+        let plane = self.slot.layout.planes()[index];
+        assert!(y < plane.rows, "row {y} of {}", plane.rows);
+        let start = plane.offset + y * plane.stride;
+        &self.slot.bytes()[start..start + plane.row_bytes]
+    }
+
+    /// Whether two handles point at the same slot holding the same frame.
+    pub fn same_frame(&self, other: &Frame) -> bool {
+        Arc::ptr_eq(&self.slot, &other.slot) && self.seq() == other.seq()
+    }
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("stream_id", &self.stream_id())
+            .field("seq", &self.seq())
+            .field("width", &self.width())
+            .field("height", &self.height())
+            .field("format", &self.format())
+            .field("keyframe", &self.is_keyframe())
+            .finish_non_exhaustive()
+    }
+}

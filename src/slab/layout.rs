@@ -1,0 +1,266 @@
+//! Pixel formats and the byte layout of one frame in a slot: planes, strides, offsets.
+//!
+//! Rows start on `row_align`-byte boundaries (64 by default, one cache line and
+//! the widest SIMD register), and so does every plane, so a converter can write
+//! straight into the slot with aligned stores.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The pixel format of the frames a slab holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PixelFormat {
+    /// Packed 8-bit B, G, R (OpenCV's default order).
+    #[default]
+    Bgr24,
+    /// Packed 8-bit R, G, B.
+    Rgb24,
+    /// One 8-bit luma plane.
+    Gray8,
+    /// Planar Y, then U and V at half width and half height.
+    Yuv420p,
+    /// Planar Y, then interleaved U/V at half width and half height.
+    Nv12,
+}
+
+impl PixelFormat {
+    /// Every format, in declaration order.
+    pub const ALL: [PixelFormat; 5] = [
+        PixelFormat::Bgr24,
+        PixelFormat::Rgb24,
+        PixelFormat::Gray8,
+        PixelFormat::Yuv420p,
+        PixelFormat::Nv12,
+    ];
+
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PixelFormat::Bgr24 => "bgr24",
+            PixelFormat::Rgb24 => "rgb24",
+            PixelFormat::Gray8 => "gray8",
+            PixelFormat::Yuv420p => "yuv420p",
+            PixelFormat::Nv12 => "nv12",
+        }
+    }
+
+    /// `(bytes per row, rows)` of each plane for a `width` × `height` frame.
+    fn plane_extents(self, width: u32, height: u32) -> ([(usize, usize); 3], usize) {
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        match self {
+            PixelFormat::Bgr24 | PixelFormat::Rgb24 => ([(w * 3, h), (0, 0), (0, 0)], 1),
+            PixelFormat::Gray8 => ([(w, h), (0, 0), (0, 0)], 1),
+            PixelFormat::Yuv420p => ([(w, h), (cw, ch), (cw, ch)], 3),
+            PixelFormat::Nv12 => ([(w, h), (cw * 2, ch), (0, 0)], 2),
+        }
+    }
+}
+
+impl fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PixelFormat {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        PixelFormat::ALL
+            .into_iter()
+            .find(|format| format.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("pixel format `{s}` is not one of bgr24, rgb24, gray8, yuv420p, nv12"),
+                )
+            })
+    }
+}
+
+/// Where one plane lives inside a slot's pixel buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plane {
+    /// Byte offset of the plane's first row.
+    pub offset: usize,
+    /// Bytes from one row's start to the next (≥ `row_bytes`, a multiple of the row alignment).
+    pub stride: usize,
+    /// Meaningful bytes in each row.
+    pub row_bytes: usize,
+    /// Number of rows.
+    pub rows: usize,
+}
+
+impl Plane {
+    /// Bytes the plane spans, padding included.
+    pub fn len(&self) -> usize {
+        self.stride * self.rows
+    }
+
+    /// Whether the plane holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The fixed geometry of every frame in one slab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLayout {
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    row_align: usize,
+    planes: [Plane; 3],
+    plane_count: usize,
+    len: usize,
+}
+
+/// The default row and plane alignment, in bytes.
+pub const DEFAULT_ROW_ALIGN: usize = 64;
+
+/// Frames wider or taller than this are refused (16K video is 15360 wide).
+const MAX_DIMENSION: u32 = 16_384;
+
+impl FrameLayout {
+    /// The layout of a `width` × `height` frame in `format`, rows aligned to 64 bytes.
+    pub fn new(width: u32, height: u32, format: PixelFormat) -> Result<Self> {
+        Self::with_row_align(width, height, format, DEFAULT_ROW_ALIGN)
+    }
+
+    /// The same with another row alignment: a power of two from 1 (tightly
+    /// packed rows) to 4096.
+    pub fn with_row_align(
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        row_align: usize,
+    ) -> Result<Self> {
+        let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
+        if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
+            return Err(invalid(format!(
+                "frame size {width}x{height} is outside 1x1 ..= {MAX_DIMENSION}x{MAX_DIMENSION}"
+            )));
+        }
+        if !row_align.is_power_of_two() || row_align > 4096 {
+            return Err(invalid(format!(
+                "row alignment {row_align} is not a power of two from 1 to 4096"
+            )));
+        }
+        let (extents, plane_count) = format.plane_extents(width, height);
+        let mut planes = [Plane {
+            offset: 0,
+            stride: 0,
+            row_bytes: 0,
+            rows: 0,
+        }; 3];
+        let mut len = 0;
+        for (plane, &(row_bytes, rows)) in planes.iter_mut().zip(&extents).take(plane_count) {
+            let stride = row_bytes.next_multiple_of(row_align);
+            *plane = Plane {
+                offset: len,
+                stride,
+                row_bytes,
+                rows,
+            };
+            len = (len + stride * rows).next_multiple_of(row_align);
+        }
+        Ok(Self {
+            width,
+            height,
+            format,
+            row_align,
+            planes,
+            plane_count,
+            len,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Row and plane alignment in bytes.
+    pub fn row_align(&self) -> usize {
+        self.row_align
+    }
+
+    /// The planes, in the format's order (Y, U, V for `yuv420p`).
+    pub fn planes(&self) -> &[Plane] {
+        &self.planes[..self.plane_count]
+    }
+
+    /// Total bytes of one frame, padding included: what one slot's buffer holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a layout has at least one non-empty plane.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bgr_1080p_rows_are_aligned_and_dense_when_width_allows() {
+        let layout = FrameLayout::new(1920, 1080, PixelFormat::Bgr24).unwrap();
+        let plane = layout.planes()[0];
+        assert_eq!(plane.row_bytes, 5760);
+        assert_eq!(plane.stride, 5760);
+        assert_eq!(layout.len(), 5760 * 1080);
+    }
+
+    #[test]
+    fn odd_sizes_round_chroma_up_and_pad_rows() {
+        let layout = FrameLayout::new(33, 17, PixelFormat::Yuv420p).unwrap();
+        let [y, u, v] = [layout.planes()[0], layout.planes()[1], layout.planes()[2]];
+        assert_eq!((y.row_bytes, y.rows, y.stride), (33, 17, 64));
+        assert_eq!((u.row_bytes, u.rows, u.stride), (17, 9, 64));
+        assert_eq!(u.offset, (64 * 17usize).next_multiple_of(64));
+        assert_eq!(v.offset, u.offset + 64 * 9);
+        assert!(layout.planes().iter().all(|p| p.offset % 64 == 0));
+        let nv12 = FrameLayout::new(33, 17, PixelFormat::Nv12).unwrap();
+        assert_eq!(nv12.planes()[1].row_bytes, 34);
+    }
+
+    #[test]
+    fn packed_layout_has_no_padding() {
+        let layout = FrameLayout::with_row_align(5, 3, PixelFormat::Rgb24, 1).unwrap();
+        assert_eq!(layout.len(), 45);
+    }
+
+    #[test]
+    fn bad_geometry_is_refused_with_the_value() {
+        let err = FrameLayout::new(0, 10, PixelFormat::Gray8).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("0x10"), "{err}");
+        let err = FrameLayout::with_row_align(8, 8, PixelFormat::Gray8, 48).unwrap_err();
+        assert!(err.to_string().contains("48"), "{err}");
+    }
+
+    #[test]
+    fn formats_round_trip_through_their_names() {
+        for format in PixelFormat::ALL {
+            assert_eq!(format.name().parse::<PixelFormat>().unwrap(), format);
+        }
+        assert!("rgba".parse::<PixelFormat>().is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The frame slab (`frame_buffer`): one per stream, a fixed set of preallocated
+//! slots that one decode worker fills and any number of threads read.
+//!
+//! ```text
+//!            begin ─▶ fill ─▶ commit ─┬─▶ latest snapshot ──▶ Reader::latest()      (any threads)
+//!  Producer                           └─▶ ordered queue ────▶ Consumer::pop_oldest() (one thread)
+//! ```
+//!
+//! * [`new`] allocates every slot once: `capacity + 2 + reader_slots` pixel
+//!   buffers of [`FrameLayout::len`] bytes. Nothing is allocated per frame.
+//! * The [`Producer`] takes a free slot ([`Producer::begin`]), writes pixels into
+//!   it, and commits it with its [`FrameInfo`] ([`SlotWriter::commit`]). A slot is
+//!   free when nothing refers to it; a slot a reader holds is never overwritten.
+//! * Committing publishes the frame as the latest snapshot (an `arc-swap` pointer)
+//!   and appends it to the ordered queue, applying the [`DropPolicy`].
+//! * [`Reader`]s read the newest frame as a [`Frame`] handle; the [`Consumer`]
+//!   takes queued frames in order.
+//!
+//! See the crate documentation for the guarantees and the mapping from the seed's
+//! Python `FrameBuffer`.
+
+mod consumer;
+mod frame;
+mod layout;
+mod policy;
+mod producer;
+#[allow(unsafe_code)] // the only unsafe in the slab: raw `Arc` pointers in the queue cells
+mod ring;
+
+use std::sync::Arc as StdArc;
+
+pub use consumer::{Consumer, Reader};
+pub use frame::{Frame, FrameInfo, FrameMeta};
+pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN};
+pub use policy::{DropCounts, DropPolicy, DropReason, SlabStats};
+pub use producer::{Committed, Producer, Rejected, SlotWriter};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sync::{Arc, AtomicU64, Snapshot};
+use frame::Slot;
+use policy::Counters;
+use ring::Ring;
+
+/// Slots beyond the queue's capacity that the slab always has: the one being
+/// written, and the latest snapshot's once the consumer has taken it.
+const PRODUCER_SLOTS: usize = 2;
+
+/// How to build a slab. `Default`-like construction from a layout, owned setters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlabConfig {
+    stream_id: String,
+    layout: FrameLayout,
+    capacity: usize,
+    policy: DropPolicy,
+    reader_slots: usize,
+    max_memory_mb: Option<f64>,
+}
+
+impl SlabConfig {
+    /// A slab for frames of `layout`: queue capacity 4, policy `Latest`, 2 reader
+    /// slots, no memory cap, stream id `""`.
+    pub fn new(layout: FrameLayout) -> Self {
+        Self {
+            stream_id: String::new(),
+            layout,
+            capacity: 4,
+            policy: DropPolicy::default(),
+            reader_slots: 2,
+            max_memory_mb: None,
+        }
+    }
+
+    /// The stream id every frame carries.
+    pub fn stream_id(mut self, id: impl Into<String>) -> Self {
+        self.stream_id = id.into();
+        self
+    }
+
+    /// How many frames the ordered queue holds (1 ..= 2^20).
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// What happens when the queue is full.
+    pub fn policy(mut self, policy: DropPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Extra slots for frames that readers and the consumer hold at once. While
+    /// readers hold more than this many frames that are no longer queued or
+    /// latest, new frames are dropped as [`DropReason::NoFreeSlot`].
+    pub fn reader_slots(mut self, slots: usize) -> Self {
+        self.reader_slots = slots;
+        self
+    }
+
+    /// Caps the slab's pixel memory: the queue's capacity becomes the largest that
+    /// fits (and at most [`capacity`](Self::capacity)). Memory is bounded by
+    /// construction, never by scanning frames.
+    pub fn max_memory_mb(mut self, megabytes: f64) -> Self {
+        self.max_memory_mb = Some(megabytes);
+        self
+    }
+
+    /// The frame geometry.
+    pub fn layout(&self) -> &FrameLayout {
+        &self.layout
+    }
+
+    /// The slots this configuration allocates, and so its memory
+    /// (`slots × layout().len()` bytes), or why it is invalid.
+    pub fn resolve(&self) -> Result<(usize, usize)> {
+        let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
+        if !(1..=ring::MAX_CAPACITY).contains(&self.capacity) {
+            return Err(invalid(format!(
+                "capacity {} is outside 1 ..= {}",
+                self.capacity,
+                ring::MAX_CAPACITY
+            )));
+        }
+        if self.reader_slots > ring::MAX_CAPACITY {
+            return Err(invalid(format!(
+                "reader_slots {} is above {}",
+                self.reader_slots,
+                ring::MAX_CAPACITY
+            )));
+        }
+        let fixed = PRODUCER_SLOTS + self.reader_slots;
+        let slot_bytes = self.layout.len();
+        let capacity = match self.max_memory_mb {
+            None => self.capacity,
+            Some(mb) if !(mb.is_finite() && mb > 0.0) => {
+                return Err(invalid(format!(
+                    "max_memory_mb {mb} is not a positive number"
+                )))
+            }
+            Some(mb) => {
+                let budget = (mb * 1024.0 * 1024.0) as usize;
+                let fit = (budget / slot_bytes).saturating_sub(fixed);
+                if fit == 0 {
+                    return Err(Error::new(
+                        ErrorKind::OverBudget,
+                        format!(
+                            "max_memory_mb {mb} holds {} slots of {slot_bytes} bytes; \
+                             this slab needs at least {}",
+                            budget / slot_bytes,
+                            fixed + 1
+                        ),
+                    ));
+                }
+                fit.min(self.capacity)
+            }
+        };
+        Ok((capacity, capacity + fixed))
+    }
+}
+
+/// What every handle of one slab shares.
+pub(crate) struct Shared {
+    ring: Ring,
+    latest: Snapshot<Slot>,
+    counters: Counters,
+    /// Incremented by `Consumer::clear`; the producer restarts `Sample` when it changes.
+    clear_epoch: AtomicU64,
+    policy: DropPolicy,
+    slots: usize,
+    slot_bytes: usize,
+}
+
+impl Shared {
+    fn stats(&self) -> SlabStats {
+        SlabStats {
+            size: self.ring.len(),
+            capacity: self.ring.capacity(),
+            slots: self.slots,
+            slot_bytes: self.slot_bytes,
+            offered: self.counters.offered_total(),
+            written: self.counters.written_total(),
+            dropped: self.counters.drops(),
+            policy: self.policy,
+        }
+    }
+}
+
+/// Builds a slab: allocates every slot and returns its three kinds of handle.
+/// More [`Reader`]s come from [`Reader::clone`] or `reader()` on any handle.
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] for a capacity out of range or a bad memory cap;
+/// [`ErrorKind::OverBudget`] when the memory cap cannot hold the minimum slots.
+pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
+    let (capacity, slots) = config.resolve()?;
+    let stream_id: StdArc<str> = config.stream_id.into();
+    let homes: Box<[Arc<Slot>]> = (0..slots)
+        .map(|_| Arc::new(Slot::new(StdArc::clone(&stream_id), config.layout)))
+        .collect();
+    let (ring, writer_role, reader_role) = Ring::new(capacity);
+    let shared = Arc::new(Shared {
+        ring,
+        latest: Snapshot::empty(),
+        counters: Counters::new(),
+        clear_epoch: AtomicU64::new(0),
+        policy: config.policy,
+        slots,
+        slot_bytes: config.layout.len(),
+    });
+    let reader = Reader::new(Arc::clone(&shared));
+    let consumer = Consumer::new(Arc::clone(&shared), reader_role);
+    let producer = Producer::new(shared, homes, writer_role);
+    Ok((producer, consumer, reader))
+}

@@ -1,0 +1,405 @@
+//! The ordered queue: a bounded FIFO of slot references that the producer pushes
+//! at the tail, the consumer pops at either end, and the producer may evict or
+//! compact from the head, all by compare-and-swap on one word.
+//!
+//! Why our own ring rather than `ringbuf` or `crossbeam`'s `ArrayQueue`: an SPSC
+//! ring (ringbuf) cannot let its producer evict the oldest element without
+//! exclusive access to both ends (`push_overwrite` takes `&mut`), and neither
+//! queue can pop its newest element, let a consumer look at queued elements
+//! without taking them, or thin itself out in place for the `Sample` policy.
+//! Packing head, tail and a "consumer is looking" pin into one `AtomicU64` makes
+//! every one of those a single CAS, so each is linearizable and none waits.
+//!
+//! Ownership: each queued element is one strong reference to its slot
+//! (`Arc::into_raw`), so a queued slot can never look unique to the producer.
+//! Whoever wins the CAS that removes a position owns that position's reference.
+
+use crossbeam_utils::CachePadded;
+
+use super::frame::Slot;
+use crate::sync::{Arc, AtomicPtr, AtomicU64, Ordering};
+
+/// Positions are 31-bit wrapping counters; the cell array's length is a power of
+/// two, so it divides 2^31 and a position maps to the same cell across the wrap.
+const POS_BITS: u32 = 31;
+const POS_MASK: u32 = (1 << POS_BITS) - 1;
+/// Set while the consumer is reading queued elements in place (see [`Ring::pin`]).
+const PIN_BIT: u64 = 1 << POS_BITS;
+/// The largest capacity a ring accepts, far below the 2^31 positions.
+pub(crate) const MAX_CAPACITY: usize = 1 << 20;
+
+/// The decoded queue word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    /// Position of the oldest element, in `0 .. 2^31`.
+    head: u32,
+    /// Position one past the newest element, in `0 .. 2^31`.
+    tail: u32,
+    /// The consumer is reading elements in place: no one but it may move `head`.
+    pinned: bool,
+}
+
+impl Cursor {
+    fn decode(word: u64) -> Self {
+        Self {
+            head: (word as u32) & POS_MASK,
+            tail: ((word >> 32) as u32) & POS_MASK,
+            pinned: word & PIN_BIT != 0,
+        }
+    }
+
+    fn encode(self) -> u64 {
+        u64::from(self.head) | (u64::from(self.tail) << 32) | if self.pinned { PIN_BIT } else { 0 }
+    }
+
+    fn len(self) -> u32 {
+        self.tail.wrapping_sub(self.head) & POS_MASK
+    }
+
+    fn advance(position: u32, by: u32) -> u32 {
+        position.wrapping_add(by) & POS_MASK
+    }
+
+    fn retreat(position: u32) -> u32 {
+        position.wrapping_sub(1) & POS_MASK
+    }
+}
+
+/// The right to push, evict and compact: one per ring, held by the producer.
+/// Not `Clone`, and every producer method takes it by `&mut`, so those methods
+/// are never called from two threads at once (they write cells before their CAS).
+pub(crate) struct WriterRole(());
+
+/// The right to pop and pin: one per ring, held by the consumer. Not `Clone`, so
+/// `pop_back` (which relies on being the only tail-decrementer) and `pin` (a
+/// single bit) have one caller at a time.
+pub(crate) struct ReaderRole(());
+
+pub(crate) struct Ring {
+    /// The queue word: `head` in bits 0..31, the pin in bit 31, `tail` in bits
+    /// 32..63. Live elements are the positions `head .. tail` (mod 2^31), at most
+    /// `capacity` of them.
+    state: CachePadded<AtomicU64>,
+    /// `cells[position & mask]` holds a queued slot reference (`Arc::into_raw`) for
+    /// each live position; other cells hold stale pointers that no one owns.
+    cells: Box<[AtomicPtr<Slot>]>,
+    mask: u32,
+    capacity: u32,
+}
+
+/// What [`Ring::evict_oldest`] did.
+pub(crate) enum Evicted {
+    /// The queue had room: nothing was evicted.
+    NotFull,
+    /// The queue is full and the consumer is reading it in place.
+    Pinned,
+    /// The oldest element, now owned by the caller.
+    Oldest(Arc<Slot>),
+}
+
+impl Ring {
+    /// A ring for `capacity` elements (1 ..= [`MAX_CAPACITY`]), with its two roles.
+    pub(crate) fn new(capacity: usize) -> (Self, WriterRole, ReaderRole) {
+        assert!(
+            (1..=MAX_CAPACITY).contains(&capacity),
+            "ring capacity {capacity}"
+        );
+        let cell_count = capacity.next_power_of_two();
+        let cells = (0..cell_count)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        let ring = Self {
+            state: CachePadded::new(AtomicU64::new(0)),
+            cells,
+            mask: (cell_count - 1) as u32,
+            capacity: capacity as u32,
+        };
+        (ring, WriterRole(()), ReaderRole(()))
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// Elements queued now (a momentary value when others are active).
+    pub(crate) fn len(&self) -> usize {
+        // Relaxed: a count for statistics; nothing is read on the strength of it.
+        Cursor::decode(self.state.load(Ordering::Relaxed)).len() as usize
+    }
+
+    fn cell(&self, position: u32) -> &AtomicPtr<Slot> {
+        &self.cells[(position & self.mask) as usize]
+    }
+
+    fn load(&self) -> Cursor {
+        // Acquire: pairs with the Release of every successful CAS below, so the
+        // cells a push wrote are visible, and so are a consumer's cell reads
+        // before the producer reuses those cells.
+        Cursor::decode(self.state.load(Ordering::Acquire))
+    }
+
+    fn try_replace(&self, current: Cursor, new: Cursor) -> Result<(), Cursor> {
+        // AcqRel on success: Release publishes the cell written before a push
+        // (and orders a consumer's cell read before the producer overwrites that
+        // cell); Acquire makes a pinning consumer's reference increments visible
+        // before an eviction releases its own reference. Acquire on failure: the
+        // caller retries from the fresh value as if it had come from `load`.
+        self.state
+            .compare_exchange(
+                current.encode(),
+                new.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(drop)
+            .map_err(Cursor::decode)
+    }
+
+    /// Takes ownership of the reference stored for a position the caller just removed.
+    fn take(&self, position: u32) -> Arc<Slot> {
+        // Relaxed: the cell's write is ordered before this by the state word's
+        // Release/Acquire pair (see `load`), and the CAS that removed the position
+        // is what made it ours.
+        let raw = self.cell(position).load(Ordering::Relaxed);
+        // SAFETY: the caller won the CAS that removed `position` from the live
+        // range, and each live position holds one reference from `Arc::into_raw`
+        // that only the remover may reclaim.
+        unsafe { Arc::from_raw(raw) }
+    }
+
+    // --- producer side ---------------------------------------------------------
+
+    /// Appends `slot`, or gives it back if the queue is full.
+    pub(crate) fn push(&self, _role: &mut WriterRole, slot: Arc<Slot>) -> Result<(), Arc<Slot>> {
+        let raw = Arc::into_raw(slot).cast_mut();
+        let mut current = self.load();
+        loop {
+            if current.len() >= self.capacity {
+                // SAFETY: `raw` came from `Arc::into_raw` above and was never published.
+                return Err(unsafe { Arc::from_raw(raw) });
+            }
+            // Relaxed: the position `tail` is outside the live range, so no one
+            // owns this cell; the CAS's Release publishes the write.
+            self.cell(current.tail).store(raw, Ordering::Relaxed);
+            let next = Cursor {
+                tail: Cursor::advance(current.tail, 1),
+                ..current
+            };
+            match self.try_replace(current, next) {
+                Ok(()) => return Ok(()),
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+
+    /// Removes the oldest element if the queue is full and not pinned.
+    pub(crate) fn evict_oldest(&self, _role: &mut WriterRole) -> Evicted {
+        let mut current = self.load();
+        loop {
+            if current.len() < self.capacity {
+                return Evicted::NotFull;
+            }
+            if current.pinned {
+                return Evicted::Pinned;
+            }
+            let next = Cursor {
+                head: Cursor::advance(current.head, 1),
+                ..current
+            };
+            match self.try_replace(current, next) {
+                Ok(()) => return Evicted::Oldest(self.take(current.head)),
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+
+    /// Removes every element, oldest first, unless the consumer has the ring pinned.
+    pub(crate) fn drain_unpinned(&self, _role: &mut WriterRole) -> Option<Drained<'_>> {
+        self.drain_from(self.load(), true)
+    }
+
+    // --- consumer side ---------------------------------------------------------
+
+    /// Removes and returns the oldest element.
+    pub(crate) fn pop_front(&self, _role: &mut ReaderRole) -> Option<Arc<Slot>> {
+        let mut current = self.load();
+        loop {
+            if current.len() == 0 {
+                return None;
+            }
+            let next = Cursor {
+                head: Cursor::advance(current.head, 1),
+                ..current
+            };
+            match self.try_replace(current, next) {
+                Ok(()) => return Some(self.take(current.head)),
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+
+    /// Removes and returns the newest element.
+    pub(crate) fn pop_back(&self, _role: &mut ReaderRole) -> Option<Arc<Slot>> {
+        let mut current = self.load();
+        loop {
+            if current.len() == 0 {
+                return None;
+            }
+            let last = Cursor::retreat(current.tail);
+            let next = Cursor {
+                tail: last,
+                ..current
+            };
+            // The producer rewrites cell `last` only after it sees our CAS, and
+            // the state word cannot come back to `current` behind our back: only
+            // this role moves the tail backwards. So winning the CAS means the
+            // reference at `last` is the one we are taking.
+            match self.try_replace(current, next) {
+                Ok(()) => return Some(self.take(last)),
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+
+    /// Removes every element, oldest first.
+    pub(crate) fn drain(&self, _role: &mut ReaderRole) -> Drained<'_> {
+        self.drain_from(self.load(), false)
+            .expect("the reader role never finds its own pin set")
+    }
+
+    fn drain_from(&self, mut current: Cursor, refuse_pinned: bool) -> Option<Drained<'_>> {
+        loop {
+            if refuse_pinned && current.pinned {
+                return None;
+            }
+            let next = Cursor {
+                head: current.tail,
+                ..current
+            };
+            match self.try_replace(current, next) {
+                Ok(()) => {
+                    return Some(Drained {
+                        ring: self,
+                        next: current.head,
+                        end: current.tail,
+                    })
+                }
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+
+    /// Stops the producer from removing elements while the consumer reads them in
+    /// place. The producer never waits on a pin: it skips the eviction instead.
+    pub(crate) fn pin<'a>(&'a self, _role: &'a mut ReaderRole) -> Pinned<'a> {
+        let mut current = self.load();
+        loop {
+            let next = Cursor {
+                pinned: true,
+                ..current
+            };
+            match self.try_replace(current, next) {
+                Ok(()) => {
+                    return Pinned {
+                        ring: self,
+                        head: current.head,
+                        len: current.len(),
+                        _role,
+                    }
+                }
+                Err(fresh) => current = fresh,
+            }
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        let current = Cursor::decode(self.state.load(Ordering::Relaxed));
+        for offset in 0..current.len() {
+            drop(self.take(Cursor::advance(current.head, offset)));
+        }
+    }
+}
+
+/// Elements removed together, oldest first; those not taken are released on drop.
+pub(crate) struct Drained<'a> {
+    ring: &'a Ring,
+    next: u32,
+    end: u32,
+}
+
+impl Iterator for Drained<'_> {
+    type Item = Arc<Slot>;
+
+    fn next(&mut self) -> Option<Arc<Slot>> {
+        if self.next == self.end {
+            return None;
+        }
+        let slot = self.ring.take(self.next);
+        self.next = Cursor::advance(self.next, 1);
+        Some(slot)
+    }
+}
+
+impl Drop for Drained<'_> {
+    fn drop(&mut self) {
+        self.for_each(drop);
+    }
+}
+
+/// The queue as it was when pinned: its elements stay queued and readable until
+/// the pin is dropped (the consumer holds the only reader role, so nothing else
+/// removes them either).
+pub(crate) struct Pinned<'a> {
+    ring: &'a Ring,
+    head: u32,
+    len: u32,
+    _role: &'a mut ReaderRole,
+}
+
+impl Pinned<'_> {
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// A new reference to the element `index` places from the oldest.
+    pub(crate) fn get(&self, index: usize) -> Arc<Slot> {
+        assert!(index < self.len as usize);
+        let position = Cursor::advance(self.head, index as u32);
+        // Relaxed: the pin's CAS acquired the push that wrote this cell.
+        let raw = self.ring.cell(position).load(Ordering::Relaxed);
+        // SAFETY: `position` is live and stays live while pinned (the producer may
+        // not remove pinned elements and the consumer is borrowed by the pin), so
+        // the queue's reference keeps the slot alive while we add ours.
+        unsafe { Arc::increment_strong_count(raw) };
+        // SAFETY: we own the reference just added, and `raw` came from `Arc::into_raw`.
+        unsafe { Arc::from_raw(raw) }
+    }
+}
+
+impl Drop for Pinned<'_> {
+    fn drop(&mut self) {
+        // Release: the reference increments above happen before the producer's
+        // next successful eviction (its CAS acquires this store).
+        self.ring.state.fetch_and(!PIN_BIT, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, not(rtsp_ingest_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_wraps() {
+        let cursor = Cursor {
+            head: POS_MASK - 1,
+            tail: 2,
+            pinned: true,
+        };
+        assert_eq!(Cursor::decode(cursor.encode()), cursor);
+        assert_eq!(cursor.len(), 4);
+        assert_eq!(Cursor::advance(POS_MASK, 1), 0);
+        assert_eq!(Cursor::retreat(0), POS_MASK);
+    }
+}
