@@ -1,4 +1,111 @@
-//! rtsp-ingest (crate docs written below)
+//! # rtsp-ingest
+//!
+//! An ingest engine for AI inference hosts: it connects to many RTSP cameras,
+//! decodes them with FFmpeg, and hands decoded frames to inference code with the
+//! lowest latency and cost the hardware allows.
+//!
+//! This release contains the **frame slab** ([`slab`]), the structure every
+//! decoded frame crosses: one per stream, a fixed set of preallocated slots that
+//! one decode worker writes and any number of threads read.
+//!
+//! ## Example
+//!
+//! ```
+//! use rtsp_ingest::slab::{self, DropPolicy, FrameInfo, FrameLayout, PixelFormat, SlabConfig};
+//!
+//! # fn main() -> rtsp_ingest::Result<()> {
+//! let layout = FrameLayout::new(640, 480, PixelFormat::Bgr24)?;
+//! let config = SlabConfig::new(layout).stream_id("cam0").capacity(8).policy(DropPolicy::Latest);
+//! let (mut producer, mut consumer, reader) = slab::new(config)?;
+//!
+//! // The decode worker: take a free slot, write pixels straight into it, commit.
+//! for _ in 0..3 {
+//!     let mut slot = producer.begin().expect("a free slot");
+//!     slot.data_mut().fill(0x80); // a converter writes here, plane by plane
+//!     let _ = slot.commit(FrameInfo::received_now());
+//! }
+//!
+//! // An inference thread: the newest frame, never the same one twice.
+//! let frame = reader.latest().expect("a frame");
+//! assert_eq!((frame.stream_id(), frame.seq(), frame.width()), ("cam0", 2, 640));
+//! assert!(reader.latest_after(frame.seq()).is_none());
+//!
+//! // A recorder: every queued frame, oldest first.
+//! let seqs: Vec<u64> = std::iter::from_fn(|| consumer.pop_oldest()).map(|f| f.seq()).collect();
+//! assert_eq!(seqs, [0, 1, 2]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Guarantees
+//!
+//! * **Bounded memory, allocated once.** [`slab::new`] allocates
+//!   `capacity + 2 + reader_slots` pixel buffers (rows and planes aligned to 64
+//!   bytes) and nothing else grows: `begin`, `commit`, `latest`, `latest_after`,
+//!   `pop_oldest` and `pop_latest` allocate nothing (a test with a counting
+//!   allocator checks it). `max_memory_mb` sets the capacity from the slot size
+//!   when the slab is built.
+//! * **The producer never waits.** Every producer operation finishes in a bounded
+//!   number of its own steps whatever readers and the consumer do: it takes a slot
+//!   only when nothing refers to it (`Arc::get_mut`), and when every slot is held
+//!   it drops the new frame and counts it rather than block.
+//! * **A frame you hold never changes.** A [`slab::Frame`] handle keeps its slot out
+//!   of reuse until dropped; its pixels and metadata are immutable while held.
+//! * **Readers are wait-free in the common case** (`arc-swap`'s `load`) and never
+//!   block the producer. `latest_after(seq)` returns only newer frames and touches
+//!   no reference count when there is none.
+//! * **The consumer is lock-free.** Each queue operation is one compare-and-swap
+//!   on a word that packs head, tail and a pin bit; it retries only when the
+//!   producer made progress. Reading queued frames in place (`read_all`,
+//!   `read_range`, `read_oldest`) pins the queue; the producer then skips evictions
+//!   instead of waiting (counted as [`slab::DropReason::NoFreeSlot`]).
+//! * **Every drop is counted by reason** ([`slab::DropCounts`]) and reported where
+//!   it happens: `begin` returns [`slab::Rejected`] before any pixel work, `commit`
+//!   returns [`slab::Committed::Overwrote`] with the evicted frame's sequence
+//!   number. Sequence numbers count offered frames, so gaps show drops.
+//!
+//! What is dropped when, by [`slab::DropPolicy`], with a full ordered queue:
+//!
+//! | policy | new frame | queued frames |
+//! |---|---|---|
+//! | `Latest` (default) | queued | the oldest is evicted (`Overwritten`) |
+//! | `Sample` | admitted only on the stride | every other one is removed and the stride doubles (`SampledOut`) |
+//! | `DropNewest` | refused (`QueueFull`) | kept |
+//!
+//! `Sample` keeps the queue evenly spaced over everything seen since the last
+//! `clear`: frames are admitted every `stride` frames, and when the queue fills it
+//! keeps every other frame and doubles the stride, so it always holds frames
+//! `stride` apart starting with the first. The seed halved the buffer once and
+//! then admitted every frame again, so its older frames thinned out exponentially
+//! while the newest were dense.
+//!
+//! ## From the seed's `FrameBuffer`
+//!
+//! The slab grew from a Python `FrameBuffer` (an `asyncio.Lock` around a
+//! `deque`). Each of its operations has a counterpart here, without the lock,
+//! without the per-frame allocation:
+//!
+//! | seed (`FrameBuffer`) | slab | difference |
+//! |---|---|---|
+//! | `FrameBuffer(capacity, drop_policy, max_memory_mb)` | [`slab::new`]`(`[`SlabConfig`](slab::SlabConfig)`)` | memory cap sets the capacity once; no per-write scan |
+//! | `write(frame, stream_id, frame_index, timestamp)` | [`Producer::begin`](slab::Producer::begin) → fill → [`SlotWriter::commit`](slab::SlotWriter::commit) | writes into a preallocated slot; a pts of 0 stays 0 (the seed's `timestamp or time.time()` replaced it) |
+//! | `read_latest()` | [`Reader::latest`](slab::Reader::latest), [`Reader::latest_after`](slab::Reader::latest_after) | any thread, a handle not a copy |
+//! | `read_oldest()` | [`Consumer::read_oldest`](slab::Consumer::read_oldest) | |
+//! | `read_all()` | [`Consumer::read_all`](slab::Consumer::read_all) | handles, not copies |
+//! | `read_range(start, count)` | [`Consumer::read_range`](slab::Consumer::read_range) | |
+//! | `pop_latest()` | [`Consumer::pop_latest`](slab::Consumer::pop_latest) | |
+//! | `pop_oldest()` | [`Consumer::pop_oldest`](slab::Consumer::pop_oldest) | |
+//! | `clear()` | [`Consumer::clear`](slab::Consumer::clear) | the latest snapshot stays; `Sample` restarts |
+//! | `size` | `len()` on any handle | an exact atomic read, not an unlocked one |
+//! | `stats` (`size, capacity, total_written, total_dropped, drop_policy, usage_percent`) | `stats()` on any handle → [`SlabStats`](slab::SlabStats) | drops by reason, plus offered, slots and memory |
+//! | `estimate_memory_mb()` | [`SlabStats::memory_mb`](slab::SlabStats::memory_mb) | exact, not "every frame is the size of the oldest" |
+//!
+//! ## Safety
+//!
+//! The crate denies `unsafe_code` at the root. The slab's only unsafe code is in
+//! its queue (`src/slab/ring.rs`): raw `Arc` pointers stored in atomic cells, each
+//! with a `// SAFETY:` line. Its protocols are model-checked with loom
+//! (`loom-tests/`) and fuzzed against a model (`fuzz/`).
 
 pub mod error;
 pub mod slab;
