@@ -108,7 +108,9 @@
 //! (`loom-tests/`) and fuzzed against a model (`fuzz/`).
 
 pub mod error;
+pub mod redact;
 pub mod slab;
+pub mod stream;
 mod sync;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,480 @@
+//! What one stream is asked to do: [`StreamConfig`] and its option types.
+//!
+//! Credentials live in [`Credentials`], never in the URL kept here: a URL given
+//! with `user:password@` is split on the way in, so nothing that prints the
+//! config, its URL or its errors can print the password.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::slab::{DropPolicy, PixelFormat};
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidConfig, message)
+}
+
+/// A password that prints as `***` in `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A camera login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name (not secret).
+    pub username: String,
+    /// The password.
+    pub password: Secret,
+}
+
+/// How RTP travels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// RTP interleaved in the RTSP TCP connection: works through NAT and firewalls,
+    /// no loss from UDP drops.
+    #[default]
+    Tcp,
+    /// RTP over UDP: lowest latency on a clean LAN; lost packets are lost frames.
+    Udp,
+    /// UDP first, TCP when UDP gets nothing (FFmpeg's default behaviour).
+    Auto,
+}
+
+impl Transport {
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Transport {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        [Transport::Tcp, Transport::Udp, Transport::Auto]
+            .into_iter()
+            .find(|transport| transport.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| invalid(format!("transport `{s}` is not one of tcp, udp, auto")))
+    }
+}
+
+/// Which frames to decode and publish.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SkipPolicy {
+    /// Every frame.
+    #[default]
+    All,
+    /// Keyframes only; the decoder skips the others (`skip_frame = nokey`), so
+    /// they cost almost nothing.
+    Keyframes,
+    /// One frame in every `n` is published (all must still be decoded, as
+    /// inter frames depend on each other; only conversion is skipped).
+    EveryNth(NonZeroU32),
+}
+
+impl fmt::Display for SkipPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipPolicy::All => f.write_str("all"),
+            SkipPolicy::Keyframes => f.write_str("keyframes"),
+            SkipPolicy::EveryNth(n) => write!(f, "every_nth({n})"),
+        }
+    }
+}
+
+impl FromStr for SkipPolicy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "all" => return Ok(SkipPolicy::All),
+            "keyframes" => return Ok(SkipPolicy::Keyframes),
+            _ => {}
+        }
+        let n = lower
+            .strip_prefix("every_nth(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .or_else(|| lower.strip_prefix("every_nth:"))
+            .and_then(|n| n.trim().parse::<NonZeroU32>().ok());
+        n.map(SkipPolicy::EveryNth).ok_or_else(|| {
+            invalid(format!(
+                "skip policy `{s}` is not one of all, keyframes, every_nth(N) with N ≥ 1"
+            ))
+        })
+    }
+}
+
+/// Reconnect timing: exponential backoff with full jitter.
+///
+/// Attempt `k` (from 0) waits a uniformly random time in
+/// `[0, min(max, initial × 2^k)]`, so many cameras that fail together do not
+/// reconnect together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The ceiling of the first wait.
+    pub initial: Duration,
+    /// The largest ceiling.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The ceiling of attempt `attempt`'s wait.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+
+    /// A full-jitter wait for attempt `attempt`, drawn from `rng`.
+    pub fn delay(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+        let ceiling = self.ceiling(attempt);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rng.u64(0..=nanos))
+    }
+}
+
+/// Everything one stream needs. Build with [`StreamConfig::new`] and the owned setters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamConfig {
+    url: Url,
+    credentials: Option<Credentials>,
+    pub(crate) transport: Transport,
+    pub(crate) format: PixelFormat,
+    pub(crate) resize: Option<(u32, u32)>,
+    pub(crate) decode_threads: u32,
+    pub(crate) skip: SkipPolicy,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) stall_timeout: Option<Duration>,
+    pub(crate) backoff: Backoff,
+    pub(crate) auth_retry: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) drop_policy: DropPolicy,
+    pub(crate) reader_slots: usize,
+    pub(crate) max_memory_mb: Option<f64>,
+    pub(crate) core: Option<usize>,
+}
+
+impl StreamConfig {
+    /// A stream from `url` (`rtsp://` or `rtsps://`). Credentials in the URL are
+    /// moved into [`Credentials`]. Defaults: TCP, BGR24 at the source size, one
+    /// decode thread, every frame, 5 s connect timeout, stall timeout max(3 s,
+    /// 2 GOPs), backoff 0.5 s → 30 s, auth retry once a minute, a 4-frame queue
+    /// with the `Latest` policy.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for a URL that does not parse, has another
+    /// scheme, or has no host; the message shows the URL without its password.
+    pub fn new(url: &str) -> Result<Self> {
+        let mut parsed = Url::parse(url).map_err(|error| {
+            invalid(format!(
+                "url `{}` does not parse: {error}",
+                crate::redact::redact_url(url)
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "rtsp" | "rtsps") {
+            return Err(invalid(format!(
+                "url scheme `{}` is not rtsp or rtsps",
+                parsed.scheme()
+            )));
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(invalid(format!(
+                "url `{}` has no host",
+                crate::redact::redact_url(url)
+            )));
+        }
+        let credentials =
+            (!parsed.username().is_empty() || parsed.password().is_some()).then(|| Credentials {
+                username: percent_decode(parsed.username()),
+                password: Secret::new(percent_decode(parsed.password().unwrap_or(""))),
+            });
+        // Cannot fail: the URL has a host, so it can carry (or drop) a userinfo.
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        Ok(Self {
+            url: parsed,
+            credentials,
+            transport: Transport::default(),
+            format: PixelFormat::default(),
+            resize: None,
+            decode_threads: 1,
+            skip: SkipPolicy::default(),
+            connect_timeout: Duration::from_secs(5),
+            stall_timeout: None,
+            backoff: Backoff::default(),
+            auth_retry: Duration::from_secs(60),
+            queue_capacity: 4,
+            drop_policy: DropPolicy::default(),
+            reader_slots: 2,
+            max_memory_mb: None,
+            core: None,
+        })
+    }
+
+    /// The URL without credentials: safe to print.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The login, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// The URL FFmpeg must open, with the credentials percent-encoded back in.
+    /// Never print it; [`crate::redact::redact_url`] scrubs it where FFmpeg does.
+    pub(crate) fn url_with_credentials(&self) -> String {
+        let Some(credentials) = &self.credentials else {
+            return self.url.to_string();
+        };
+        let mut url = self.url.clone();
+        // Cannot fail: `new` checked the URL has a host. `set_username` and
+        // `set_password` percent-encode what needs it.
+        let _ = url.set_username(&credentials.username);
+        let _ = url.set_password(Some(credentials.password.expose()));
+        url.into()
+    }
+
+    /// Sets the login (replacing any from the URL).
+    pub fn credentials_from(mut self, username: impl Into<String>, password: Secret) -> Self {
+        self.credentials = Some(Credentials {
+            username: username.into(),
+            password,
+        });
+        self
+    }
+
+    /// RTP transport.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Output pixel format.
+    pub fn format(mut self, format: PixelFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Output size; the source size when unset.
+    pub fn resize(mut self, width: u32, height: u32) -> Self {
+        self.resize = Some((width, height));
+        self
+    }
+
+    /// Decoder threads (default 1: scale by streams per core, not threads per
+    /// stream; more threads add a frame of latency each).
+    pub fn decode_threads(mut self, threads: u32) -> Self {
+        self.decode_threads = threads;
+        self
+    }
+
+    /// Which frames to decode and publish.
+    pub fn skip(mut self, skip: SkipPolicy) -> Self {
+        self.skip = skip;
+        self
+    }
+
+    /// Bound on connecting (open, describe, setup, play) and on each blocking read.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// No decoded frame for this long means a stall; default max(3 s, 2 GOPs).
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = Some(timeout);
+        self
+    }
+
+    /// Reconnect timing.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How long to wait after a 401/403 before trying the login again.
+    pub fn auth_retry(mut self, wait: Duration) -> Self {
+        self.auth_retry = wait;
+        self
+    }
+
+    /// Frames the ordered queue holds.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// The slab's drop policy.
+    pub fn drop_policy(mut self, policy: DropPolicy) -> Self {
+        self.drop_policy = policy;
+        self
+    }
+
+    /// Spare slots for frames readers hold.
+    pub fn reader_slots(mut self, slots: usize) -> Self {
+        self.reader_slots = slots;
+        self
+    }
+
+    /// Caps the slab's pixel memory.
+    pub fn max_memory_mb(mut self, megabytes: f64) -> Self {
+        self.max_memory_mb = Some(megabytes);
+        self
+    }
+
+    /// Pins the worker thread to this core (an index into
+    /// `core_affinity::get_core_ids()`).
+    pub fn core(mut self, core: usize) -> Self {
+        self.core = Some(core);
+        self
+    }
+
+    /// Checks the values that no setter can refuse.
+    pub fn validate(&self) -> Result<()> {
+        if self.decode_threads == 0 || self.decode_threads > 64 {
+            return Err(invalid(format!(
+                "decode_threads {} is outside 1 ..= 64",
+                self.decode_threads
+            )));
+        }
+        if let Some((width, height)) = self.resize {
+            crate::slab::FrameLayout::new(width, height, self.format)
+                .map_err(|error| invalid(format!("resize: {}", error.message())))?;
+        }
+        if self.connect_timeout < Duration::from_millis(10) {
+            return Err(invalid(format!(
+                "connect_timeout {:?} is below 10 ms",
+                self.connect_timeout
+            )));
+        }
+        if self.backoff.initial.is_zero() || self.backoff.max < self.backoff.initial {
+            return Err(invalid(format!(
+                "backoff {:?} → {:?} must start above zero and not exceed its maximum",
+                self.backoff.initial, self.backoff.max
+            )));
+        }
+        if self.queue_capacity == 0 {
+            return Err(invalid("queue_capacity 0 is below 1".into()));
+        }
+        Ok(())
+    }
+}
+
+fn percent_decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_leave_the_url_and_come_back_encoded() {
+        let config = StreamConfig::new("rtsp://admin:p%40ss:w0rd@10.0.0.5:554/live?ch=1").unwrap();
+        assert_eq!(config.url(), "rtsp://10.0.0.5:554/live?ch=1");
+        let credentials = config.credentials().unwrap();
+        assert_eq!(credentials.username, "admin");
+        assert_eq!(credentials.password.expose(), "p@ss:w0rd");
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("p@ss") && !debug.contains("w0rd"),
+            "{debug}"
+        );
+        assert_eq!(
+            config.url_with_credentials(),
+            "rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:554/live?ch=1"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_their_password() {
+        let err = StreamConfig::new("http://u:hunter2@cam/x").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("`http`"), "{err}");
+        let err = StreamConfig::new("rtsp://u:hunter2@[::1/x").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(StreamConfig::new("not a url").is_err());
+    }
+
+    #[test]
+    fn policies_parse_and_print() {
+        assert_eq!("TCP".parse::<Transport>().unwrap(), Transport::Tcp);
+        assert!("quic".parse::<Transport>().is_err());
+        for text in ["all", "keyframes", "every_nth(3)"] {
+            assert_eq!(text.parse::<SkipPolicy>().unwrap().to_string(), text);
+        }
+        assert!("every_nth(0)".parse::<SkipPolicy>().is_err());
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_jitters_below_the_ceiling() {
+        let backoff = Backoff::default();
+        assert_eq!(backoff.ceiling(0), Duration::from_millis(500));
+        assert_eq!(backoff.ceiling(3), Duration::from_secs(4));
+        assert_eq!(backoff.ceiling(40), Duration::from_secs(30));
+        let mut rng = fastrand::Rng::with_seed(7);
+        let delays: Vec<_> = (0..200).map(|_| backoff.delay(2, &mut rng)).collect();
+        assert!(delays.iter().all(|delay| *delay <= Duration::from_secs(2)));
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 150, "jitter spreads the delays");
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let config = StreamConfig::new("rtsp://cam/x").unwrap();
+        let err = config.clone().decode_threads(0).validate().unwrap_err();
+        assert!(err.to_string().contains("decode_threads"), "{err}");
+        let err = config.resize(0, 10).validate().unwrap_err();
+        assert!(err.to_string().contains("resize"), "{err}");
+    }
+}
