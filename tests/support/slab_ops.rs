@@ -1,0 +1,941 @@
+//! Model-based checking of the frame slab: a sequence of [`Op`]s is applied to a
+//! real slab and to [`Model`], a plain `VecDeque` implementation of the slab's
+//! single-threaded semantics, and after every op the two must agree on queue
+//! contents, stats, drop counts and every return value, and every [`Frame`]
+//! handle still held must still show its own frame's pixels and metadata.
+//!
+//! Shared by `tests/slab_model.rs` (proptest) and `fuzz/fuzz_targets/slab_ops.rs`
+//! (cargo-fuzz), which both include this file with `#[path]`.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use arbitrary::{Arbitrary, Unstructured};
+use rtsp_ingest::slab::{
+    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, Frame, FrameInfo, FrameLayout,
+    PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats, SlotWriter,
+};
+
+/// One step of a scenario.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `begin`, fill (through `data_mut`, or `planes_mut` when `via_planes`), then
+    /// `commit` — or drop the writer (after scribbling over the slot) when `abandon`.
+    Write {
+        via_planes: bool,
+        abandon: bool,
+    },
+    /// `n % 16 + 1` committed writes in a row.
+    Burst {
+        n: u8,
+    },
+    /// `begin` and fill, and keep the writer open: the consumer and reader ops
+    /// that follow run while it is open, until [`Op::Commit`], [`Op::Abandon`], a
+    /// producer op (which commits it first) or the end of the scenario (commit).
+    Begin {
+        via_planes: bool,
+    },
+    /// Commits the open writer (no-op without one).
+    Commit,
+    /// Abandons the open writer (no-op without one).
+    Abandon,
+    PopOldest {
+        hold: bool,
+    },
+    PopLatest {
+        hold: bool,
+    },
+    ReadOldest {
+        hold: bool,
+    },
+    ReadAll {
+        hold: bool,
+    },
+    /// `start % 11` (255: `usize::MAX`), `count % 11` (255: `usize::MAX`).
+    ReadRange {
+        start: u8,
+        count: Option<u8>,
+        hold: bool,
+    },
+    Clear,
+    /// `Reader::latest`, holding the handle.
+    HoldLatest,
+    /// `Reader::latest_after(latest seq + delta)` (clamped at 0; `i8::MIN`: `u64::MAX`).
+    LatestAfter {
+        delta: i8,
+        hold: bool,
+    },
+    /// Clones held handle `index % held`.
+    CloneHeld {
+        index: u8,
+    },
+    /// Drops held handle `index % held`.
+    Release {
+        index: u8,
+    },
+    ReleaseAll,
+}
+
+impl Op {
+    /// Whether the op needs the producer (and so cannot run while a writer is open).
+    fn uses_producer(self) -> bool {
+        matches!(self, Op::Write { .. } | Op::Burst { .. } | Op::Begin { .. })
+    }
+}
+
+/// A slab configuration and the ops to run on it.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub policy: DropPolicy,
+    /// 1 ..= 8.
+    pub capacity: usize,
+    /// 0 ..= 3.
+    pub reader_slots: usize,
+    /// Gray8 frame width, 1 ..= 130 (one to three 64-byte rows' worth).
+    pub width: u32,
+    /// 1 ..= 3.
+    pub height: u32,
+    pub ops: Vec<Op>,
+}
+
+impl Scenario {
+    fn header(u: &mut Unstructured<'_>, ops: Vec<Op>) -> arbitrary::Result<Self> {
+        Ok(Self {
+            policy: *u.choose(&DropPolicy::ALL)?,
+            capacity: u.int_in_range(1..=8)?,
+            reader_slots: u.int_in_range(0..=3)?,
+            width: u.int_in_range(1..=130)?,
+            height: u.int_in_range(1..=3)?,
+            ops,
+        })
+    }
+}
+
+impl<'a> Arbitrary<'a> for Scenario {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let mut scenario = Self::header(u, Vec::new())?;
+        let len = u.arbitrary_len::<Op>()?;
+        scenario.ops = (0..len)
+            .map(|_| Op::arbitrary(u))
+            .collect::<arbitrary::Result<_>>()?;
+        Ok(scenario)
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        let scenario = Self::header(&mut u, Vec::new())?;
+        Ok(Self {
+            ops: ops_from(u),
+            ..scenario
+        })
+    }
+}
+
+/// Ops until the bytes run out. (Not `arbitrary_take_rest_iter`: since arbitrary
+/// 1.4 it spends a continue-flag byte per element, so random bytes give ~2 ops.)
+pub fn ops_from(mut u: Unstructured<'_>) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(u.len() / 4);
+    while !u.is_empty() {
+        match Op::arbitrary(&mut u) {
+            Ok(op) => ops.push(op),
+            Err(_) => break,
+        }
+    }
+    ops
+}
+
+/// The byte at `index` of frame `seq`'s pixels: the seq's little-endian bytes,
+/// each row of 8 xored with its index, so any two frames differ in the first 8 bytes.
+pub fn pattern(seq: u64, index: usize) -> u8 {
+    seq.to_le_bytes()[index % 8] ^ (index / 8) as u8
+}
+
+/// Whether `data` is frame `seq`'s [`pattern`], 8 bytes at a time (`data.len()`
+/// is a multiple of 64, and below 256 × 8).
+pub fn pattern_matches(seq: u64, data: &[u8]) -> bool {
+    data.len() % 8 == 0
+        && data.chunks_exact(8).enumerate().all(|(row, chunk)| {
+            let chunk = u64::from_le_bytes(chunk.try_into().unwrap());
+            chunk == seq ^ ((row as u64 & 0xFF) * 0x0101_0101_0101_0101)
+        })
+}
+
+/// The info frame `seq` is committed with (everything derived from the seq, so a
+/// handle's metadata can be checked as well as its pixels).
+pub fn info_for(seq: u64, base: Instant) -> FrameInfo {
+    FrameInfo {
+        pts_ns: (seq % 3 != 1).then(|| seq as i64 * 1_000 - 5),
+        capture_time: (seq % 2 == 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(seq)),
+        received: base + Duration::from_micros(seq),
+        keyframe: seq % 5 == 0,
+    }
+}
+
+/// The slab's single-threaded semantics on a `VecDeque` of sequence numbers.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub policy: DropPolicy,
+    pub capacity: usize,
+    pub slots: usize,
+    pub slot_bytes: usize,
+    pub next_seq: u64,
+    pub queue: VecDeque<u64>,
+    pub latest: Option<u64>,
+    /// Seqs of the `Frame` handles the harness holds (one entry per handle).
+    pub held: Vec<u64>,
+    /// The seq of the open writer, if any.
+    pub writer: Option<u64>,
+    pub offered: u64,
+    pub written: u64,
+    pub dropped: DropCounts,
+    /// `Sample` state.
+    pub stride: u64,
+    pub origin: u64,
+    /// `clear` was called since the last `begin`.
+    pub cleared: bool,
+    /// Since sampling last (re)started: no pop, no clear, no abandon, and no
+    /// stride-admitted frame lost to `NoFreeSlot`. While set, the queued seqs from
+    /// `origin` on must be exactly `origin, origin + stride, origin + 2 * stride, ...`.
+    pub spaced: bool,
+}
+
+impl Model {
+    pub fn new(
+        policy: DropPolicy,
+        capacity: usize,
+        reader_slots: usize,
+        slot_bytes: usize,
+    ) -> Self {
+        Self {
+            policy,
+            capacity,
+            slots: capacity + 2 + reader_slots,
+            slot_bytes,
+            next_seq: 0,
+            queue: VecDeque::new(),
+            latest: None,
+            held: Vec::new(),
+            writer: None,
+            offered: 0,
+            written: 0,
+            dropped: DropCounts::default(),
+            stride: 1,
+            origin: 0,
+            cleared: false,
+            spaced: true,
+        }
+    }
+
+    /// Slots in use: each distinct frame that is queued, latest or held, plus the
+    /// open writer's.
+    pub fn occupied(&self) -> usize {
+        let mut seqs: Vec<u64> = self
+            .queue
+            .iter()
+            .copied()
+            .chain(self.latest)
+            .chain(self.held.iter().copied())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs.len() + usize::from(self.writer.is_some())
+    }
+
+    fn count(&mut self, reason: DropReason, n: u64) {
+        let counter = match reason {
+            DropReason::Overwritten => &mut self.dropped.overwritten,
+            DropReason::SampledOut => &mut self.dropped.sampled_out,
+            DropReason::QueueFull => &mut self.dropped.queue_full,
+            DropReason::NoFreeSlot => &mut self.dropped.no_free_slot,
+        };
+        *counter += n;
+    }
+
+    pub fn begin(&mut self) -> Result<u64, Rejected> {
+        assert!(self.writer.is_none(), "model: begin with a writer open");
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.offered += 1;
+        let admitted = self.admit(seq).and_then(|()| {
+            if self.occupied() < self.slots {
+                Ok(())
+            } else {
+                if self.policy == DropPolicy::Sample {
+                    // The stride admitted it: its loss leaves a gap.
+                    self.spaced = false;
+                }
+                Err(DropReason::NoFreeSlot)
+            }
+        });
+        self.cleared = false;
+        match admitted {
+            Ok(()) => {
+                self.writer = Some(seq);
+                Ok(seq)
+            }
+            Err(reason) => {
+                self.count(reason, 1);
+                Err(Rejected { seq, reason })
+            }
+        }
+    }
+
+    fn admit(&mut self, seq: u64) -> Result<(), DropReason> {
+        match self.policy {
+            DropPolicy::Latest => Ok(()),
+            DropPolicy::DropNewest if self.queue.len() >= self.capacity => {
+                Err(DropReason::QueueFull)
+            }
+            DropPolicy::DropNewest => Ok(()),
+            DropPolicy::Sample => {
+                if self.cleared {
+                    self.stride = 1;
+                    self.origin = seq;
+                    self.spaced = true;
+                }
+                let origin = self.origin;
+                let admits = |seq: u64, stride: u64| seq >= origin && (seq - origin) % stride == 0;
+                if !admits(seq, self.stride) {
+                    return Err(DropReason::SampledOut);
+                }
+                if self.queue.len() < self.capacity {
+                    return Ok(());
+                }
+                let doubled = self.stride * 2;
+                let before = self.queue.len();
+                self.queue.retain(|&queued| admits(queued, doubled));
+                let thinned = (before - self.queue.len()) as u64;
+                self.count(DropReason::SampledOut, thinned);
+                self.stride = doubled;
+                if admits(seq, doubled) {
+                    Ok(())
+                } else {
+                    Err(DropReason::SampledOut)
+                }
+            }
+        }
+    }
+
+    pub fn commit(&mut self) -> Committed {
+        let seq = self.writer.take().expect("model: commit without a writer");
+        let mut committed = Committed::Queued { seq };
+        if self.policy == DropPolicy::Latest && self.queue.len() >= self.capacity {
+            let evicted_seq = self.queue.pop_front().expect("capacity >= 1");
+            self.count(DropReason::Overwritten, 1);
+            committed = Committed::Overwrote { seq, evicted_seq };
+        }
+        assert!(
+            self.queue.len() < self.capacity,
+            "model: no room at commit under {:?}",
+            self.policy
+        );
+        self.queue.push_back(seq);
+        self.latest = Some(seq);
+        self.written += 1;
+        committed
+    }
+
+    pub fn abandon(&mut self) {
+        self.writer.take().expect("model: abandon without a writer");
+        self.spaced = false;
+    }
+
+    pub fn pop_oldest(&mut self) -> Option<u64> {
+        let popped = self.queue.pop_front();
+        self.spaced &= popped.is_none();
+        popped
+    }
+
+    pub fn pop_latest(&mut self) -> Option<u64> {
+        let popped = self.queue.pop_back();
+        self.spaced &= popped.is_none();
+        popped
+    }
+
+    pub fn read_range(&self, start: usize, count: Option<usize>) -> Vec<u64> {
+        let len = self.queue.len();
+        let end = count.map_or(len, |count| start.saturating_add(count).min(len));
+        if start >= end {
+            Vec::new()
+        } else {
+            self.queue.range(start..end).copied().collect()
+        }
+    }
+
+    pub fn clear(&mut self) -> usize {
+        let n = self.queue.len();
+        self.queue.clear();
+        self.cleared = true;
+        // A writer open now may still commit a frame from before the restart.
+        self.spaced = false;
+        n
+    }
+
+    pub fn latest_after(&self, seq: u64) -> Option<u64> {
+        self.latest.filter(|&latest| latest > seq)
+    }
+
+    pub fn stats(&self) -> SlabStats {
+        SlabStats {
+            size: self.queue.len(),
+            capacity: self.capacity,
+            slots: self.slots,
+            slot_bytes: self.slot_bytes,
+            offered: self.offered,
+            written: self.written,
+            dropped: self.dropped,
+            policy: self.policy,
+        }
+    }
+}
+
+/// Where a failure happened: the scenario's configuration and the ops so far.
+struct Trace<'a> {
+    scenario: &'a ScenarioHead,
+    ops: &'a [Op],
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ScenarioHead {
+    policy: DropPolicy,
+    capacity: usize,
+    reader_slots: usize,
+    width: u32,
+    height: u32,
+}
+
+impl fmt::Display for Trace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "\n  {:?}\n  after {} ops (last is the failing one):",
+            self.scenario,
+            self.ops.len()
+        )?;
+        let skip = self.ops.len().saturating_sub(60);
+        if skip > 0 {
+            write!(f, "\n    ... {skip} earlier ops")?;
+        }
+        for (index, op) in self.ops.iter().enumerate().skip(skip) {
+            write!(f, "\n    #{index}: {op:?}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Harness {
+    consumer: Consumer,
+    reader: Reader,
+    held: Vec<Frame>,
+    model: Model,
+    base: Instant,
+    head: ScenarioHead,
+    ops: Vec<Op>,
+    max_stride: u64,
+    spaced_checks: u64,
+    committed_while_open: u64,
+}
+
+macro_rules! check_eq {
+    ($harness:expr, $left:expr, $right:expr, $($what:tt)+) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            panic!(
+                "slab vs model mismatch: {}\n  slab:  {:?}\n  model: {:?}{}",
+                format_args!($($what)+),
+                left,
+                right,
+                $harness.trace()
+            );
+        }
+    }};
+}
+
+impl Harness {
+    fn trace(&self) -> Trace<'_> {
+        Trace {
+            scenario: &self.head,
+            ops: &self.ops,
+        }
+    }
+
+    /// Checks one handle's seq, pixels and metadata against frame `seq`.
+    fn check_frame(&self, frame: &Frame, seq: u64, what: &str) {
+        check_eq!(self, frame.seq(), seq, "{what}: seq");
+        check_eq!(self, frame.meta().seq, seq, "{what}: meta().seq");
+        check_eq!(
+            self,
+            frame.meta().info,
+            info_for(seq, self.base),
+            "{what}: meta().info of frame {seq}"
+        );
+        let data = frame.data();
+        check_eq!(
+            self,
+            data.len(),
+            self.model.slot_bytes,
+            "{what}: data length"
+        );
+        if !pattern_matches(seq, data) {
+            let bad = (0..data.len())
+                .find(|&i| data[i] != pattern(seq, i))
+                .unwrap_or(usize::MAX);
+            panic!(
+                "held frame {seq} ({what}) was overwritten: byte {bad} is {:#04x}, expected {:#04x}; \
+                 first 8 bytes decode as seq {}{}",
+                data[bad],
+                pattern(seq, bad),
+                u64::from_le_bytes(data[..8].try_into().unwrap()),
+                self.trace()
+            );
+        }
+    }
+
+    fn check_seqs(&self, frames: &[Frame], want: &[u64], what: &str) {
+        let got: Vec<u64> = frames.iter().map(Frame::seq).collect();
+        check_eq!(self, got, want, "{what}");
+        for (frame, &seq) in frames.iter().zip(want) {
+            self.check_frame(frame, seq, what);
+        }
+    }
+
+    fn check_option(&self, frame: &Option<Frame>, want: Option<u64>, what: &str) {
+        check_eq!(self, frame.as_ref().map(Frame::seq), want, "{what}");
+        if let (Some(frame), Some(seq)) = (frame, want) {
+            self.check_frame(frame, seq, what);
+        }
+    }
+
+    fn hold(&mut self, frames: impl IntoIterator<Item = Frame>) {
+        for frame in frames {
+            self.model.held.push(frame.seq());
+            self.held.push(frame);
+        }
+    }
+
+    /// Everything observable, after every op. `producer` is `None` while a writer is open.
+    fn check(&mut self, producer: Option<&Producer>) {
+        let want = self.model.stats();
+        check_eq!(self, self.reader.stats(), want, "reader.stats()");
+        check_eq!(self, self.consumer.stats(), want, "consumer.stats()");
+        if let Some(producer) = producer {
+            check_eq!(self, producer.stats(), want, "producer.stats()");
+        }
+        check_eq!(
+            self,
+            self.consumer.len(),
+            self.model.queue.len(),
+            "consumer.len()"
+        );
+        check_eq!(
+            self,
+            self.reader.len(),
+            self.model.queue.len(),
+            "reader.len()"
+        );
+        check_eq!(
+            self,
+            self.consumer.is_empty(),
+            self.model.queue.is_empty(),
+            "consumer.is_empty()"
+        );
+
+        let queued = self.consumer.read_all();
+        let want: Vec<u64> = self.model.queue.iter().copied().collect();
+        self.check_seqs(&queued, &want, "queue (read_all)");
+        drop(queued);
+
+        let latest = self.reader.latest();
+        self.check_option(&latest, self.model.latest, "reader.latest()");
+        drop(latest);
+
+        check_eq!(self, self.held.len(), self.model.held.len(), "held handles");
+        // Pixels once per slot: handles to one frame share one slot.
+        let mut slots_seen: Vec<(*const u8, u64)> = Vec::with_capacity(self.held.len());
+        for (frame, &seq) in self.held.iter().zip(&self.model.held) {
+            let slot = frame.data().as_ptr();
+            match slots_seen.iter().find(|(seen, _)| *seen == slot) {
+                Some(&(_, other)) if other != seq => panic!(
+                    "held frames {other} and {seq} share one slot{}",
+                    self.trace()
+                ),
+                Some(_) => check_eq!(self, frame.seq(), seq, "held handle: seq"),
+                None => {
+                    self.check_frame(frame, seq, "held handle");
+                    slots_seen.push((slot, seq));
+                }
+            }
+        }
+
+        let occupied = self.model.occupied();
+        assert!(
+            occupied <= self.model.slots,
+            "model bug: {occupied} slots occupied of {}{}",
+            self.model.slots,
+            self.trace()
+        );
+
+        if self.model.policy == DropPolicy::Sample {
+            self.check_sample_spacing();
+        }
+    }
+
+    fn check_sample_spacing(&mut self) {
+        let Model {
+            stride,
+            origin,
+            spaced,
+            ..
+        } = self.model;
+        assert!(
+            stride.is_power_of_two(),
+            "model stride {stride}{}",
+            self.trace()
+        );
+        let since: Vec<u64> = self
+            .model
+            .queue
+            .iter()
+            .copied()
+            .filter(|&seq| seq >= origin)
+            .collect();
+        // Always: every queued frame since the restart is on the current stride.
+        if let Some(off) = since.iter().find(|&&seq| (seq - origin) % stride != 0) {
+            panic!(
+                "Sample: queued frame {off} is off stride {stride} from origin {origin}: {since:?}{}",
+                self.trace()
+            );
+        }
+        self.max_stride = self.max_stride.max(stride);
+        // Undisturbed: exactly evenly spaced from the origin.
+        if spaced {
+            self.spaced_checks += u64::from(since.len() >= 3);
+            let even: Vec<u64> = (0..since.len() as u64)
+                .map(|k| origin + k * stride)
+                .collect();
+            check_eq!(
+                self,
+                since,
+                even,
+                "Sample spacing (origin {origin}, stride {stride})"
+            );
+        }
+    }
+
+    fn fill(&self, writer: &mut SlotWriter<'_>, via_planes: bool) {
+        let seq = writer.seq();
+        check_eq!(self, *writer.layout(), self.layout(), "writer.layout()");
+        if via_planes {
+            let len = self.model.slot_bytes;
+            let [plane, u, v] = writer.planes_mut();
+            assert!(u.is_empty() && v.is_empty(), "Gray8 has one plane");
+            // Gray8's one plane starts at 0 and covers the whole (64-aligned) buffer.
+            check_eq!(self, plane.len(), len, "planes_mut()[0].len()");
+            for (index, byte) in plane.iter_mut().enumerate() {
+                *byte = pattern(seq, index);
+            }
+        } else {
+            let data = writer.data_mut();
+            check_eq!(self, data.len(), self.model.slot_bytes, "data_mut().len()");
+            for (index, byte) in data.iter_mut().enumerate() {
+                *byte = pattern(seq, index);
+            }
+        }
+    }
+
+    fn layout(&self) -> FrameLayout {
+        FrameLayout::new(self.head.width, self.head.height, PixelFormat::Gray8).unwrap()
+    }
+
+    fn begin<'p>(&mut self, producer: &'p mut Producer) -> Option<SlotWriter<'p>> {
+        let got = producer.begin();
+        let want = self.model.begin();
+        match (got, want) {
+            (Ok(writer), Ok(seq)) => {
+                check_eq!(self, writer.seq(), seq, "begin() seq");
+                Some(writer)
+            }
+            (Err(rejected), Err(want)) => {
+                check_eq!(self, rejected, want, "begin() rejection");
+                None
+            }
+            (got, want) => panic!(
+                "slab vs model mismatch: begin()\n  slab:  {:?}\n  model: {:?}{}",
+                got.map(|writer| writer.seq()),
+                want,
+                self.trace()
+            ),
+        }
+    }
+
+    fn commit(&mut self, writer: SlotWriter<'_>) {
+        let seq = writer.seq();
+        let got = writer.commit(info_for(seq, self.base));
+        let want = self.model.commit();
+        check_eq!(self, got, want, "commit()");
+        check_eq!(self, got.seq(), seq, "Committed::seq()");
+    }
+
+    fn abandon(&mut self, mut writer: SlotWriter<'_>) {
+        // Scribble over the slot: if it were shared with a held frame, the next
+        // check would see it.
+        writer.data_mut().fill(0xA5);
+        self.model.abandon();
+        // `writer` goes out of scope here without a commit: abandoned.
+    }
+
+    fn write(&mut self, producer: &mut Producer, via_planes: bool, abandon: bool) {
+        if let Some(mut writer) = self.begin(producer) {
+            self.fill(&mut writer, via_planes);
+            if abandon {
+                self.abandon(writer);
+            } else {
+                self.commit(writer);
+            }
+        }
+    }
+
+    /// A consumer or reader op (anything but [`Op::uses_producer`] ones).
+    fn apply(&mut self, op: Op) {
+        match op {
+            Op::Write { .. } | Op::Burst { .. } | Op::Begin { .. } | Op::Commit | Op::Abandon => {
+                unreachable!("{op:?} is handled by run")
+            }
+            Op::PopOldest { hold } => {
+                let got = self.consumer.pop_oldest();
+                let want = self.model.pop_oldest();
+                self.check_option(&got, want, "pop_oldest()");
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::PopLatest { hold } => {
+                let got = self.consumer.pop_latest();
+                let want = self.model.pop_latest();
+                self.check_option(&got, want, "pop_latest()");
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::ReadOldest { hold } => {
+                let got = self.consumer.read_oldest();
+                let want = self.model.queue.front().copied();
+                self.check_option(&got, want, "read_oldest()");
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::ReadAll { hold } => {
+                let got = self.consumer.read_all();
+                let want = self.model.read_range(0, None);
+                self.check_seqs(&got, &want, "read_all()");
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::ReadRange { start, count, hold } => {
+                let wide = |n: u8| {
+                    if n == u8::MAX {
+                        usize::MAX
+                    } else {
+                        usize::from(n % 11)
+                    }
+                };
+                let (start, count) = (wide(start), count.map(wide));
+                let got = self.consumer.read_range(start, count);
+                let want = self.model.read_range(start, count);
+                self.check_seqs(&got, &want, &format!("read_range({start}, {count:?})"));
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::Clear => {
+                let got = self.consumer.clear();
+                let want = self.model.clear();
+                check_eq!(self, got, want, "clear()");
+            }
+            Op::HoldLatest => {
+                let got = self.reader.latest();
+                self.check_option(&got, self.model.latest, "latest()");
+                self.hold(got);
+            }
+            Op::LatestAfter { delta, hold } => {
+                let after = if delta == i8::MIN {
+                    u64::MAX
+                } else {
+                    self.model
+                        .latest
+                        .unwrap_or(0)
+                        .saturating_add_signed(i64::from(delta))
+                };
+                // Alternate between the harness's reader and fresh clones.
+                let got = if delta % 2 == 0 {
+                    self.reader.latest_after(after)
+                } else {
+                    self.consumer.reader().latest_after(after)
+                };
+                let want = self.model.latest_after(after);
+                self.check_option(&got, want, &format!("latest_after({after})"));
+                if hold {
+                    self.hold(got);
+                }
+            }
+            Op::CloneHeld { index } => {
+                if !self.held.is_empty() {
+                    let index = usize::from(index) % self.held.len();
+                    let clone = self.held[index].clone();
+                    assert!(
+                        clone.same_frame(&self.held[index]),
+                        "a clone is not the same frame{}",
+                        self.trace()
+                    );
+                    self.hold([clone]);
+                }
+            }
+            Op::Release { index } => {
+                if !self.held.is_empty() {
+                    let index = usize::from(index) % self.held.len();
+                    self.held.remove(index);
+                    self.model.held.remove(index);
+                }
+            }
+            Op::ReleaseAll => {
+                self.held.clear();
+                self.model.held.clear();
+            }
+        }
+    }
+}
+
+/// Runs `scenario` on a real slab and on the model, checking after every op.
+///
+/// # Panics
+/// On the first disagreement, with the scenario's configuration and op trace.
+pub fn run(scenario: Scenario) -> Summary {
+    let head = ScenarioHead {
+        policy: scenario.policy,
+        capacity: scenario.capacity,
+        reader_slots: scenario.reader_slots,
+        width: scenario.width,
+        height: scenario.height,
+    };
+    let layout = FrameLayout::new(head.width, head.height, PixelFormat::Gray8)
+        .expect("a small Gray8 layout is valid");
+    let (mut producer, consumer, reader) = slab::new(
+        SlabConfig::new(layout)
+            .stream_id("model")
+            .capacity(head.capacity)
+            .policy(head.policy)
+            .reader_slots(head.reader_slots),
+    )
+    .expect("a valid slab config");
+    let mut h = Harness {
+        consumer,
+        reader,
+        held: Vec::new(),
+        model: Model::new(head.policy, head.capacity, head.reader_slots, layout.len()),
+        base: Instant::now(),
+        head,
+        ops: Vec::with_capacity(scenario.ops.len()),
+        max_stride: 1,
+        spaced_checks: 0,
+        committed_while_open: 0,
+    };
+    h.check(Some(&producer));
+
+    let mut ops = scenario.ops.iter().copied().peekable();
+    while let Some(op) = ops.next() {
+        h.ops.push(op);
+        match op {
+            Op::Write {
+                via_planes,
+                abandon,
+            } => h.write(&mut producer, via_planes, abandon),
+            Op::Burst { n } => {
+                for _ in 0..=n % 16 {
+                    h.write(&mut producer, false, false);
+                    h.check(Some(&producer));
+                }
+            }
+            Op::Begin { via_planes } => {
+                if let Some(mut writer) = h.begin(&mut producer) {
+                    h.fill(&mut writer, via_planes);
+                    h.check(None);
+                    let opened_at = h.ops.len();
+                    loop {
+                        let open_across_ops = h.ops.len() > opened_at;
+                        match ops.peek().copied() {
+                            Some(Op::Commit) => {
+                                h.ops.push(ops.next().unwrap());
+                                h.committed_while_open += u64::from(open_across_ops);
+                                h.commit(writer);
+                                break;
+                            }
+                            Some(Op::Abandon) => {
+                                h.ops.push(ops.next().unwrap());
+                                h.abandon(writer);
+                                break;
+                            }
+                            Some(op) if !op.uses_producer() => {
+                                h.ops.push(ops.next().unwrap());
+                                h.apply(op);
+                                h.check(None);
+                            }
+                            // A producer op or the end: commit first.
+                            _ => {
+                                h.committed_while_open += u64::from(open_across_ops);
+                                h.commit(writer);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Op::Commit | Op::Abandon => {}
+            other => h.apply(other),
+        }
+        h.check(Some(&producer));
+    }
+    // Everything released: only the queue and the latest snapshot hold slots, so
+    // one more frame always gets one (except when the policy refuses it).
+    h.held.clear();
+    h.model.held.clear();
+    h.ops.push(Op::Write {
+        via_planes: false,
+        abandon: false,
+    });
+    let no_free_slot = h.model.dropped.no_free_slot;
+    h.write(&mut producer, false, false);
+    h.check(Some(&producer));
+    assert_eq!(
+        h.model.dropped.no_free_slot,
+        no_free_slot,
+        "NoFreeSlot with nothing held{}",
+        h.trace()
+    );
+    Summary {
+        stats: h.model.stats(),
+        ops: h.ops.len(),
+        max_stride: h.max_stride,
+        spaced_checks: h.spaced_checks,
+        committed_while_open: h.committed_while_open,
+    }
+}
+
+/// What a run exercised, so tests can check that the generator reaches every
+/// outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    /// The final stats (equal in slab and model).
+    pub stats: SlabStats,
+    pub ops: usize,
+    /// The largest `Sample` stride reached.
+    pub max_stride: u64,
+    /// Checks in which the queue was required to be exactly evenly spaced with at
+    /// least 3 frames.
+    pub spaced_checks: u64,
+    /// Commits of writers that stayed open across at least one other op.
+    pub committed_while_open: u64,
+}
