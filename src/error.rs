@@ -14,6 +14,27 @@ pub enum ErrorKind {
     InvalidConfig,
     /// A memory budget cannot hold what was asked for.
     OverBudget,
+    /// The source could not be reached or the connection broke: refused,
+    /// unreachable, reset, or another I/O failure.
+    Connect,
+    /// A blocking call ran past its deadline (the stream's open or read timeout,
+    /// or the socket timeout).
+    Timeout,
+    /// A blocking call was interrupted because the stream was asked to stop.
+    Stopped,
+    /// The server refused the credentials (RTSP/HTTP 401 or 403).
+    Auth,
+    /// The server or file system has no such resource (404, missing file, no
+    /// video stream).
+    NotFound,
+    /// The source sent data that cannot be parsed.
+    InvalidData,
+    /// The decoder rejected a packet or failed to produce a frame.
+    Decode,
+    /// A codec, pixel format, protocol or feature this build of FFmpeg lacks.
+    Unsupported,
+    /// Any other FFmpeg failure; the message carries FFmpeg's own text.
+    Ffmpeg,
 }
 
 impl fmt::Display for ErrorKind {
@@ -21,6 +42,15 @@ impl fmt::Display for ErrorKind {
         f.write_str(match self {
             ErrorKind::InvalidConfig => "invalid configuration",
             ErrorKind::OverBudget => "over memory budget",
+            ErrorKind::Connect => "connection failed",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Stopped => "stopped",
+            ErrorKind::Auth => "not authorized",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::InvalidData => "invalid data",
+            ErrorKind::Decode => "decode failed",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Ffmpeg => "ffmpeg error",
         })
     }
 }

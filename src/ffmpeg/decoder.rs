@@ -1,0 +1,289 @@
+//! [`Decoder`]: an opened `AVCodecContext` for one video stream, set up from the
+//! stream's codec parameters for low delay, with the send/receive API turned into
+//! states ([`SendOutcome`], [`DecodeOutcome`]).
+
+use std::ffi::{c_int, CStr};
+use std::fmt;
+use std::ptr::{self, NonNull};
+
+use ffmpeg_sys_next as ffi;
+
+use super::c_flag;
+use super::error::{self as averror, classify, Code};
+use super::frame::VideoFrame;
+use super::input::Input;
+use super::packet::Packet;
+use crate::error::{Error, ErrorKind, Result};
+
+/// How to set up a [`Decoder`]. `Default`: one thread, low delay on, every frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecoderOptions {
+    threads: u32,
+    low_delay: bool,
+    fast: bool,
+    keyframes_only: bool,
+}
+
+impl Default for DecoderOptions {
+    fn default() -> Self {
+        Self {
+            threads: 1,
+            low_delay: true,
+            fast: false,
+            keyframes_only: false,
+        }
+    }
+}
+
+impl DecoderOptions {
+    /// Decoding threads (0 = FFmpeg picks from the cores). With low delay on,
+    /// threads split each frame (slice threading, no added latency, helps only
+    /// streams with several slices); with it off, they also decode frames in
+    /// parallel (frame threading, `threads - 1` frames of latency). Default 1:
+    /// many streams per host scale better by streams than by threads.
+    pub fn threads(mut self, threads: u32) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// `AV_CODEC_FLAG_LOW_DELAY`: output each frame as soon as it is decoded and
+    /// never use frame threading. Default on.
+    pub fn low_delay(mut self, on: bool) -> Self {
+        self.low_delay = on;
+        self
+    }
+
+    /// `AV_CODEC_FLAG2_FAST`: allow speedups that are not bit-exact. Default off.
+    pub fn fast(mut self, on: bool) -> Self {
+        self.fast = on;
+        self
+    }
+
+    /// Decode keyframes only (`skip_frame = AVDISCARD_NONKEY`): the others are
+    /// discarded before decoding and cost almost nothing. Default off.
+    pub fn keyframes_only(mut self, on: bool) -> Self {
+        self.keyframes_only = on;
+        self
+    }
+}
+
+/// What [`Decoder::send_packet`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum SendOutcome {
+    /// The decoder took the packet.
+    Sent,
+    /// The decoder is full: receive its frames, then send the same packet again.
+    Again,
+    /// The decoder was drained ([`Decoder::send_eof`]) and takes nothing until
+    /// [`Decoder::flush`].
+    Eof,
+}
+
+/// What [`Decoder::receive_frame`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum DecodeOutcome {
+    /// The frame holds a new picture.
+    Frame,
+    /// The decoder needs more packets first.
+    Again,
+    /// Every frame was returned after [`Decoder::send_eof`].
+    Eof,
+}
+
+/// An opened video decoder; owns its `AVCodecContext`.
+pub struct Decoder {
+    ctx: NonNull<ffi::AVCodecContext>,
+    name: &'static str,
+}
+
+// SAFETY: an AVCodecContext may be used from any thread as long as calls on it
+// do not overlap (its own worker threads are internal). Every method that calls
+// into it takes `&mut self`, and `Decoder` is not `Sync`.
+unsafe impl Send for Decoder {}
+
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("codec", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoder {
+    /// Opens a decoder for stream `stream_index` of `input`, from its codec
+    /// parameters (the decoder then owns a copy; `input` may be dropped).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for a bad index, [`ErrorKind::Unsupported`] when
+    /// this FFmpeg has no decoder for the codec, [`ErrorKind::Decode`] when the
+    /// decoder refuses the parameters.
+    pub fn new(input: &Input, stream_index: usize, options: &DecoderOptions) -> Result<Self> {
+        super::init();
+        let par = input.codec_parameters(stream_index).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("{} has no stream {stream_index}", input.url()),
+            )
+        })?;
+        // SAFETY: no preconditions; null when no decoder is registered for the id.
+        let codec = unsafe { ffi::avcodec_find_decoder(par.codec_id) };
+        // SAFETY: a non-null codec is a static registered AVCodec.
+        let Some(codec_ref) = (unsafe { codec.as_ref() }) else {
+            // SAFETY: returns a static NUL-terminated name for any id.
+            let name = unsafe { CStr::from_ptr(ffi::avcodec_get_name(par.codec_id)) };
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "no decoder for codec {} in this FFmpeg",
+                    name.to_string_lossy()
+                ),
+            ));
+        };
+        // SAFETY: codec names are static NUL-terminated strings.
+        let name = unsafe { CStr::from_ptr(codec_ref.name) }
+            .to_str()
+            .unwrap_or("?");
+
+        // SAFETY: `codec` is a valid decoder; null only when out of memory.
+        let ctx = unsafe { ffi::avcodec_alloc_context3(codec) };
+        let ctx = NonNull::new(ctx).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Ffmpeg,
+                format!("allocating a {name} decoder: out of memory"),
+            )
+        })?;
+        // From here `decoder`'s Drop frees the context on every error path.
+        let mut decoder = Decoder { ctx, name };
+        let context = || format!("opening the {name} decoder");
+        // SAFETY: a fresh context we own and valid parameters owned by `input`.
+        let ret = unsafe { ffi::avcodec_parameters_to_context(ctx.as_ptr(), par) };
+        averror::check(ret, context)?;
+        let threads = c_int::try_from(options.threads).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                format!("{} decoder threads is too many", options.threads),
+            )
+        })?;
+        {
+            // SAFETY: a context we own exclusively, not yet opened: setting its
+            // public fields is how options are passed.
+            let c = unsafe { decoder.ctx.as_mut() };
+            if let Some(time_base) = input.time_base(stream_index) {
+                // Lets the decoder compute best_effort_timestamp in stream units.
+                c.pkt_timebase = time_base;
+            }
+            c.thread_count = threads;
+            c.thread_type = if options.low_delay {
+                c_flag(ffi::FF_THREAD_SLICE)
+            } else {
+                c_flag(ffi::FF_THREAD_FRAME) | c_flag(ffi::FF_THREAD_SLICE)
+            };
+            if options.low_delay {
+                c.flags |= c_flag(ffi::AV_CODEC_FLAG_LOW_DELAY);
+            }
+            if options.fast {
+                c.flags2 |= c_flag(ffi::AV_CODEC_FLAG2_FAST);
+            }
+            if options.keyframes_only {
+                c.skip_frame = ffi::AVDiscard::AVDISCARD_NONKEY;
+            }
+        }
+        // SAFETY: the context was allocated for `codec`; null options are allowed.
+        let ret = unsafe { ffi::avcodec_open2(ctx.as_ptr(), codec, ptr::null_mut()) };
+        check_decode(ret, &context())?;
+        Ok(decoder)
+    }
+
+    /// The decoder's FFmpeg name, e.g. `"h264"`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Feeds one packet. On [`SendOutcome::Again`] receive frames and send the
+    /// same packet again.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] when the decoder rejects the packet (damaged data);
+    /// the decoder stays usable, so skip to the next packet.
+    pub fn send_packet(&mut self, packet: &Packet) -> Result<SendOutcome> {
+        // SAFETY: an open context and a live packet, which FFmpeg only reads
+        // (it takes a new reference to the payload if it keeps it).
+        let ret = unsafe { ffi::avcodec_send_packet(self.ctx.as_ptr(), packet.as_ptr()) };
+        match classify(ret) {
+            Ok(Code::Ok(_)) => Ok(SendOutcome::Sent),
+            Ok(Code::Again) => Ok(SendOutcome::Again),
+            Ok(Code::Eof) => Ok(SendOutcome::Eof),
+            Err(code) => Err(decode_error(
+                code,
+                &format!("decoding a {} packet", self.name),
+            )),
+        }
+    }
+
+    /// Starts draining: the decoder returns its remaining frames, then
+    /// [`DecodeOutcome::Eof`].
+    pub fn send_eof(&mut self) -> Result<()> {
+        // SAFETY: an open context; a null packet means "drain".
+        let ret = unsafe { ffi::avcodec_send_packet(self.ctx.as_ptr(), ptr::null()) };
+        match classify(ret) {
+            Ok(_) => Ok(()),
+            Err(code) => Err(decode_error(
+                code,
+                &format!("draining the {} decoder", self.name),
+            )),
+        }
+    }
+
+    /// Takes the next decoded picture into `frame` (its previous picture is
+    /// released first).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] when decoding failed; the decoder stays usable.
+    pub fn receive_frame(&mut self, frame: &mut VideoFrame) -> Result<DecodeOutcome> {
+        // SAFETY: an open context and a live frame we own exclusively; FFmpeg
+        // unrefs the frame before filling it.
+        let ret = unsafe { ffi::avcodec_receive_frame(self.ctx.as_ptr(), frame.as_mut_ptr()) };
+        match classify(ret) {
+            Ok(Code::Ok(_)) => Ok(DecodeOutcome::Frame),
+            Ok(Code::Again) => Ok(DecodeOutcome::Again),
+            Ok(Code::Eof) => Ok(DecodeOutcome::Eof),
+            Err(code) => Err(decode_error(code, &format!("decoding {}", self.name))),
+        }
+    }
+
+    /// Drops buffered frames and reference pictures (after a reconnect or a
+    /// seek), and leaves the drained state.
+    pub fn flush(&mut self) {
+        // SAFETY: an open context we own exclusively.
+        unsafe { ffi::avcodec_flush_buffers(self.ctx.as_ptr()) };
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        let mut ctx = self.ctx.as_ptr();
+        // SAFETY: a context from avcodec_alloc_context3 that only we own;
+        // avcodec_free_context closes the codec (if opened) and frees it.
+        unsafe { ffi::avcodec_free_context(&mut ctx) };
+    }
+}
+
+/// A decoder failure: `Decode`, unless it is a missing feature or memory.
+fn decode_error(code: c_int, context: &str) -> Error {
+    let kind = match averror::kind_of(code) {
+        ErrorKind::Unsupported => ErrorKind::Unsupported,
+        _ if code == ffi::AVERROR(ffi::ENOMEM) => ErrorKind::Ffmpeg,
+        _ => ErrorKind::Decode,
+    };
+    averror::error_as(kind, code, context)
+}
+
+fn check_decode(ret: c_int, context: &str) -> Result<c_int> {
+    if ret < 0 {
+        Err(decode_error(ret, context))
+    } else {
+        Ok(ret)
+    }
+}

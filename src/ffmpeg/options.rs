@@ -1,0 +1,366 @@
+//! [`InputOptions`]: how an [`Input`](super::Input) is opened, tuned by default
+//! for live RTSP cameras (TCP, no demuxer buffering, short probing, every
+//! blocking call bounded), and the FFmpeg option dictionary they become.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::dict::Dictionary;
+use crate::error::{Error, ErrorKind, Result};
+
+/// How RTSP carries RTP (`rtsp_transport`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RtspTransport {
+    /// Interleaved in the RTSP TCP connection: through NAT, no UDP loss.
+    #[default]
+    Tcp,
+    /// Unicast UDP: lowest latency on a clean network; lost packets are lost.
+    Udp,
+    /// Multicast UDP.
+    UdpMulticast,
+    /// Tunnelled over HTTP.
+    Http,
+    /// FFmpeg's default: UDP, then TCP when UDP gets nothing.
+    Auto,
+}
+
+impl RtspTransport {
+    /// Every transport, in declaration order.
+    pub const ALL: [RtspTransport; 5] = [
+        RtspTransport::Tcp,
+        RtspTransport::Udp,
+        RtspTransport::UdpMulticast,
+        RtspTransport::Http,
+        RtspTransport::Auto,
+    ];
+
+    /// The name in configs, which is also FFmpeg's `rtsp_transport` value
+    /// (except `auto`, which sets nothing).
+    pub fn name(self) -> &'static str {
+        match self {
+            RtspTransport::Tcp => "tcp",
+            RtspTransport::Udp => "udp",
+            RtspTransport::UdpMulticast => "udp_multicast",
+            RtspTransport::Http => "http",
+            RtspTransport::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for RtspTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for RtspTransport {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        RtspTransport::ALL
+            .into_iter()
+            .find(|transport| transport.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("transport `{s}` is not one of tcp, udp, udp_multicast, http, auto"),
+                )
+            })
+    }
+}
+
+impl From<crate::stream::Transport> for RtspTransport {
+    fn from(transport: crate::stream::Transport) -> Self {
+        match transport {
+            crate::stream::Transport::Tcp => RtspTransport::Tcp,
+            crate::stream::Transport::Udp => RtspTransport::Udp,
+            crate::stream::Transport::Auto => RtspTransport::Auto,
+        }
+    }
+}
+
+/// When [`Input::open`](super::Input::open) runs `avformat_find_stream_info`, which reads (and
+/// buffers) packets for up to `analyze_duration` to learn what the headers did
+/// not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Probe {
+    /// Only when the headers (for RTSP, the SDP) leave the video stream's codec
+    /// unknown, or give neither its parameter sets (extradata) nor its size.
+    /// A camera whose SDP carries `sprop-parameter-sets` skips the probe and its
+    /// first frame arrives up to `analyze_duration` sooner.
+    #[default]
+    IfNeeded,
+    /// Always: slower to open, but frame rate and size are known before the
+    /// first frame.
+    Always,
+    /// Never: the decoder learns everything from the stream itself.
+    Never,
+}
+
+impl Probe {
+    /// The name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Probe::IfNeeded => "if_needed",
+            Probe::Always => "always",
+            Probe::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Probe {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        [Probe::IfNeeded, Probe::Always, Probe::Never]
+            .into_iter()
+            .find(|probe| probe.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("probe `{s}` is not one of if_needed, always, never"),
+                )
+            })
+    }
+}
+
+/// How to open an [`Input`](super::Input). `Default` is tuned for live RTSP cameras: TCP,
+/// no demuxer buffering, short probing, every blocking call bounded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputOptions {
+    transport: RtspTransport,
+    prefer_tcp: bool,
+    socket_timeout: Option<Duration>,
+    pub(super) open_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    pub(super) close_timeout: Duration,
+    analyze_duration: Option<Duration>,
+    probe_size: Option<u32>,
+    pub(super) probe: Probe,
+    no_buffer: bool,
+    max_delay: Option<Duration>,
+    reorder_queue_size: Option<u32>,
+    buffer_size: Option<u32>,
+    extra: Vec<(String, String)>,
+}
+
+impl Default for InputOptions {
+    fn default() -> Self {
+        Self {
+            transport: RtspTransport::Tcp,
+            prefer_tcp: false,
+            socket_timeout: Some(Duration::from_secs(5)),
+            open_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(1),
+            analyze_duration: Some(Duration::from_secs(1)),
+            probe_size: Some(1 << 20),
+            probe: Probe::IfNeeded,
+            no_buffer: true,
+            max_delay: Some(Duration::from_millis(500)),
+            reorder_queue_size: None,
+            buffer_size: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+impl InputOptions {
+    /// How RTSP carries RTP (`rtsp_transport`); default TCP.
+    pub fn transport(mut self, transport: RtspTransport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Try TCP first when the transport allows several (`rtsp_flags prefer_tcp`).
+    pub fn prefer_tcp(mut self, prefer: bool) -> Self {
+        self.prefer_tcp = prefer;
+        self
+    }
+
+    /// The socket I/O timeout FFmpeg applies to each network read and write
+    /// (the `timeout` option, in µs; FFmpeg 5 removed the old `stimeout`).
+    /// `None` leaves FFmpeg's default. Default 5 s.
+    pub fn socket_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.socket_timeout = timeout;
+        self
+    }
+
+    /// The deadline for opening (connect, DESCRIBE, SETUP, PLAY) and for the
+    /// stream-info probe, each. Default 10 s.
+    pub fn open_timeout(mut self, timeout: Duration) -> Self {
+        self.open_timeout = timeout;
+        self
+    }
+
+    /// The deadline for each [`Input::read_packet`](super::Input::read_packet): a stream silent this long
+    /// fails with [`ErrorKind::Timeout`]. Default 5 s.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The deadline for closing (an RTSP TEARDOWN). Default 1 s.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// How much of the stream the probe may read (`analyzeduration`). `None`
+    /// leaves FFmpeg's 5 s. Default 1 s.
+    pub fn analyze_duration(mut self, duration: Option<Duration>) -> Self {
+        self.analyze_duration = duration;
+        self
+    }
+
+    /// How many bytes the probe may read (`probesize`). `None` leaves FFmpeg's
+    /// 5 MB. Default 1 MiB.
+    pub fn probe_size(mut self, bytes: Option<u32>) -> Self {
+        self.probe_size = bytes;
+        self
+    }
+
+    /// When to probe for stream info; default [`Probe::IfNeeded`].
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// Hand packets out as soon as they are demuxed (`fflags +nobuffer`).
+    /// Default on.
+    pub fn no_buffer(mut self, on: bool) -> Self {
+        self.no_buffer = on;
+        self
+    }
+
+    /// How long the demuxer may hold packets to reorder them (`max_delay`).
+    /// Default 500 ms; lower trades reordering of late UDP packets for latency.
+    pub fn max_delay(mut self, delay: Option<Duration>) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// How many RTP packets to buffer for reordering (`reorder_queue_size`,
+    /// UDP only). `None` leaves FFmpeg's default.
+    pub fn reorder_queue_size(mut self, packets: Option<u32>) -> Self {
+        self.reorder_queue_size = packets;
+        self
+    }
+
+    /// The UDP socket receive buffer (`buffer_size`, bytes). Raise it for
+    /// high-bitrate UDP streams. `None` leaves FFmpeg's default.
+    pub fn buffer_size(mut self, bytes: Option<u32>) -> Self {
+        self.buffer_size = bytes;
+        self
+    }
+
+    /// Any other FFmpeg demuxer or protocol option, set after the ones above.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((key.into(), value.into()));
+        self
+    }
+
+    /// The `avformat_open_input` options for `url`.
+    pub(super) fn dictionary(&self, url: &str) -> Result<Dictionary> {
+        let micros = |duration: Duration| duration.as_micros().to_string();
+        let mut dict = Dictionary::new();
+        let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+        if scheme.eq_ignore_ascii_case("rtsp") || scheme.eq_ignore_ascii_case("rtsps") {
+            if self.transport != RtspTransport::Auto {
+                dict.set("rtsp_transport", self.transport.name())?;
+            }
+            if self.prefer_tcp {
+                dict.set("rtsp_flags", "prefer_tcp")?;
+            }
+            if let Some(packets) = self.reorder_queue_size {
+                dict.set("reorder_queue_size", &packets.to_string())?;
+            }
+            if let Some(bytes) = self.buffer_size {
+                dict.set("buffer_size", &bytes.to_string())?;
+            }
+        }
+        if let Some(timeout) = self.socket_timeout {
+            dict.set("timeout", &micros(timeout))?;
+        }
+        if let Some(duration) = self.analyze_duration {
+            dict.set("analyzeduration", &micros(duration))?;
+        }
+        if let Some(bytes) = self.probe_size {
+            dict.set("probesize", &bytes.max(32).to_string())?;
+        }
+        if self.no_buffer {
+            // `+`: add to the default flags (autobsf), do not replace them.
+            dict.set("fflags", "+nobuffer")?;
+        }
+        if let Some(delay) = self.max_delay {
+            dict.set("max_delay", &micros(delay))?;
+        }
+        for (key, value) in &self.extra {
+            dict.set(key, value)?;
+        }
+        Ok(dict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for transport in RtspTransport::ALL {
+            assert_eq!(
+                transport.name().parse::<RtspTransport>().unwrap(),
+                transport
+            );
+        }
+        assert_eq!("TCP".parse::<RtspTransport>().unwrap(), RtspTransport::Tcp);
+        assert!("sctp".parse::<RtspTransport>().is_err());
+        for probe in [Probe::IfNeeded, Probe::Always, Probe::Never] {
+            assert_eq!(probe.to_string().parse::<Probe>().unwrap(), probe);
+        }
+        assert_eq!(
+            RtspTransport::from(crate::stream::Transport::Udp),
+            RtspTransport::Udp
+        );
+    }
+
+    #[test]
+    fn rtsp_options_are_set_only_for_rtsp() {
+        let options = InputOptions::default()
+            .transport(RtspTransport::Udp)
+            .prefer_tcp(true)
+            .buffer_size(Some(1 << 21))
+            .option("user_agent", "test");
+        let mut keys = options.dictionary("rtsp://u:p@cam/x").unwrap().keys();
+        keys.sort();
+        let expected = [
+            "analyzeduration",
+            "buffer_size",
+            "fflags",
+            "max_delay",
+            "probesize",
+            "rtsp_flags",
+            "rtsp_transport",
+            "timeout",
+            "user_agent",
+        ];
+        assert_eq!(keys, expected);
+        let keys = options.dictionary("/tmp/clip.mp4").unwrap().keys();
+        assert!(!keys.iter().any(|key| key.starts_with("rtsp")), "{keys:?}");
+        let auto = InputOptions::default().transport(RtspTransport::Auto);
+        assert!(!auto
+            .dictionary("rtsp://cam")
+            .unwrap()
+            .keys()
+            .contains(&"rtsp_transport".into()));
+    }
+}
