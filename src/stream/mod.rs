@@ -2,5 +2,11 @@
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
 mod config;
+mod handle;
+mod session;
+mod status;
+mod worker;
 
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
+pub use handle::Stream;
+pub use status::{MediaInfo, StreamDrops, StreamState, StreamStatus};

@@ -1,0 +1,253 @@
+//! [`Stream`]: a running stream's handle. Starts the worker thread, reads its
+//! frames and status, and stops it in bounded time.
+
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::config::StreamConfig;
+use super::status::{StatusCell, StreamStatus};
+use super::worker;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ffmpeg::Interrupt;
+use crate::slab::{Consumer, DropCounts, Frame, Reader};
+
+/// How long [`Stream::stop`] waits for the worker before giving up on joining it.
+const STOP_BUDGET: Duration = Duration::from_millis(1500);
+
+/// The slab's reading ends, made when the first connection tells the frame size.
+pub(crate) struct SlabEnds {
+    pub(crate) reader: Reader,
+    pub(crate) consumer: Mutex<Option<Consumer>>,
+}
+
+/// What the worker and the handle share.
+pub(crate) struct StreamShared {
+    pub(crate) config: StreamConfig,
+    pub(crate) status: StatusCell,
+    /// Bounds every blocking FFmpeg call; its stop flag is the stream's.
+    pub(crate) interrupt: Arc<Interrupt>,
+    pub(crate) slab: OnceLock<SlabEnds>,
+    /// Set by the worker as its last act; `stop` waits on it with a deadline.
+    finished: Mutex<bool>,
+    finished_signal: Condvar,
+    /// Wakes the worker from a backoff wait when the stream is stopped.
+    wake: Mutex<()>,
+    wake_signal: Condvar,
+}
+
+impl StreamShared {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.interrupt.is_stopped()
+    }
+
+    /// Sleeps up to `duration`; returns false if the stream was stopped meanwhile.
+    pub(crate) fn wait(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        let mut guard = self
+            .wake
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        loop {
+            if self.is_stopping() {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            guard = self
+                .wake_signal
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|poison| poison.into_inner())
+                .0;
+        }
+    }
+
+    fn request_stop(&self) {
+        self.interrupt.stop();
+        // Taking the lock orders the flag before a waiter's check-then-wait.
+        drop(
+            self.wake
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+        self.wake_signal.notify_all();
+    }
+
+    pub(crate) fn mark_finished(&self) {
+        *self
+            .finished
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = true;
+        self.finished_signal.notify_all();
+    }
+
+    fn wait_finished(&self, budget: Duration) -> bool {
+        let guard = self
+            .finished
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let (guard, _) = self
+            .finished_signal
+            .wait_timeout_while(guard, budget, |finished| !*finished)
+            .unwrap_or_else(|poison| poison.into_inner());
+        *guard
+    }
+
+    pub(crate) fn slab_drops(&self) -> DropCounts {
+        self.slab
+            .get()
+            .map(|ends| ends.reader.stats().dropped)
+            .unwrap_or_default()
+    }
+}
+
+/// One running stream: a worker thread that connects, decodes and publishes into
+/// the stream's slab, reconnecting as needed, until stopped or dropped.
+///
+/// ```no_run
+/// use rtsp_ingest::stream::{Stream, StreamConfig};
+///
+/// # fn main() -> rtsp_ingest::Result<()> {
+/// let config = StreamConfig::new("rtsp://user:pass@192.168.1.20/stream1")?;
+/// let mut stream = Stream::start("door", config)?;
+/// let mut last = None;
+/// loop {
+///     // The newest BGR frame, never the same one twice.
+///     let next = match last { Some(seq) => stream.latest_after(seq), None => stream.latest() };
+///     if let Some(frame) = next {
+///         println!("{}x{} frame {} ({:?} old)", frame.width(), frame.height(), frame.seq(), frame.age());
+///         last = Some(frame.seq());
+///     }
+///     # break;
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+/// }
+/// stream.stop();
+/// # Ok(())
+/// # }
+/// ```
+pub struct Stream {
+    shared: Arc<StreamShared>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Stream {
+    /// Validates `config` and starts the worker; returns at once (the stream is
+    /// `Connecting`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for an invalid config or a core index this
+    /// machine does not have; an OS error if the thread cannot be spawned.
+    pub fn start(id: impl Into<String>, config: StreamConfig) -> Result<Self> {
+        let id = id.into();
+        config.validate()?;
+        if let Some(core) = config.core {
+            let cores = core_affinity::get_core_ids().unwrap_or_default();
+            if core >= cores.len() {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "core {core} does not exist: this machine has {} cores",
+                        cores.len()
+                    ),
+                ));
+            }
+        }
+        let status = StatusCell::new(id.clone(), config.url().to_owned(), config.core);
+        let shared = Arc::new(StreamShared {
+            config,
+            status,
+            interrupt: Interrupt::new(),
+            slab: OnceLock::new(),
+            finished: Mutex::new(false),
+            finished_signal: Condvar::new(),
+            wake: Mutex::new(()),
+            wake_signal: Condvar::new(),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let worker = std::thread::Builder::new()
+            .name(format!("rtsp-{id}"))
+            .spawn(move || worker::run(&worker_shared))
+            .map_err(|error| {
+                Error::new(
+                    ErrorKind::Ffmpeg,
+                    format!("spawning the worker of `{id}`: {error}"),
+                )
+            })?;
+        Ok(Self {
+            shared,
+            worker: Some(worker),
+        })
+    }
+
+    /// The stream's id.
+    pub fn id(&self) -> &str {
+        &self.shared.status.id
+    }
+
+    /// State, counters and last error, read without a lock.
+    pub fn status(&self) -> StreamStatus {
+        self.shared.status.snapshot(self.shared.slab_drops())
+    }
+
+    /// The newest frame, once one has been decoded.
+    pub fn latest(&self) -> Option<Frame> {
+        self.shared.slab.get()?.reader.latest()
+    }
+
+    /// The newest frame if newer than `seq` (pass the last frame's `seq()`).
+    pub fn latest_after(&self, seq: u64) -> Option<Frame> {
+        self.shared.slab.get()?.reader.latest_after(seq)
+    }
+
+    /// A reader of the stream's slab, once the first connection has sized it.
+    pub fn reader(&self) -> Option<Reader> {
+        Some(self.shared.slab.get()?.reader.clone())
+    }
+
+    /// The slab's ordered consumer, once (later calls get `None`), and only after
+    /// the first connection has sized the slab.
+    pub fn take_consumer(&self) -> Option<Consumer> {
+        self.shared
+            .slab
+            .get()?
+            .consumer
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+    }
+
+    /// Stops the worker: interrupts whatever FFmpeg call it is in and joins it.
+    /// Returns within about 200 ms whatever the camera is doing; returns false if
+    /// the worker did not finish within 1.5 s (it is then left to finish alone).
+    pub fn stop(&mut self) -> bool {
+        let Some(worker) = self.worker.take() else {
+            return true;
+        };
+        self.shared.request_stop();
+        if self.shared.wait_finished(STOP_BUDGET) {
+            // The worker has done its last act; joining only reaps the thread.
+            let _ = worker.join();
+            true
+        } else {
+            tracing::error!(stream = %self.id(), "worker did not stop within {STOP_BUDGET:?}");
+            false
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("id", &self.id())
+            .field("url", &self.shared.status.url)
+            .finish_non_exhaustive()
+    }
+}

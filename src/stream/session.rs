@@ -1,0 +1,330 @@
+//! One connection's life: open → pick the video stream → read → decode → gate
+//! corrupt frames → convert straight into a slab slot → commit with metadata,
+//! until the stream ends, stalls, fails or is stopped.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::config::{SkipPolicy, StreamConfig, Transport};
+use super::handle::{SlabEnds, StreamShared};
+use super::status::{Counters, MediaInfo, StreamState};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ffmpeg::{
+    DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
+    RtspTransport, Scaler, SendOutcome, VideoFrame,
+};
+use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig};
+
+/// The stall timeout's floor, and the default when no GOP has been measured.
+const MIN_STALL: Duration = Duration::from_secs(3);
+
+/// How a session ended (besides the stop request, every end leads to a reconnect
+/// or a final state; the worker decides).
+#[derive(Debug)]
+pub(crate) enum SessionEnd {
+    /// The stream was asked to stop.
+    Stopped,
+    /// The server closed the stream.
+    Ended,
+    /// No decoded frame for this long.
+    Stalled(Duration),
+    /// Opening or reading failed.
+    Failed(Error),
+}
+
+/// Runs one session; returns how it ended and whether it published any frame.
+/// `producer` is the stream's slab producer, made on the first frame ever and
+/// kept across sessions.
+pub(crate) fn run(
+    shared: &StreamShared,
+    started: Instant,
+    producer: &mut Option<Producer>,
+) -> (SessionEnd, bool) {
+    let mut session = Session {
+        shared,
+        config: &shared.config,
+        started,
+        producer,
+        published: false,
+        awaiting_keyframe: true,
+        nth: 0,
+        last_keyframe: None,
+        gop: None,
+    };
+    let end = match session.stream() {
+        _ if shared.is_stopping() => SessionEnd::Stopped,
+        Ok(end) => end,
+        Err(error) if error.kind() == ErrorKind::Stopped => SessionEnd::Stopped,
+        Err(error) => SessionEnd::Failed(error),
+    };
+    (end, session.published)
+}
+
+struct Session<'a> {
+    shared: &'a StreamShared,
+    config: &'a StreamConfig,
+    started: Instant,
+    producer: &'a mut Option<Producer>,
+    published: bool,
+    /// After a decode error or packet loss (and at the start), publish nothing
+    /// until a clean keyframe.
+    awaiting_keyframe: bool,
+    /// Frames seen by the `EveryNth` skip policy.
+    nth: u64,
+    last_keyframe: Option<Instant>,
+    /// The last interval between two keyframes.
+    gop: Option<Duration>,
+}
+
+/// What the decoded frame needs from its stream to be stamped.
+struct Timing {
+    time_base: Rational,
+    start_pts: Option<i64>,
+}
+
+impl Session<'_> {
+    fn stream(&mut self) -> Result<SessionEnd> {
+        let status = &self.shared.status;
+        let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
+        let options = InputOptions::default()
+            .transport(match self.config.transport {
+                Transport::Tcp => RtspTransport::Tcp,
+                Transport::Udp => RtspTransport::Udp,
+                Transport::Auto => RtspTransport::Auto,
+            })
+            .open_timeout(self.config.connect_timeout)
+            .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
+            .read_timeout(read_timeout);
+        let mut input = Input::open(
+            &self.config.url_with_credentials(),
+            &options,
+            Arc::clone(&self.shared.interrupt),
+        )?;
+        let info = input.best_video_stream()?;
+        input.discard_other_streams(info.index);
+        let decoder_options = DecoderOptions::default()
+            .threads(self.config.decode_threads)
+            .keyframes_only(self.config.skip == SkipPolicy::Keyframes);
+        let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
+        status.set_media(MediaInfo {
+            codec: info.codec_name.clone(),
+            profile: info.profile.clone(),
+            width: info.width,
+            height: info.height,
+            fps: info.avg_frame_rate.and_then(Rational::to_f64),
+        });
+        let timing = Timing {
+            time_base: info.time_base,
+            start_pts: input.start_time(info.index),
+        };
+        let mut packet = Packet::new()?;
+        let mut frame = VideoFrame::new()?;
+        let mut scaler = Scaler::default();
+        let mut last_progress = Instant::now();
+        loop {
+            let stall = self.stall_timeout();
+            match input.read_packet(&mut packet) {
+                Ok(ReadOutcome::Packet) => {}
+                Ok(ReadOutcome::Again) => continue,
+                Ok(ReadOutcome::Eof) => return Ok(SessionEnd::Ended),
+                Err(error) if error.kind() == ErrorKind::Timeout => {
+                    status.set_state(StreamState::Stalled);
+                    return Ok(SessionEnd::Stalled(read_timeout));
+                }
+                Err(error) => return Err(error),
+            }
+            let received = Instant::now();
+            Counters::add(&status.counters.bytes_in, packet.size() as u64);
+            if packet.stream_index() != info.index {
+                continue;
+            }
+            if packet.is_corrupt() {
+                self.awaiting_keyframe = true;
+            }
+            if self.decode(
+                &mut decoder,
+                &packet,
+                &mut frame,
+                &mut scaler,
+                &input,
+                &timing,
+                received,
+            )? {
+                last_progress = received;
+            }
+            if last_progress.elapsed() > stall {
+                status.set_state(StreamState::Stalled);
+                return Ok(SessionEnd::Stalled(stall));
+            }
+        }
+    }
+
+    /// Max(3 s, two GOPs), unless configured.
+    fn stall_timeout(&self) -> Duration {
+        self.config
+            .stall_timeout
+            .unwrap_or_else(|| self.gop.map_or(MIN_STALL, |gop| (gop * 2).max(MIN_STALL)))
+    }
+
+    /// Sends one packet and handles every frame it yields; returns whether any
+    /// frame came out of the decoder.
+    #[allow(clippy::too_many_arguments)]
+    fn decode(
+        &mut self,
+        decoder: &mut Decoder,
+        packet: &Packet,
+        frame: &mut VideoFrame,
+        scaler: &mut Scaler,
+        input: &Input,
+        timing: &Timing,
+        received: Instant,
+    ) -> Result<bool> {
+        let counters = &self.shared.status.counters;
+        let mut progressed = false;
+        loop {
+            let sent = match decoder.send_packet(packet) {
+                Ok(sent) => sent,
+                Err(error) => {
+                    self.decode_error(&error);
+                    SendOutcome::Sent
+                }
+            };
+            loop {
+                match decoder.receive_frame(frame) {
+                    Ok(DecodeOutcome::Frame) => {
+                        progressed = true;
+                        Counters::add(&counters.decoded, 1);
+                        self.on_frame(frame, scaler, input, timing, received)?;
+                    }
+                    Ok(DecodeOutcome::Again | DecodeOutcome::Eof) => break,
+                    Err(error) => {
+                        self.decode_error(&error);
+                        break;
+                    }
+                }
+            }
+            // `Again`: the decoder was full; its frames are out now, send again.
+            if sent != SendOutcome::Again {
+                return Ok(progressed);
+            }
+        }
+    }
+
+    fn decode_error(&mut self, error: &Error) {
+        tracing::debug!(stream = %self.shared.status.id, "decode error: {error}");
+        Counters::add(&self.shared.status.counters.decode_errors, 1);
+        self.awaiting_keyframe = true;
+    }
+
+    fn on_frame(
+        &mut self,
+        frame: &VideoFrame,
+        scaler: &mut Scaler,
+        input: &Input,
+        timing: &Timing,
+        received: Instant,
+    ) -> Result<()> {
+        let status = &self.shared.status;
+        let keyframe = frame.is_key();
+        if keyframe {
+            let now = Instant::now();
+            if let Some(previous) = self.last_keyframe.replace(now) {
+                self.gop = Some(now - previous);
+            }
+        }
+        // Corrupt-frame gating: never publish a damaged picture, and after damage
+        // publish nothing until a clean keyframe resets the references.
+        if frame.is_corrupt() || frame.decode_error_flags() != 0 {
+            self.awaiting_keyframe = true;
+            Counters::add(&status.counters.corrupt, 1);
+            return Ok(());
+        }
+        if self.awaiting_keyframe {
+            if !keyframe {
+                Counters::add(&status.counters.corrupt, 1);
+                return Ok(());
+            }
+            self.awaiting_keyframe = false;
+        }
+        if let SkipPolicy::EveryNth(n) = self.config.skip {
+            let take = self.nth % u64::from(n.get()) == 0;
+            self.nth += 1;
+            if !take {
+                Counters::add(&status.counters.skipped, 1);
+                return Ok(());
+            }
+        }
+        let producer = self.producer(frame)?;
+        // A refused frame is counted by the slab under its reason.
+        let Ok(mut slot) = producer.begin() else {
+            return Ok(());
+        };
+        scaler.scale_into(frame, &mut slot)?;
+        let pts = frame.best_effort_timestamp();
+        let info = FrameInfo {
+            pts_ns: pts.and_then(|pts| to_nanos(pts, timing.time_base)),
+            capture_time: capture_time(input, pts, timing),
+            received,
+            keyframe,
+        };
+        let _ = slot.commit(info);
+        status.frame_published(received);
+        if !self.published {
+            self.published = true;
+            status.first_frame(self.started.elapsed());
+            status.set_state(StreamState::Streaming);
+        }
+        Ok(())
+    }
+
+    /// The stream's producer; on the very first frame, builds the slab sized for
+    /// it (or for the configured resize). Later sessions keep that geometry and
+    /// scale to it, so readers always see one frame size.
+    fn producer(&mut self, frame: &VideoFrame) -> Result<&mut Producer> {
+        if self.producer.is_none() {
+            let (width, height) = self
+                .config
+                .resize
+                .unwrap_or((frame.width(), frame.height()));
+            let layout = FrameLayout::new(width, height, self.config.format)?;
+            let mut slab_config = SlabConfig::new(layout)
+                .stream_id(self.shared.status.id.clone())
+                .capacity(self.config.queue_capacity)
+                .policy(self.config.drop_policy)
+                .reader_slots(self.config.reader_slots);
+            if let Some(megabytes) = self.config.max_memory_mb {
+                slab_config = slab_config.max_memory_mb(megabytes);
+            }
+            let (producer, consumer, reader) = slab::new(slab_config)?;
+            let _ = self.shared.slab.set(SlabEnds {
+                reader,
+                consumer: std::sync::Mutex::new(Some(consumer)),
+            });
+            *self.producer = Some(producer);
+        }
+        Ok(self.producer.as_mut().expect("set above"))
+    }
+}
+
+/// `value` time-base units in nanoseconds.
+fn to_nanos(value: i64, time_base: Rational) -> Option<i64> {
+    if time_base.den == 0 {
+        return None;
+    }
+    let nanos =
+        i128::from(value) * i128::from(time_base.num) * 1_000_000_000 / i128::from(time_base.den);
+    i64::try_from(nanos).ok()
+}
+
+/// The frame's wall-clock capture time: the stream's RTCP-derived start time plus
+/// the frame's pts offset from the stream's start.
+fn capture_time(input: &Input, pts: Option<i64>, timing: &Timing) -> Option<SystemTime> {
+    let start = input.start_time_realtime()?;
+    let offset = pts? - timing.start_pts.unwrap_or(0);
+    let nanos = to_nanos(offset, timing.time_base)?;
+    if nanos >= 0 {
+        start.checked_add(Duration::from_nanos(nanos.unsigned_abs()))
+    } else {
+        start.checked_sub(Duration::from_nanos(nanos.unsigned_abs()))
+    }
+}

@@ -1,0 +1,270 @@
+//! A stream's observable state: [`StreamState`], its counters, and the
+//! [`StreamStatus`] snapshot any thread can take without a lock.
+//!
+//! The worker is the only writer. The state record (state, when it began, the
+//! last error, what the camera sends) changes rarely and is swapped whole through
+//! `arc-swap`; the counters change per frame and are plain atomics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+
+use crate::error::Error;
+use crate::slab::DropCounts;
+
+/// Where a stream is in its life.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamState {
+    /// Opening the connection, negotiating, waiting for the first frame.
+    Connecting,
+    /// Frames are being published.
+    Streaming,
+    /// No decoded frame for the stall timeout; about to reconnect.
+    Stalled,
+    /// Waiting before the next connection attempt.
+    Reconnecting {
+        /// Attempts since the last frame was published (1 for the first retry).
+        attempt: u32,
+        /// The wait before this attempt.
+        next_in: Duration,
+    },
+    /// The camera refused the login (401/403); retried rarely so a camera that
+    /// locks out bad logins is not hammered.
+    AuthFailed,
+    /// Stopped on request.
+    Stopped,
+    /// Given up: retrying cannot help (an unsupported codec, no video stream, an
+    /// invalid configuration).
+    Failed(Error),
+}
+
+impl StreamState {
+    /// A short lower-case name, for tables and metrics labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StreamState::Connecting => "connecting",
+            StreamState::Streaming => "streaming",
+            StreamState::Stalled => "stalled",
+            StreamState::Reconnecting { .. } => "reconnecting",
+            StreamState::AuthFailed => "auth_failed",
+            StreamState::Stopped => "stopped",
+            StreamState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// What the camera sends, once known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaInfo {
+    /// FFmpeg's codec name (`h264`, `hevc`, `mjpeg`).
+    pub codec: String,
+    /// The codec profile's name, when FFmpeg knows it.
+    pub profile: Option<String>,
+    /// Source width in pixels.
+    pub width: u32,
+    /// Source height in pixels.
+    pub height: u32,
+    /// The stream's nominal frame rate, when it declares one.
+    pub fps: Option<f64>,
+}
+
+/// Frames dropped by the stream, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamDrops {
+    /// Corrupt or decoded with errors, or after packet loss before the next keyframe.
+    pub corrupt: u64,
+    /// Skipped by the stream's [`SkipPolicy`](super::SkipPolicy).
+    pub skipped: u64,
+    /// Dropped by the slab, by its reasons.
+    pub slab: DropCounts,
+}
+
+impl StreamDrops {
+    /// All drops together.
+    pub fn total(&self) -> u64 {
+        self.corrupt + self.skipped + self.slab.total()
+    }
+}
+
+/// A point-in-time view of one stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamStatus {
+    /// The stream's id.
+    pub id: String,
+    /// The URL, without credentials.
+    pub url: String,
+    /// The current state.
+    pub state: StreamState,
+    /// When the current state began.
+    pub since: SystemTime,
+    /// The error that ended the last session, if any.
+    pub last_error: Option<Error>,
+    /// What the camera sends, once connected.
+    pub media: Option<MediaInfo>,
+    /// The core the worker is pinned to, if any.
+    pub core: Option<usize>,
+    /// Frames out of the decoder.
+    pub decoded: u64,
+    /// Frames published to the slab.
+    pub published: u64,
+    /// Frames dropped, by reason.
+    pub dropped: StreamDrops,
+    /// Packets the decoder refused and decode calls that failed.
+    pub decode_errors: u64,
+    /// Connection attempts after the first.
+    pub reconnects: u64,
+    /// Bytes of compressed media read.
+    pub bytes_in: u64,
+    /// Time since the last published frame arrived.
+    pub last_frame_age: Option<Duration>,
+    /// From the start of the first connection attempt to the first published frame.
+    pub first_frame_latency: Option<Duration>,
+}
+
+/// The slowly changing part of a status, swapped whole.
+#[derive(Clone, Debug)]
+pub(crate) struct StateRecord {
+    pub(crate) state: StreamState,
+    pub(crate) since: SystemTime,
+    pub(crate) last_error: Option<Error>,
+    pub(crate) media: Option<MediaInfo>,
+}
+
+/// Monotonic event counts; the worker writes, anyone reads. Relaxed throughout:
+/// each is an independent statistic and publishes no other memory.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) decoded: AtomicU64,
+    pub(crate) published: AtomicU64,
+    pub(crate) corrupt: AtomicU64,
+    pub(crate) skipped: AtomicU64,
+    pub(crate) decode_errors: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    /// Nanoseconds after `StatusCell::epoch` that the last published frame
+    /// arrived, plus one (0 = none yet).
+    pub(crate) last_frame_at: AtomicU64,
+    /// First-frame latency in nanoseconds, plus one (0 = none yet).
+    pub(crate) first_frame_latency: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// A stream's status as the worker writes it and readers see it.
+pub(crate) struct StatusCell {
+    pub(crate) id: String,
+    pub(crate) url: String,
+    pub(crate) core: Option<usize>,
+    epoch: Instant,
+    record: ArcSwap<StateRecord>,
+    pub(crate) counters: Counters,
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX - 1)
+}
+
+impl StatusCell {
+    pub(crate) fn new(id: String, url: String, core: Option<usize>) -> Self {
+        Self {
+            id,
+            url,
+            core,
+            epoch: Instant::now(),
+            record: ArcSwap::from_pointee(StateRecord {
+                state: StreamState::Connecting,
+                since: SystemTime::now(),
+                last_error: None,
+                media: None,
+            }),
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn record(&self) -> Arc<StateRecord> {
+        self.record.load_full()
+    }
+
+    /// Moves to `state`; returns false (and changes nothing) if already there.
+    pub(crate) fn set_state(&self, state: StreamState) -> bool {
+        let current = self.record.load();
+        if current.state == state {
+            return false;
+        }
+        self.record.store(Arc::new(StateRecord {
+            state,
+            since: SystemTime::now(),
+            ..StateRecord::clone(&current)
+        }));
+        true
+    }
+
+    /// Records the error that ended a session.
+    pub(crate) fn set_error(&self, error: Error) {
+        self.update(|record| record.last_error = Some(error));
+    }
+
+    pub(crate) fn set_media(&self, media: MediaInfo) {
+        self.update(|record| record.media = Some(media));
+    }
+
+    fn update(&self, change: impl FnOnce(&mut StateRecord)) {
+        let mut record = StateRecord::clone(&self.record.load());
+        change(&mut record);
+        self.record.store(Arc::new(record));
+    }
+
+    pub(crate) fn frame_published(&self, received: Instant) {
+        let at = nanos(received.saturating_duration_since(self.epoch)) + 1;
+        self.counters.last_frame_at.store(at, Ordering::Relaxed);
+        Counters::add(&self.counters.published, 1);
+    }
+
+    pub(crate) fn first_frame(&self, latency: Duration) {
+        // Only the first call sticks.
+        let _ = self.counters.first_frame_latency.compare_exchange(
+            0,
+            nanos(latency) + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn snapshot(&self, slab: DropCounts) -> StreamStatus {
+        let record = self.record();
+        let counters = &self.counters;
+        let since_epoch = |value: u64| (value != 0).then(|| Duration::from_nanos(value - 1));
+        StreamStatus {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            state: record.state.clone(),
+            since: record.since,
+            last_error: record.last_error.clone(),
+            media: record.media.clone(),
+            core: self.core,
+            decoded: Counters::get(&counters.decoded),
+            published: Counters::get(&counters.published),
+            dropped: StreamDrops {
+                corrupt: Counters::get(&counters.corrupt),
+                skipped: Counters::get(&counters.skipped),
+                slab,
+            },
+            decode_errors: Counters::get(&counters.decode_errors),
+            reconnects: Counters::get(&counters.reconnects),
+            bytes_in: Counters::get(&counters.bytes_in),
+            last_frame_age: since_epoch(Counters::get(&counters.last_frame_at))
+                .map(|at| self.epoch.elapsed().saturating_sub(at)),
+            first_frame_latency: since_epoch(Counters::get(&counters.first_frame_latency)),
+        }
+    }
+}
