@@ -44,8 +44,11 @@ pub enum LogLevel {
     Info,
     /// Verbose.
     Verbose,
-    /// Debugging output, including protocol dumps (credentials are scrubbed).
+    /// Debugging output.
     Debug,
+    /// Everything, including RTSP request dumps with their `Authorization`
+    /// headers (scrubbed).
+    Trace,
 }
 
 /// Sets how much FFmpeg logs, for the whole process (installing the callback
@@ -63,6 +66,7 @@ fn apply_level(level: LogLevel) {
         LogLevel::Info => ffi::AV_LOG_INFO,
         LogLevel::Verbose => ffi::AV_LOG_VERBOSE,
         LogLevel::Debug => ffi::AV_LOG_DEBUG,
+        LogLevel::Trace => ffi::AV_LOG_TRACE,
     };
     // SAFETY: sets an int; FFmpeg reads it without synchronisation, and a stale
     // read only logs one message more or less.

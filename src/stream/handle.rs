@@ -5,8 +5,10 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
+
 use super::config::StreamConfig;
-use super::status::{StatusCell, StreamStatus};
+use super::status::{StatusCell, StreamEvent, StreamStatus};
 use super::worker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::Interrupt;
@@ -130,6 +132,8 @@ impl StreamShared {
 pub struct Stream {
     shared: Arc<StreamShared>,
     worker: Option<JoinHandle<()>>,
+    /// The receiving end of the stream's own event channel, if it has one.
+    events: Option<Receiver<StreamEvent>>,
 }
 
 impl Stream {
@@ -140,6 +144,22 @@ impl Stream {
     /// [`ErrorKind::InvalidConfig`] for an invalid config or a core index this
     /// machine does not have; an OS error if the thread cannot be spawned.
     pub fn start(id: impl Into<String>, config: StreamConfig) -> Result<Self> {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let mut stream = Self::start_with_events(id, config, sender)?;
+        stream.events = Some(receiver);
+        Ok(stream)
+    }
+
+    /// Like [`start`](Self::start), announcing state transitions on `events`
+    /// (one channel can serve many streams; [`events`](Self::events) is then `None`).
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_with_events(
+        id: impl Into<String>,
+        config: StreamConfig,
+        events: Sender<StreamEvent>,
+    ) -> Result<Self> {
         let id = id.into();
         config.validate()?;
         if let Some(core) = config.core {
@@ -154,7 +174,7 @@ impl Stream {
                 ));
             }
         }
-        let status = StatusCell::new(id.clone(), config.url().to_owned(), config.core);
+        let status = StatusCell::new(id.clone(), config.url().to_owned(), config.core, events);
         let shared = Arc::new(StreamShared {
             config,
             status,
@@ -178,7 +198,14 @@ impl Stream {
         Ok(Self {
             shared,
             worker: Some(worker),
+            events: None,
         })
+    }
+
+    /// State transitions with timestamps, in order, when the stream was started
+    /// with [`start`](Self::start).
+    pub fn events(&self) -> Option<&Receiver<StreamEvent>> {
+        self.events.as_ref()
     }
 
     /// The stream's id.

@@ -9,4 +9,4 @@ mod worker;
 
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub use handle::Stream;
-pub use status::{MediaInfo, StreamDrops, StreamState, StreamStatus};
+pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
+use crossbeam_channel::Sender;
 
 use crate::error::Error;
 use crate::slab::DropCounts;
@@ -123,6 +124,19 @@ pub struct StreamStatus {
     pub first_frame_latency: Option<Duration>,
 }
 
+/// A state transition, as sent on a stream's event channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamEvent {
+    /// The stream's id.
+    pub id: String,
+    /// The state entered.
+    pub state: StreamState,
+    /// When it was entered.
+    pub at: SystemTime,
+    /// The error that caused it, for `Reconnecting`, `AuthFailed` and `Failed`.
+    pub error: Option<Error>,
+}
+
 /// The slowly changing part of a status, swapped whole.
 #[derive(Clone, Debug)]
 pub(crate) struct StateRecord {
@@ -168,6 +182,8 @@ pub(crate) struct StatusCell {
     epoch: Instant,
     record: ArcSwap<StateRecord>,
     pub(crate) counters: Counters,
+    /// Where state transitions are announced (unbounded: transitions are rare).
+    events: Sender<StreamEvent>,
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -175,15 +191,29 @@ fn nanos(duration: Duration) -> u64 {
 }
 
 impl StatusCell {
-    pub(crate) fn new(id: String, url: String, core: Option<usize>) -> Self {
+    pub(crate) fn new(
+        id: String,
+        url: String,
+        core: Option<usize>,
+        events: Sender<StreamEvent>,
+    ) -> Self {
+        let since = SystemTime::now();
+        // The first event: the stream exists and is connecting.
+        let _ = events.send(StreamEvent {
+            id: id.clone(),
+            state: StreamState::Connecting,
+            at: since,
+            error: None,
+        });
         Self {
+            events,
             id,
             url,
             core,
             epoch: Instant::now(),
             record: ArcSwap::from_pointee(StateRecord {
                 state: StreamState::Connecting,
-                since: SystemTime::now(),
+                since,
                 last_error: None,
                 media: None,
             }),
@@ -195,23 +225,35 @@ impl StatusCell {
         self.record.load_full()
     }
 
-    /// Moves to `state`; returns false (and changes nothing) if already there.
-    pub(crate) fn set_state(&self, state: StreamState) -> bool {
-        let current = self.record.load();
-        if current.state == state {
-            return false;
-        }
-        self.record.store(Arc::new(StateRecord {
-            state,
-            since: SystemTime::now(),
-            ..StateRecord::clone(&current)
-        }));
-        true
+    /// Moves to `state` and announces it; does nothing if already there.
+    pub(crate) fn set_state(&self, state: StreamState) {
+        self.transition(state, None);
     }
 
-    /// Records the error that ended a session.
-    pub(crate) fn set_error(&self, error: Error) {
-        self.update(|record| record.last_error = Some(error));
+    /// Moves to `state` because of `error`, which becomes the last error.
+    pub(crate) fn set_state_for(&self, state: StreamState, error: Error) {
+        self.transition(state, Some(error));
+    }
+
+    fn transition(&self, state: StreamState, error: Option<Error>) {
+        let current = self.record.load();
+        if current.state == state && error.is_none() {
+            return;
+        }
+        let since = SystemTime::now();
+        self.record.store(Arc::new(StateRecord {
+            state: state.clone(),
+            since,
+            last_error: error.clone().or_else(|| current.last_error.clone()),
+            media: current.media.clone(),
+        }));
+        // A receiver that went away only means nobody listens any more.
+        let _ = self.events.send(StreamEvent {
+            id: self.id.clone(),
+            state,
+            at: since,
+            error,
+        });
     }
 
     pub(crate) fn set_media(&self, media: MediaInfo) {

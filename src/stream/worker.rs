@@ -40,26 +40,26 @@ pub(crate) fn run(shared: &StreamShared) {
         tracing::warn!(stream = %status.id, url = %status.url, "session ended: {error}");
         match error.kind() {
             ErrorKind::Auth => {
-                status.set_error(error);
-                status.set_state(StreamState::AuthFailed);
+                status.set_state_for(StreamState::AuthFailed, error);
                 if !shared.wait(config.auth_retry) {
                     break;
                 }
             }
             ErrorKind::Unsupported | ErrorKind::InvalidConfig | ErrorKind::OverBudget => {
-                status.set_error(error.clone());
-                status.set_state(StreamState::Failed(error));
+                status.set_state_for(StreamState::Failed(error.clone()), error);
                 shared.mark_finished();
                 return;
             }
             _ => {
-                status.set_error(error);
                 let delay = config.backoff.delay(failures, &mut rng);
                 failures = failures.saturating_add(1);
-                status.set_state(StreamState::Reconnecting {
-                    attempt: failures,
-                    next_in: delay,
-                });
+                status.set_state_for(
+                    StreamState::Reconnecting {
+                        attempt: failures,
+                        next_in: delay,
+                    },
+                    error,
+                );
                 if !shared.wait(delay) {
                     break;
                 }

@@ -1,0 +1,62 @@
+//! Captures every `tracing` line of the test process (FFmpeg's own log lines
+//! included, at debug level) so tests can assert that no secret is ever printed.
+
+use std::io::Write;
+use std::sync::{Mutex, Once, OnceLock};
+
+fn buffer() -> &'static Mutex<Vec<u8>> {
+    static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    BUFFER.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        buffer().lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber (once per process) and turns FFmpeg's
+/// logging up to trace, where it dumps RTSP requests with their headers.
+pub fn install() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| Capture)
+            .with_ansi(false)
+            .init();
+        rtsp_ingest::ffmpeg::set_log_level(rtsp_ingest::ffmpeg::LogLevel::Trace);
+    });
+}
+
+/// Everything logged so far.
+pub fn captured() -> String {
+    String::from_utf8_lossy(&buffer().lock().unwrap()).into_owned()
+}
+
+/// Standard base64, to look for a Basic `Authorization` value in the logs.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
