@@ -90,3 +90,115 @@ fn udp_transport_delivers_frames() {
     let server = RtspServer::start_looping();
     check_stream(&server, MOUNT_H264, "h264", Transport::Udp);
 }
+
+/// Full-range luma of each band (red, green, blue, grey), BT.601.
+const BAND_LUMA: [f64; 4] = [76.2, 149.7, 29.1, 128.0];
+
+fn latest_frame(stream: &Stream) -> Frame {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(frame) = stream.latest() {
+            return frame;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no frame: {:#?}",
+            stream.status()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Plane `plane`'s value at the centre of band `band`, `step` bytes per pixel.
+fn band_value(frame: &Frame, plane: usize, band: usize, step: usize, offset: usize) -> u8 {
+    let layout = frame.layout().planes()[plane];
+    let x = (band * 2 + 1) * (layout.row_bytes / step) / 8;
+    frame.row(plane, layout.rows / 3)[x * step + offset]
+}
+
+fn assert_near(what: &str, got: u8, want: f64) {
+    assert!(
+        (f64::from(got) - want).abs() <= 8.0,
+        "{what}: {got}, expected about {want:.0}"
+    );
+}
+
+#[test]
+fn every_output_format_and_a_resize_hold_the_pattern() {
+    let server = RtspServer::start_looping();
+    let url = server.url(MOUNT_H264);
+    for format in [
+        PixelFormat::Rgb24,
+        PixelFormat::Gray8,
+        PixelFormat::Yuv420p,
+        PixelFormat::Nv12,
+    ] {
+        let mut stream =
+            Stream::start("fmt", StreamConfig::new(&url).unwrap().format(format)).unwrap();
+        let frame = latest_frame(&stream);
+        assert_eq!(
+            (frame.width(), frame.height(), frame.format()),
+            (320, 240, format)
+        );
+        for (band, luma) in BAND_LUMA.into_iter().enumerate() {
+            match format {
+                PixelFormat::Rgb24 => {
+                    let want = pattern::BANDS_BGR[band];
+                    for (channel, offset) in [(2, 0), (1, 1), (0, 2)] {
+                        let got = band_value(&frame, 0, band, 3, offset);
+                        assert_near(
+                            &format!("rgb24 band {band} channel {offset}"),
+                            got,
+                            f64::from(want[channel]),
+                        );
+                    }
+                }
+                PixelFormat::Gray8 => assert_near(
+                    &format!("gray8 band {band}"),
+                    band_value(&frame, 0, band, 1, 0),
+                    luma,
+                ),
+                _ => {
+                    // Limited range luma in the Y plane.
+                    let limited = 16.0 + luma * 219.0 / 255.0;
+                    assert_near(
+                        &format!("{format} Y band {band}"),
+                        band_value(&frame, 0, band, 1, 0),
+                        limited,
+                    );
+                }
+            }
+        }
+        if format == PixelFormat::Yuv420p || format == PixelFormat::Nv12 {
+            // Red has a high Cr (V), blue a high Cb (U).
+            let (u_red, v_red, u_blue) = if format == PixelFormat::Nv12 {
+                (
+                    band_value(&frame, 1, 0, 2, 0),
+                    band_value(&frame, 1, 0, 2, 1),
+                    band_value(&frame, 1, 2, 2, 0),
+                )
+            } else {
+                (
+                    band_value(&frame, 1, 0, 1, 0),
+                    band_value(&frame, 2, 0, 1, 0),
+                    band_value(&frame, 1, 2, 1, 0),
+                )
+            };
+            assert_near(&format!("{format} V of red"), v_red, 240.0);
+            assert_near(&format!("{format} U of red"), u_red, 90.0);
+            assert_near(&format!("{format} U of blue"), u_blue, 240.0);
+        }
+        assert!(stream.stop());
+    }
+    let config = StreamConfig::new(&url).unwrap().resize(160, 120);
+    let mut stream = Stream::start("small", config).unwrap();
+    let frame = latest_frame(&stream);
+    assert_eq!((frame.width(), frame.height()), (160, 120));
+    let layout = pattern::Layout {
+        stride: frame.layout().planes()[0].stride,
+        ..pattern::Layout::bgr24(160, 120)
+    };
+    pattern::check(frame.data(), &layout, pattern::DEFAULT_TOLERANCE)
+        .expect("the pattern survives a resize");
+    assert!(stream.stop());
+}
