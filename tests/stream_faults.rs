@@ -3,13 +3,11 @@
 //! every fault, the password in the URL must appear in no log line (FFmpeg's
 //! included), error, status or event.
 
-#[allow(dead_code)]
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
 #[allow(dead_code)]
 #[path = "support/log_capture.rs"]
 mod log_capture;
-#[allow(dead_code)]
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
 #[allow(dead_code)]

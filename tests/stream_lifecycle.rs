@@ -2,7 +2,6 @@
 //! descriptors and resident memory stay flat over 200 cycles against a real
 //! RTSP server, each cycle decoding at least one frame.
 
-#[allow(dead_code)]
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
 

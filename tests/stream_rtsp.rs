@@ -2,7 +2,6 @@
 //! 127.0.0.1): every codec, every output format, both transports, and the
 //! metadata each frame carries.
 
-#[allow(dead_code)]
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
 #[allow(dead_code)]
@@ -14,7 +13,7 @@ use std::time::Duration;
 use rtsp_fixture::{pattern, RtspServer, MOUNT_H264, MOUNT_H265, MOUNT_MJPEG};
 use rtsp_ingest::slab::{Frame, PixelFormat};
 use rtsp_ingest::stream::{Stream, StreamConfig, StreamState, Transport};
-use stream_util::{collect_frames, wait_for};
+use stream_util::collect_frames;
 
 fn check_stream(server: &RtspServer, mount: &str, codec: &str, transport: Transport) {
     let config = StreamConfig::new(&server.url(mount))

@@ -188,7 +188,7 @@ impl Input {
             Ok(info) => {
                 let unknown_codec = self
                     .codec_parameters(info.index)
-                    .map_or(true, |par| par.codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE);
+                    .is_none_or(|par| par.codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE);
                 let known_size = info.width > 0 && info.height > 0;
                 unknown_codec
                     || !(info.has_extradata || known_size || info.codec == VideoCodec::Mjpeg)

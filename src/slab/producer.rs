@@ -162,7 +162,7 @@ impl Producer {
             };
         }
         let Sampling { stride, origin, .. } = self.sampling;
-        let admits = |seq: u64, stride: u64| seq >= origin && (seq - origin) % stride == 0;
+        let admits = |seq: u64, stride: u64| seq >= origin && (seq - origin).is_multiple_of(stride);
         if !admits(seq, stride) {
             return Err(DropReason::SampledOut);
         }

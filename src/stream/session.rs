@@ -247,7 +247,7 @@ impl Session<'_> {
             self.awaiting_keyframe = false;
         }
         if let SkipPolicy::EveryNth(n) = self.config.skip {
-            let take = self.nth % u64::from(n.get()) == 0;
+            let take = self.nth.is_multiple_of(u64::from(n.get()));
             self.nth += 1;
             if !take {
                 Counters::add(&status.counters.skipped, 1);

@@ -155,7 +155,7 @@ pub fn pattern(seq: u64, index: usize) -> u8 {
 /// Whether `data` is frame `seq`'s [`pattern`], 8 bytes at a time (`data.len()`
 /// is a multiple of 64, and below 256 × 8).
 pub fn pattern_matches(seq: u64, data: &[u8]) -> bool {
-    data.len() % 8 == 0
+    data.len().is_multiple_of(8)
         && data.chunks_exact(8).enumerate().all(|(row, chunk)| {
             let chunk = u64::from_le_bytes(chunk.try_into().unwrap());
             chunk == seq ^ ((row as u64 & 0xFF) * 0x0101_0101_0101_0101)
@@ -167,9 +167,11 @@ pub fn pattern_matches(seq: u64, data: &[u8]) -> bool {
 pub fn info_for(seq: u64, base: Instant) -> FrameInfo {
     FrameInfo {
         pts_ns: (seq % 3 != 1).then(|| seq as i64 * 1_000 - 5),
-        capture_time: (seq % 2 == 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(seq)),
+        capture_time: seq
+            .is_multiple_of(2)
+            .then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(seq)),
         received: base + Duration::from_micros(seq),
-        keyframe: seq % 5 == 0,
+        keyframe: seq.is_multiple_of(5),
     }
 }
 
@@ -296,7 +298,8 @@ impl Model {
                     self.spaced = true;
                 }
                 let origin = self.origin;
-                let admits = |seq: u64, stride: u64| seq >= origin && (seq - origin) % stride == 0;
+                let admits =
+                    |seq: u64, stride: u64| seq >= origin && (seq - origin).is_multiple_of(stride);
                 if !admits(seq, self.stride) {
                     return Err(DropReason::SampledOut);
                 }
