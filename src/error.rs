@@ -35,6 +35,10 @@ pub enum ErrorKind {
     Unsupported,
     /// Any other FFmpeg failure; the message carries FFmpeg's own text.
     Ffmpeg,
+    /// A stream with this id is already managed.
+    AlreadyExists,
+    /// No stream with this id is managed.
+    UnknownStream,
 }
 
 impl fmt::Display for ErrorKind {
@@ -51,6 +55,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Decode => "decode failed",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Ffmpeg => "ffmpeg error",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::UnknownStream => "unknown stream",
         })
     }
 }

@@ -157,6 +157,8 @@ pub mod error;
 #[cfg(not(rtsp_ingest_loom))]
 #[allow(unsafe_code)]
 pub mod ffmpeg;
+#[cfg(not(rtsp_ingest_loom))]
+pub mod manager;
 pub mod redact;
 pub mod slab;
 #[cfg(not(rtsp_ingest_loom))]

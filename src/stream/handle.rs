@@ -23,8 +23,13 @@ pub(crate) struct SlabEnds {
     pub(crate) consumer: Mutex<Option<Consumer>>,
 }
 
+/// Asked before the slab is built, with its pixel bytes; an error refuses it (the
+/// manager's memory budget).
+pub(crate) type SlabAdmission = Box<dyn Fn(usize) -> Result<()> + Send + Sync>;
+
 /// What the worker and the handle share.
 pub(crate) struct StreamShared {
+    pub(crate) admit_slab: Option<SlabAdmission>,
     pub(crate) config: StreamConfig,
     pub(crate) status: StatusCell,
     /// Bounds every blocking FFmpeg call; its stop flag is the stream's.
@@ -97,6 +102,14 @@ impl StreamShared {
         *guard
     }
 
+    pub(crate) fn status(&self) -> StreamStatus {
+        self.status.snapshot(self.slab_drops())
+    }
+
+    pub(crate) fn latest(&self) -> Option<Frame> {
+        self.slab.get()?.reader.latest()
+    }
+
     pub(crate) fn slab_drops(&self) -> DropCounts {
         self.slab
             .get()
@@ -160,7 +173,16 @@ impl Stream {
         config: StreamConfig,
         events: Sender<StreamEvent>,
     ) -> Result<Self> {
-        let id = id.into();
+        Self::spawn(id.into(), config, events, None)
+    }
+
+    /// Starts a stream whose slab must be admitted by `admit_slab` first.
+    pub(crate) fn spawn(
+        id: String,
+        config: StreamConfig,
+        events: Sender<StreamEvent>,
+        admit_slab: Option<SlabAdmission>,
+    ) -> Result<Self> {
         config.validate()?;
         if let Some(core) = config.core {
             let cores = core_affinity::get_core_ids().unwrap_or_default();
@@ -176,6 +198,7 @@ impl Stream {
         }
         let status = StatusCell::new(id.clone(), config.url().to_owned(), config.core, events);
         let shared = Arc::new(StreamShared {
+            admit_slab,
             config,
             status,
             interrupt: Interrupt::new(),
@@ -215,12 +238,27 @@ impl Stream {
 
     /// State, counters and last error, read without a lock.
     pub fn status(&self) -> StreamStatus {
-        self.shared.status.snapshot(self.shared.slab_drops())
+        self.shared.status()
     }
 
     /// The newest frame, once one has been decoded.
     pub fn latest(&self) -> Option<Frame> {
-        self.shared.slab.get()?.reader.latest()
+        self.shared.latest()
+    }
+
+    /// What the handle shares with its worker, for lock-free reads elsewhere.
+    pub(crate) fn view(&self) -> Arc<StreamShared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Whether the worker has ended (stopped, or failed for good).
+    pub fn is_finished(&self) -> bool {
+        self.worker.is_none()
+            || *self
+                .shared
+                .finished
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The newest frame if newer than `seq` (pass the last frame's `seq()`).
@@ -249,16 +287,27 @@ impl Stream {
     /// Returns within about 200 ms whatever the camera is doing; returns false if
     /// the worker did not finish within 1.5 s (it is then left to finish alone).
     pub fn stop(&mut self) -> bool {
+        self.request_stop();
+        self.join(STOP_BUDGET)
+    }
+
+    /// Interrupts the worker without waiting for it (see [`join`](Self::join)):
+    /// stopping many streams at once takes the time of the slowest, not the sum.
+    pub(crate) fn request_stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// Waits up to `budget` for a stopped worker and reaps it.
+    pub(crate) fn join(&mut self, budget: Duration) -> bool {
         let Some(worker) = self.worker.take() else {
             return true;
         };
-        self.shared.request_stop();
-        if self.shared.wait_finished(STOP_BUDGET) {
+        if self.shared.wait_finished(budget) {
             // The worker has done its last act; joining only reaps the thread.
             let _ = worker.join();
             true
         } else {
-            tracing::error!(stream = %self.id(), "worker did not stop within {STOP_BUDGET:?}");
+            tracing::error!(stream = %self.id(), "worker did not stop within {budget:?}");
             false
         }
     }

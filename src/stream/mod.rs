@@ -3,10 +3,13 @@
 
 mod config;
 mod handle;
+mod latency;
 mod session;
 mod status;
 mod worker;
 
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub use handle::Stream;
+pub(crate) use handle::StreamShared;
+pub use latency::LatencyHistogram;
 pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};

@@ -295,6 +295,10 @@ impl Session<'_> {
             if let Some(megabytes) = self.config.max_memory_mb {
                 slab_config = slab_config.max_memory_mb(megabytes);
             }
+            if let Some(admit) = &self.shared.admit_slab {
+                let (_, slots) = slab_config.resolve()?;
+                admit(slots * layout.len())?;
+            }
             let (producer, consumer, reader) = slab::new(slab_config)?;
             let _ = self.shared.slab.set(SlabEnds {
                 reader,

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use crossbeam_channel::Sender;
 
+use super::latency::{LatencyHistogram, LatencyRecorder};
 use crate::error::Error;
 use crate::slab::DropCounts;
 
@@ -122,6 +123,9 @@ pub struct StreamStatus {
     pub last_frame_age: Option<Duration>,
     /// From the start of the first connection attempt to the first published frame.
     pub first_frame_latency: Option<Duration>,
+    /// From a frame's packet arriving to the frame being published (decode and
+    /// conversion included).
+    pub publish_latency: LatencyHistogram,
 }
 
 /// A state transition, as sent on a stream's event channel.
@@ -162,6 +166,8 @@ pub(crate) struct Counters {
     pub(crate) last_frame_at: AtomicU64,
     /// First-frame latency in nanoseconds, plus one (0 = none yet).
     pub(crate) first_frame_latency: AtomicU64,
+    /// Packet arrival to publish, per frame.
+    pub(crate) publish_latency: LatencyRecorder,
 }
 
 impl Counters {
@@ -270,6 +276,7 @@ impl StatusCell {
         let at = nanos(received.saturating_duration_since(self.epoch)) + 1;
         self.counters.last_frame_at.store(at, Ordering::Relaxed);
         Counters::add(&self.counters.published, 1);
+        self.counters.publish_latency.record(received.elapsed());
     }
 
     pub(crate) fn first_frame(&self, latency: Duration) {
@@ -307,6 +314,7 @@ impl StatusCell {
             last_frame_age: since_epoch(Counters::get(&counters.last_frame_at))
                 .map(|at| self.epoch.elapsed().saturating_sub(at)),
             first_frame_latency: since_epoch(Counters::get(&counters.first_frame_latency)),
+            publish_latency: counters.publish_latency.snapshot(),
         }
     }
 }

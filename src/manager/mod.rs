@@ -1,0 +1,412 @@
+//! Many streams (`stream_manager`): add, remove, start, stop and restart them at
+//! run time; pin their workers to cores; keep their slabs within one memory
+//! budget; read their status lock-free, their transitions as events, their
+//! newest frames as a batch; shut everything down in bounded time.
+
+mod budget;
+mod metrics;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::slab::{Frame, FrameLayout, SlabConfig};
+use crate::stream::{Stream, StreamConfig, StreamEvent, StreamShared, StreamStatus};
+use budget::Budget;
+pub use metrics::METRIC_NAMES;
+
+/// How long [`StreamManager::shutdown`] waits for every worker together.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(450);
+
+/// How to run a [`StreamManager`]. `Default` + owned setters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagerConfig {
+    cores: Option<Vec<usize>>,
+    memory_budget_mb: Option<f64>,
+    assumed_frame_size: (u32, u32),
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        Self {
+            cores: Some(Vec::new()),
+            memory_budget_mb: None,
+            assumed_frame_size: (1920, 1080),
+        }
+    }
+}
+
+impl ManagerConfig {
+    /// Pins decode workers round-robin to these cores (indices into
+    /// `core_affinity::get_core_ids()`); an empty list (the default) means every
+    /// core. A stream whose own config names a core keeps it.
+    pub fn cores(mut self, cores: Vec<usize>) -> Self {
+        self.cores = Some(cores);
+        self
+    }
+
+    /// Leaves workers to the OS scheduler.
+    pub fn no_pinning(mut self) -> Self {
+        self.cores = None;
+        self
+    }
+
+    /// Caps the pixel memory of every slab together; `add` refuses a stream
+    /// that would pass it.
+    pub fn memory_budget_mb(mut self, megabytes: f64) -> Self {
+        self.memory_budget_mb = Some(megabytes);
+        self
+    }
+
+    /// The frame size budgeted for a stream without a `resize`, until its camera
+    /// tells the real size (default 1920×1080). When the real slab is larger and
+    /// does not fit, the stream fails with [`ErrorKind::OverBudget`].
+    pub fn assumed_frame_size(mut self, width: u32, height: u32) -> Self {
+        self.assumed_frame_size = (width, height);
+        self
+    }
+}
+
+/// One managed stream: its config and its current incarnation.
+struct Entry {
+    config: StreamConfig,
+    /// The running (or last) stream; `None` only before the first start.
+    stream: Mutex<Option<Stream>>,
+    /// The current incarnation's shared state, for lock-free reads.
+    view: ArcSwap<StreamShared>,
+}
+
+/// Why [`StreamManager::latest_batch`] has no frame for a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// No stream has this id.
+    UnknownStream,
+    /// The stream has not published a frame yet.
+    NoFrame,
+    /// Its newest frame is older than asked.
+    TooOld(Duration),
+}
+
+/// The newest frames of several streams, for one inference batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// `(stream id, newest frame)`, in the order asked.
+    pub frames: Vec<(String, Frame)>,
+    /// `(stream id, why not)`, in the order asked.
+    pub missing: Vec<(String, Missing)>,
+}
+
+/// Runs many streams.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rtsp_ingest::manager::{ManagerConfig, StreamManager};
+/// use rtsp_ingest::stream::StreamConfig;
+///
+/// # fn main() -> rtsp_ingest::Result<()> {
+/// let manager = StreamManager::new(ManagerConfig::default().memory_budget_mb(2048.0));
+/// for (id, url) in [("gate", "rtsp://cam1/live"), ("dock", "rtsp://cam2/live")] {
+///     manager.add(id, StreamConfig::new(url)?)?;
+/// }
+/// let batch = manager.latest_batch(&["gate", "dock"], Duration::from_millis(200));
+/// for (id, frame) in &batch.frames {
+///     println!("{id}: {}x{}", frame.width(), frame.height());
+/// }
+/// manager.shutdown();
+/// # Ok(())
+/// # }
+/// ```
+pub struct StreamManager {
+    streams: ArcSwap<HashMap<String, Arc<Entry>>>,
+    /// Serialises add / remove / start / stop so each sees the map it changes.
+    control: Mutex<()>,
+    events: (Sender<StreamEvent>, Receiver<StreamEvent>),
+    budget: Arc<Budget>,
+    cores: Option<Vec<usize>>,
+    next_core: AtomicUsize,
+    assumed_frame_size: (u32, u32),
+}
+
+impl StreamManager {
+    /// A manager with no streams.
+    pub fn new(config: ManagerConfig) -> Self {
+        let cores = config.cores.map(|cores| {
+            if cores.is_empty() {
+                (0..core_affinity::get_core_ids().map_or(1, |ids| ids.len())).collect()
+            } else {
+                cores
+            }
+        });
+        let limit = config
+            .memory_budget_mb
+            .map(|megabytes| (megabytes.max(0.0) * 1024.0 * 1024.0) as usize);
+        Self {
+            streams: ArcSwap::from_pointee(HashMap::new()),
+            control: Mutex::new(()),
+            events: crossbeam_channel::unbounded(),
+            budget: Arc::new(Budget::new(limit)),
+            cores,
+            next_core: AtomicUsize::new(0),
+            assumed_frame_size: config.assumed_frame_size,
+        }
+    }
+
+    /// Adds a stream and starts it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`] for a duplicate id, [`ErrorKind::OverBudget`]
+    /// when its slab would pass the memory budget, [`ErrorKind::InvalidConfig`]
+    /// for an invalid id or config.
+    pub fn add(&self, id: &str, mut config: StreamConfig) -> Result<()> {
+        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c == '/') {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "stream id `{}` must be 1 to 128 characters without `/`",
+                    id.escape_debug()
+                ),
+            ));
+        }
+        config.validate()?;
+        let _control = self.lock_control();
+        if self.streams.load().contains_key(id) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("stream `{id}` already exists"),
+            ));
+        }
+        self.budget
+            .reserve(id, self.estimate_slab_bytes(&config)?)?;
+        if config.core.is_none() {
+            if let Some(cores) = &self.cores {
+                let next = self.next_core.fetch_add(1, Ordering::Relaxed);
+                config = config.core(cores[next % cores.len()]);
+            }
+        }
+        let stream = match self.spawn(id, &config) {
+            Ok(stream) => stream,
+            Err(error) => {
+                self.budget.release(id);
+                return Err(error);
+            }
+        };
+        let entry = Arc::new(Entry {
+            config,
+            view: ArcSwap::new(stream.view()),
+            stream: Mutex::new(Some(stream)),
+        });
+        self.update_map(|map| {
+            map.insert(id.to_owned(), entry);
+        });
+        Ok(())
+    }
+
+    /// Stops and forgets a stream, releasing its memory; returns within about
+    /// 200 ms whatever its camera is doing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStream`].
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let _control = self.lock_control();
+        let entry = self.entry(id)?;
+        self.update_map(|map| {
+            map.remove(id);
+        });
+        if let Some(mut stream) = lock(&entry.stream).take() {
+            stream.stop();
+        }
+        self.budget.release(id);
+        Ok(())
+    }
+
+    /// Starts a stopped stream (a running one is left alone).
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStream`].
+    pub fn start(&self, id: &str) -> Result<()> {
+        let _control = self.lock_control();
+        let entry = self.entry(id)?;
+        let mut slot = lock(&entry.stream);
+        if slot.as_ref().is_some_and(|stream| !stream.is_finished()) {
+            return Ok(());
+        }
+        let stream = self.spawn(id, &entry.config)?;
+        entry.view.store(stream.view());
+        *slot = Some(stream);
+        Ok(())
+    }
+
+    /// Stops a stream, keeping it (and its last frames and status) listed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStream`].
+    pub fn stop(&self, id: &str) -> Result<()> {
+        let _control = self.lock_control();
+        let entry = self.entry(id)?;
+        if let Some(stream) = lock(&entry.stream).as_mut() {
+            stream.stop();
+        }
+        Ok(())
+    }
+
+    /// Stops and starts a stream again (a fresh connection and slab).
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStream`].
+    pub fn restart(&self, id: &str) -> Result<()> {
+        self.stop(id)?;
+        self.start(id)
+    }
+
+    /// Every stream's status, by id.
+    pub fn list(&self) -> Vec<StreamStatus> {
+        let map = self.streams.load();
+        let mut statuses: Vec<StreamStatus> = map
+            .values()
+            .map(|entry| entry.view.load().status())
+            .collect();
+        statuses.sort_by(|a, b| a.id.cmp(&b.id));
+        statuses
+    }
+
+    /// One stream's status, read without a lock.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStream`].
+    pub fn status(&self, id: &str) -> Result<StreamStatus> {
+        Ok(self.entry(id)?.view.load().status())
+    }
+
+    /// The ids of every stream, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.streams.load().keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// State transitions of every stream, with timestamps, in order per stream.
+    pub fn events(&self) -> &Receiver<StreamEvent> {
+        &self.events.1
+    }
+
+    /// A stream's newest frame, if any.
+    pub fn latest(&self, id: &str) -> Option<Frame> {
+        self.streams.load().get(id)?.view.load().latest()
+    }
+
+    /// The newest frame of each of `ids` that is at most `max_age` old; the
+    /// others are listed with the reason. No pixels are copied.
+    pub fn latest_batch<S: AsRef<str>>(&self, ids: &[S], max_age: Duration) -> Batch {
+        let map = self.streams.load();
+        let mut batch = Batch::default();
+        for id in ids {
+            let id = id.as_ref();
+            let found = match map.get(id) {
+                None => Err(Missing::UnknownStream),
+                Some(entry) => match entry.view.load().latest() {
+                    None => Err(Missing::NoFrame),
+                    Some(frame) if frame.age() > max_age => Err(Missing::TooOld(frame.age())),
+                    Some(frame) => Ok(frame),
+                },
+            };
+            match found {
+                Ok(frame) => batch.frames.push((id.to_owned(), frame)),
+                Err(missing) => batch.missing.push((id.to_owned(), missing)),
+            }
+        }
+        batch
+    }
+
+    /// Pixel memory reserved by every stream together, and the budget.
+    pub fn memory(&self) -> (usize, Option<usize>) {
+        (self.budget.total(), self.budget.limit())
+    }
+
+    /// Stops every stream and joins every worker, all in parallel; returns
+    /// within 500 ms. Streams stay listed, `Stopped`.
+    pub fn shutdown(&self) {
+        let _control = self.lock_control();
+        let begun = Instant::now();
+        let map = self.streams.load_full();
+        let mut stopping: Vec<_> = map.values().map(|entry| lock(&entry.stream)).collect();
+        for stream in stopping.iter().filter_map(|slot| slot.as_ref()) {
+            stream.request_stop();
+        }
+        for stream in stopping.iter_mut().filter_map(|slot| slot.as_mut()) {
+            let left = SHUTDOWN_BUDGET.saturating_sub(begun.elapsed());
+            stream.join(left);
+        }
+    }
+
+    /// The Prometheus registry of every stream's metrics, collected at scrape
+    /// time from the lock-free statuses (see [`METRIC_NAMES`]).
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.list(), self.memory())
+    }
+
+    fn spawn(&self, id: &str, config: &StreamConfig) -> Result<Stream> {
+        let budget = Arc::clone(&self.budget);
+        let owner = id.to_owned();
+        let admit = Box::new(move |bytes: usize| budget.reserve(&owner, bytes));
+        Stream::spawn(
+            id.to_owned(),
+            config.clone(),
+            self.events.0.clone(),
+            Some(admit),
+        )
+    }
+
+    fn estimate_slab_bytes(&self, config: &StreamConfig) -> Result<usize> {
+        let (width, height) = config.resize.unwrap_or(self.assumed_frame_size);
+        let layout = FrameLayout::new(width, height, config.format)?;
+        let mut slab = SlabConfig::new(layout)
+            .capacity(config.queue_capacity)
+            .reader_slots(config.reader_slots);
+        if let Some(megabytes) = config.max_memory_mb {
+            slab = slab.max_memory_mb(megabytes);
+        }
+        let (_, slots) = slab.resolve()?;
+        Ok(slots * layout.len())
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<Entry>> {
+        self.streams
+            .load()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::UnknownStream, format!("no stream `{id}`")))
+    }
+
+    fn update_map(&self, change: impl FnOnce(&mut HashMap<String, Arc<Entry>>)) {
+        let mut map = HashMap::clone(&self.streams.load());
+        change(&mut map);
+        self.streams.store(Arc::new(map));
+    }
+
+    fn lock_control(&self) -> std::sync::MutexGuard<'_, ()> {
+        lock(&self.control)
+    }
+}
+
+impl Drop for StreamManager {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for StreamManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamManager")
+            .field("streams", &self.ids())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}

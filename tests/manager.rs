@@ -1,0 +1,321 @@
+//! The stream manager against real RTSP servers on 127.0.0.1: many streams at
+//! once, run-time control, the memory budget, batches, metrics, and bounded
+//! removal and shutdown whatever the cameras do.
+
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+#[path = "support/rtsp_fixture.rs"]
+mod rtsp_fixture;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use fault_proxy::{Fault, FaultProxy};
+use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264, MOUNT_MJPEG};
+use rtsp_ingest::manager::{ManagerConfig, Missing, StreamManager, METRIC_NAMES};
+use rtsp_ingest::stream::{StreamConfig, StreamState, StreamStatus};
+use rtsp_ingest::ErrorKind;
+
+fn config(url: &str) -> StreamConfig {
+    StreamConfig::new(url)
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+}
+
+fn wait_all(
+    manager: &StreamManager,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&StreamStatus) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let statuses = manager.list();
+        if statuses.iter().all(&done) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {statuses:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn eight_streams_stream_in_real_time_and_match_their_event_log() {
+    let server = RtspServer::start_looping();
+    let manager = StreamManager::new(ManagerConfig::default());
+    for n in 0..8 {
+        let mount = if n % 2 == 0 { MOUNT_H264 } else { MOUNT_MJPEG };
+        manager
+            .add(&format!("cam{n}"), config(&server.url(mount)))
+            .unwrap();
+    }
+    wait_all(&manager, Duration::from_secs(20), "8 streaming", |s| {
+        s.state == StreamState::Streaming
+    });
+    let start: HashMap<String, u64> = manager
+        .list()
+        .into_iter()
+        .map(|s| (s.id, s.published))
+        .collect();
+    let measure = Duration::from_secs(4);
+    std::thread::sleep(measure);
+    let cores = core_affinity::get_core_ids().unwrap().len();
+    for status in manager.list() {
+        let frames = status.published - start[&status.id];
+        // 25 fps: 100 frames in 4 s, within scheduling slack.
+        assert!(
+            (80..=115).contains(&frames),
+            "{}: {frames} frames in {measure:?}",
+            status.id
+        );
+        assert_eq!(status.dropped.corrupt, 0, "{status:?}");
+        let index: usize = status.id[3..].parse().unwrap();
+        assert_eq!(status.core, Some(index % cores), "round-robin pinning");
+    }
+    // The last event of every stream is the state its status shows.
+    let mut last: HashMap<String, StreamState> = HashMap::new();
+    for event in manager.events().try_iter() {
+        last.insert(event.id.clone(), event.state);
+    }
+    for status in manager.list() {
+        assert_eq!(last.get(&status.id), Some(&status.state), "{}", status.id);
+    }
+    let batch = manager.latest_batch(&["cam0", "cam7", "nope"], Duration::from_secs(1));
+    assert_eq!(batch.frames.len(), 2);
+    assert_eq!(batch.frames[0].0, "cam0");
+    assert_eq!(
+        batch.missing,
+        vec![("nope".to_owned(), Missing::UnknownStream)]
+    );
+    let metrics = manager.metrics_text();
+    for name in METRIC_NAMES {
+        assert!(metrics.contains(name), "{name} missing from\n{metrics}");
+    }
+    assert!(
+        metrics.contains(r#"rtsp_ingest_stream_state{stream="cam3",state="streaming"} 1"#),
+        "{metrics}"
+    );
+    let begun = Instant::now();
+    manager.shutdown();
+    assert!(
+        begun.elapsed() <= Duration::from_millis(500),
+        "shutdown took {:?}",
+        begun.elapsed()
+    );
+    assert!(manager
+        .list()
+        .iter()
+        .all(|s| s.state == StreamState::Stopped));
+}
+
+#[test]
+fn removing_a_stream_stuck_connecting_returns_at_once() {
+    let server = RtspServer::start_looping();
+    let proxy = FaultProxy::start(server.addr());
+    proxy.set_fault(Fault::BlackHole);
+    let manager = StreamManager::new(ManagerConfig::default());
+    manager
+        .add(
+            "silent",
+            config(&proxy.url(MOUNT_H264)).connect_timeout(Duration::from_secs(30)),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        manager.status("silent").unwrap().state,
+        StreamState::Connecting
+    );
+    let begun = Instant::now();
+    manager.remove("silent").unwrap();
+    assert!(
+        begun.elapsed() <= Duration::from_millis(200),
+        "remove took {:?}",
+        begun.elapsed()
+    );
+    assert_eq!(
+        manager.status("silent").unwrap_err().kind(),
+        ErrorKind::UnknownStream
+    );
+}
+
+#[test]
+fn ids_are_unique_and_unknown_ids_are_errors() {
+    let manager = StreamManager::new(ManagerConfig::default().no_pinning());
+    let url = "rtsp://127.0.0.1:9/none";
+    manager.add("a", config(url)).unwrap();
+    let duplicate = manager.add("a", config(url)).unwrap_err();
+    assert_eq!(duplicate.kind(), ErrorKind::AlreadyExists);
+    assert!(duplicate.to_string().contains("`a`"), "{duplicate}");
+    for error in [
+        manager.remove("b").unwrap_err(),
+        manager.stop("b").unwrap_err(),
+        manager.start("b").unwrap_err(),
+        manager.restart("b").unwrap_err(),
+        manager.status("b").unwrap_err(),
+    ] {
+        assert_eq!(error.kind(), ErrorKind::UnknownStream, "{error}");
+    }
+    assert_eq!(
+        manager.add("", config(url)).unwrap_err().kind(),
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(
+        manager.add("x/y", config(url)).unwrap_err().kind(),
+        ErrorKind::InvalidConfig
+    );
+    assert_eq!(manager.ids(), ["a"]);
+}
+
+#[test]
+fn the_memory_budget_refuses_what_does_not_fit() {
+    // 320x240 BGR with 4 + 2 + 2 slots = 8 × 230400 bytes ≈ 1.76 MiB per stream.
+    let manager = StreamManager::new(ManagerConfig::default().no_pinning().memory_budget_mb(4.0));
+    let small = |url: &str| config(url).resize(320, 240);
+    manager.add("one", small("rtsp://127.0.0.1:9/a")).unwrap();
+    manager.add("two", small("rtsp://127.0.0.1:9/b")).unwrap();
+    let refused = manager
+        .add("three", small("rtsp://127.0.0.1:9/c"))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::OverBudget);
+    assert!(refused.to_string().contains("`three`"), "{refused}");
+    assert_eq!(
+        manager.ids(),
+        ["one", "two"],
+        "a refused stream is not added"
+    );
+    // Without a resize the stream is budgeted at 1920x1080: far too big here.
+    assert_eq!(
+        manager
+            .add("big", config("rtsp://127.0.0.1:9/d"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::OverBudget
+    );
+    manager.remove("one").unwrap();
+    manager.add("three", small("rtsp://127.0.0.1:9/c")).unwrap();
+    let (reserved, limit) = manager.memory();
+    assert!(reserved <= limit.unwrap());
+}
+
+#[test]
+fn a_camera_larger_than_its_budget_fails_clearly_instead_of_allocating() {
+    let server = RtspServer::start_looping();
+    // Budgeted as 64x48; the camera sends 320x240, which does not fit in 0.5 MiB.
+    let manager = StreamManager::new(
+        ManagerConfig::default()
+            .no_pinning()
+            .memory_budget_mb(0.5)
+            .assumed_frame_size(64, 48),
+    );
+    manager.add("cam", config(&server.url(MOUNT_H264))).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = manager.status("cam").unwrap();
+        if matches!(status.state, StreamState::Failed(_)) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "{status:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.last_error.unwrap().kind(), ErrorKind::OverBudget);
+    assert!(manager.latest("cam").is_none());
+}
+
+#[test]
+fn stop_start_and_restart_control_a_stream() {
+    let server = RtspServer::start_looping();
+    let manager = StreamManager::new(ManagerConfig::default());
+    manager.add("cam", config(&server.url(MOUNT_H264))).unwrap();
+    wait_all(&manager, Duration::from_secs(10), "streaming", |s| {
+        s.published > 3
+    });
+    manager.stop("cam").unwrap();
+    assert_eq!(manager.status("cam").unwrap().state, StreamState::Stopped);
+    let stale = manager.latest_batch(&["cam"], Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(stale.frames.len(), 1, "the last frame stays readable");
+    let batch = manager.latest_batch(&["cam"], Duration::from_millis(300));
+    assert!(
+        matches!(batch.missing[0].1, Missing::TooOld(_)),
+        "{batch:?}"
+    );
+    manager.start("cam").unwrap();
+    wait_all(&manager, Duration::from_secs(10), "streaming again", |s| {
+        s.published > 3
+    });
+    manager.restart("cam").unwrap();
+    wait_all(
+        &manager,
+        Duration::from_secs(10),
+        "streaming after restart",
+        |s| s.state == StreamState::Streaming,
+    );
+}
+
+#[test]
+fn shutdown_with_eight_streams_in_every_state_takes_under_500_ms() {
+    let server = RtspServer::start_looping();
+    let locked = RtspServer::start(ServerConfig::default().looping().auth("u", "right"));
+    let proxy = FaultProxy::start(server.addr());
+    proxy.set_fault(Fault::BlackHole);
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let manager = StreamManager::new(ManagerConfig::default());
+    for n in 0..3 {
+        manager
+            .add(&format!("live{n}"), config(&server.url(MOUNT_H264)))
+            .unwrap();
+    }
+    manager
+        .add(
+            "silent",
+            config(&proxy.url(MOUNT_H264)).connect_timeout(Duration::from_secs(30)),
+        )
+        .unwrap();
+    manager
+        .add("refused", config(&format!("rtsp://{closed}/x")))
+        .unwrap();
+    let wrong = locked
+        .url(MOUNT_H264)
+        .replacen("rtsp://", "rtsp://u:wrong@", 1);
+    manager.add("locked", config(&wrong)).unwrap();
+    manager
+        .add("stopped", config(&server.url(MOUNT_MJPEG)))
+        .unwrap();
+    manager
+        .add("mjpeg", config(&server.url(MOUNT_MJPEG)))
+        .unwrap();
+    wait_all(
+        &manager,
+        Duration::from_secs(15),
+        "every state",
+        |s| match s.id.as_str() {
+            "silent" => s.state == StreamState::Connecting,
+            "refused" => matches!(
+                s.state,
+                StreamState::Reconnecting { .. } | StreamState::Connecting
+            ),
+            "locked" => s.state == StreamState::AuthFailed,
+            _ => s.state == StreamState::Streaming,
+        },
+    );
+    manager.stop("stopped").unwrap();
+    let begun = Instant::now();
+    manager.shutdown();
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(500), "shutdown took {took:?}");
+    assert!(
+        manager
+            .list()
+            .iter()
+            .all(|s| s.state == StreamState::Stopped),
+        "{:#?}",
+        manager.list()
+    );
+}
