@@ -201,3 +201,86 @@ fn every_output_format_and_a_resize_hold_the_pattern() {
         .expect("the pattern survives a resize");
     assert!(stream.stop());
 }
+
+#[test]
+fn skip_policies_drop_before_conversion_and_count_it() {
+    use rtsp_ingest::stream::SkipPolicy;
+    let server = RtspServer::start_looping();
+    let url = server.url(MOUNT_H264);
+    // The clip has a keyframe every 25 frames, at 25 fps.
+    let config = StreamConfig::new(&url)
+        .unwrap()
+        .skip(SkipPolicy::Keyframes)
+        .queue_capacity(16);
+    let mut stream = Stream::start("keys", config).unwrap();
+    let frames = collect_frames(&stream, 3, Duration::from_secs(10));
+    assert!(
+        frames.iter().all(Frame::is_keyframe),
+        "only keyframes are published"
+    );
+    let gaps: Vec<u64> = frames.windows(2).map(|w| w[1].seq() - w[0].seq()).collect();
+    assert!(
+        gaps.iter().all(|&gap| gap == 1),
+        "non-keyframes never reach the slab: {gaps:?}"
+    );
+    let status = stream.status();
+    assert!(
+        status.decoded <= status.published + 1,
+        "skipped before decoding: {status:?}"
+    );
+    assert!(stream.stop());
+
+    let config = StreamConfig::new(&url)
+        .unwrap()
+        .skip("every_nth(5)".parse().unwrap())
+        .queue_capacity(16);
+    let mut stream = Stream::start("fifth", config).unwrap();
+    let frames = collect_frames(&stream, 6, Duration::from_secs(10));
+    let indices: Vec<u32> = frames
+        .iter()
+        .map(|f| pattern::check_bgr24(&packed(f)).unwrap())
+        .collect();
+    for pair in indices.windows(2) {
+        assert_eq!(
+            (pair[1] + pattern::FRAMES - pair[0]) % pattern::FRAMES,
+            5,
+            "every fifth frame: {indices:?}"
+        );
+    }
+    let status = stream.status();
+    assert!(
+        status.dropped.skipped >= 4 * (status.published - 1),
+        "{status:?}"
+    );
+    assert!(stream.stop());
+}
+
+#[test]
+fn capture_time_comes_from_the_cameras_sender_reports() {
+    let server = RtspServer::start_looping();
+    let mut stream =
+        Stream::start("clock", StreamConfig::new(&server.url(MOUNT_H264)).unwrap()).unwrap();
+    // GStreamer sends its first RTCP sender report within a few seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(12);
+    let frame = loop {
+        if let Some(frame) = stream.latest().filter(|f| f.capture_time().is_some()) {
+            break frame;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no capture time: {:#?}",
+            stream.status()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let capture = frame.capture_time().unwrap();
+    let skew = std::time::SystemTime::now()
+        .duration_since(capture)
+        .unwrap_or_else(|early| early.duration());
+    // The server's clock is this machine's: capture time is within a second of now.
+    assert!(
+        skew < Duration::from_secs(1),
+        "capture time {capture:?} is {skew:?} from now"
+    );
+    assert!(stream.stop());
+}
