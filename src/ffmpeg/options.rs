@@ -71,16 +71,6 @@ impl FromStr for RtspTransport {
     }
 }
 
-impl From<crate::stream::Transport> for RtspTransport {
-    fn from(transport: crate::stream::Transport) -> Self {
-        match transport {
-            crate::stream::Transport::Tcp => RtspTransport::Tcp,
-            crate::stream::Transport::Udp => RtspTransport::Udp,
-            crate::stream::Transport::Auto => RtspTransport::Auto,
-        }
-    }
-}
-
 /// When [`Input::open`](super::Input::open) runs `avformat_find_stream_info`, which reads (and
 /// buffers) packets for up to `analyze_duration` to learn what the headers did
 /// not say.

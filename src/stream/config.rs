@@ -12,6 +12,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::ffmpeg::RtspTransport as Transport;
 use crate::slab::{DropPolicy, PixelFormat};
 
 fn invalid(message: String) -> Error {
@@ -53,47 +54,6 @@ pub struct Credentials {
     pub username: String,
     /// The password.
     pub password: Secret,
-}
-
-/// How RTP travels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// RTP interleaved in the RTSP TCP connection: works through NAT and firewalls,
-    /// no loss from UDP drops.
-    #[default]
-    Tcp,
-    /// RTP over UDP: lowest latency on a clean LAN; lost packets are lost frames.
-    Udp,
-    /// UDP first, TCP when UDP gets nothing (FFmpeg's default behaviour).
-    Auto,
-}
-
-impl Transport {
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-            Transport::Auto => "auto",
-        }
-    }
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Transport {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        [Transport::Tcp, Transport::Udp, Transport::Auto]
-            .into_iter()
-            .find(|transport| transport.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| invalid(format!("transport `{s}` is not one of tcp, udp, auto")))
-    }
 }
 
 /// Which frames to decode and publish.
@@ -448,7 +408,7 @@ mod tests {
 
     #[test]
     fn policies_parse_and_print() {
-        assert_eq!("TCP".parse::<Transport>().unwrap(), Transport::Tcp);
+        assert_eq!("tcp".parse::<Transport>().unwrap(), Transport::Tcp);
         assert!("quic".parse::<Transport>().is_err());
         for text in ["all", "keyframes", "every_nth(3)"] {
             assert_eq!(text.parse::<SkipPolicy>().unwrap().to_string(), text);

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{SkipPolicy, StreamConfig, Transport};
+use super::config::{SkipPolicy, StreamConfig};
 use super::handle::{SlabEnds, StreamShared};
 use super::status::{Counters, MediaInfo, StreamState};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{
     DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
-    RtspTransport, Scaler, SendOutcome, VideoFrame,
+    Scaler, SendOutcome, VideoFrame,
 };
 use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig};
 
@@ -87,11 +87,7 @@ impl Session<'_> {
         let status = &self.shared.status;
         let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
         let options = InputOptions::default()
-            .transport(match self.config.transport {
-                Transport::Tcp => RtspTransport::Tcp,
-                Transport::Udp => RtspTransport::Udp,
-                Transport::Auto => RtspTransport::Auto,
-            })
+            .transport(self.config.transport)
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
