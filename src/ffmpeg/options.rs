@@ -317,10 +317,6 @@ mod tests {
         for probe in [Probe::IfNeeded, Probe::Always, Probe::Never] {
             assert_eq!(probe.to_string().parse::<Probe>().unwrap(), probe);
         }
-        assert_eq!(
-            RtspTransport::from(crate::stream::Transport::Udp),
-            RtspTransport::Udp
-        );
     }
 
     #[test]
