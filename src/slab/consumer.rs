@@ -60,7 +60,7 @@ impl Consumer {
         // Relaxed: a restart request for the producer's sampling state; the queue
         // itself is emptied by the drain's CAS.
         self.shared.clear_epoch.fetch_add(1, Ordering::Relaxed);
-        self.shared.ring.drain(&mut self.role).count()
+        self.shared.ring.drain(&mut self.role)
     }
 
     /// Frames queued now.

@@ -155,16 +155,34 @@ impl Ring {
             .map_err(Cursor::decode)
     }
 
-    /// Takes ownership of the reference stored for a position the caller just removed.
+    /// The producer takes ownership of the reference stored for a position it
+    /// just removed. Reading the cell *after* the removing CAS is sound only for
+    /// the producer: it alone writes cells, so nothing can have reused this one.
+    /// Private, and called only from the producer's removals (`evict_oldest`,
+    /// and `Drained`, which only `drain_unpinned` makes).
     fn take(&self, position: u32) -> Arc<Slot> {
-        // Relaxed: the cell's write is ordered before this by the state word's
-        // Release/Acquire pair (see `load`), and the CAS that removed the position
-        // is what made it ours.
+        // Relaxed: the cell was written by this same thread.
         let raw = self.cell(position).load(Ordering::Relaxed);
-        // SAFETY: the caller won the CAS that removed `position` from the live
+        // SAFETY: the producer won the CAS that removed `position` from the live
         // range, and each live position holds one reference from `Arc::into_raw`
         // that only the remover may reclaim.
         unsafe { Arc::from_raw(raw) }
+    }
+
+    /// The consumer's removal of `position`: the cell is read *before* the CAS,
+    /// while the position is still live, because once the CAS lands the producer
+    /// may write a new pointer into the same cell.
+    fn claim(&self, current: Cursor, next: Cursor, position: u32) -> Result<Arc<Slot>, Cursor> {
+        // Relaxed: the Acquire load that produced `current` ordered the push that
+        // wrote this cell before us. If the cell is being rewritten concurrently,
+        // `current` is stale and the CAS below fails, discarding what we read.
+        let raw = self.cell(position).load(Ordering::Relaxed);
+        self.try_replace(current, next)?;
+        // SAFETY: the CAS succeeded from `current`, so `position` was live and its
+        // cell unchanged from our read until we removed it (the producer only
+        // writes cells outside the live range, and only this role removes
+        // positions from the tail); the reference it held is now ours alone.
+        Ok(unsafe { Arc::from_raw(raw) })
     }
 
     // --- producer side ---------------------------------------------------------
@@ -215,7 +233,7 @@ impl Ring {
 
     /// Removes every element, oldest first, unless the consumer has the ring pinned.
     pub(crate) fn drain_unpinned(&self, _role: &mut WriterRole) -> Option<Drained<'_>> {
-        self.drain_from(self.load(), true)
+        self.drain_from(self.load())
     }
 
     // --- consumer side ---------------------------------------------------------
@@ -231,8 +249,8 @@ impl Ring {
                 head: Cursor::advance(current.head, 1),
                 ..current
             };
-            match self.try_replace(current, next) {
-                Ok(()) => return Some(self.take(current.head)),
+            match self.claim(current, next, current.head) {
+                Ok(slot) => return Some(slot),
                 Err(fresh) => current = fresh,
             }
         }
@@ -250,26 +268,27 @@ impl Ring {
                 tail: last,
                 ..current
             };
-            // The producer rewrites cell `last` only after it sees our CAS, and
-            // the state word cannot come back to `current` behind our back: only
-            // this role moves the tail backwards. So winning the CAS means the
-            // reference at `last` is the one we are taking.
-            match self.try_replace(current, next) {
-                Ok(()) => return Some(self.take(last)),
+            // The state word cannot come back to `current` behind our back (only
+            // this role moves the tail backwards), so winning the CAS means the
+            // reference read at `last` is the one we are taking.
+            match self.claim(current, next, last) {
+                Ok(slot) => return Some(slot),
                 Err(fresh) => current = fresh,
             }
         }
     }
 
-    /// Removes every element, oldest first.
-    pub(crate) fn drain(&self, _role: &mut ReaderRole) -> Drained<'_> {
-        self.drain_from(self.load(), false)
-            .expect("the reader role never finds its own pin set")
+    /// Removes the elements queued now, oldest first, and returns how many. One
+    /// CAS per element: the consumer must read each cell before removing it
+    /// (see [`claim`](Self::claim)), and this needs no storage for the pointers.
+    pub(crate) fn drain(&self, role: &mut ReaderRole) -> usize {
+        let queued = self.len();
+        (0..queued).map_while(|_| self.pop_front(role)).count()
     }
 
-    fn drain_from(&self, mut current: Cursor, refuse_pinned: bool) -> Option<Drained<'_>> {
+    fn drain_from(&self, mut current: Cursor) -> Option<Drained<'_>> {
         loop {
-            if refuse_pinned && current.pinned {
+            if current.pinned {
                 return None;
             }
             let next = Cursor {
@@ -317,12 +336,18 @@ impl Drop for Ring {
     fn drop(&mut self) {
         let current = Cursor::decode(self.state.load(Ordering::Relaxed));
         for offset in 0..current.len() {
-            drop(self.take(Cursor::advance(current.head, offset)));
+            let raw = self
+                .cell(Cursor::advance(current.head, offset))
+                .load(Ordering::Relaxed);
+            // SAFETY: `&mut self`: no handle is left, so the live positions'
+            // references are owned by the ring alone, and each is released once.
+            drop(unsafe { Arc::from_raw(raw) });
         }
     }
 }
 
-/// Elements removed together, oldest first; those not taken are released on drop.
+/// Elements the producer removed together, oldest first; those not taken are
+/// released on drop.
 pub(crate) struct Drained<'a> {
     ring: &'a Ring,
     next: u32,
