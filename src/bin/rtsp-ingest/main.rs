@@ -1,0 +1,51 @@
+//! The `rtsp-ingest` command line.
+//!
+//! One module per subcommand (`run.rs`), shared pieces beside them: the
+//! stream options every way of adding a stream reads (`options.rs`), the
+//! control API (`http.rs`, cargo feature `http`) and the status record it
+//! answers with (`report.rs`).
+
+mod options;
+mod run;
+
+#[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "http")]
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Low-latency RTSP ingest for AI inference hosts.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest streams until --duration elapses or Ctrl-C / SIGTERM, then print
+    /// one line per stream.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let message = error.to_string();
+            eprintln!("rtsp-ingest: {}", rtsp_ingest::redact::redact_url(&message));
+            ExitCode::FAILURE
+        }
+    }
+}

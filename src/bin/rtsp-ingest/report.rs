@@ -1,0 +1,166 @@
+//! A stream's status as a serializable record: what `GET /streams` answers
+//! (and what `--json` will print). Durations are milliseconds, times are Unix
+//! milliseconds, URLs and messages are redacted once more on the way out.
+
+use std::borrow::Cow;
+use std::time::{Duration, UNIX_EPOCH};
+
+use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::stream::{StreamState, StreamStatus};
+use rtsp_ingest::{Error, ErrorKind};
+use serde::Serialize;
+
+/// One stream's status.
+#[derive(Debug, Serialize)]
+pub struct StatusReport<'a> {
+    id: &'a str,
+    url: Cow<'a, str>,
+    state: &'static str,
+    /// `{attempt, next_in_ms}` while reconnecting, `{error}` when failed, else null.
+    state_detail: Option<StateDetail<'a>>,
+    since: u64,
+    last_error: Option<ErrorReport<'a>>,
+    media: Option<MediaReport<'a>>,
+    core: Option<usize>,
+    decoded: u64,
+    published: u64,
+    dropped: DropsReport,
+    decode_errors: u64,
+    reconnects: u64,
+    bytes_in: u64,
+    last_frame_age_ms: Option<f64>,
+    first_frame_latency_ms: Option<f64>,
+    publish_latency: LatencyReport,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum StateDetail<'a> {
+    Reconnecting { attempt: u32, next_in_ms: f64 },
+    Failed { error: ErrorReport<'a> },
+}
+
+/// An error as `{kind, message}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorReport<'a> {
+    kind: &'static str,
+    message: Cow<'a, str>,
+}
+
+impl<'a> ErrorReport<'a> {
+    fn new(error: &'a Error) -> Self {
+        Self {
+            kind: kind_name(error.kind()),
+            message: redact_url(error.message()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct MediaReport<'a> {
+    codec: &'a str,
+    profile: Option<&'a str>,
+    width: u32,
+    height: u32,
+    fps: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct DropsReport {
+    corrupt: u64,
+    skipped: u64,
+    overwritten: u64,
+    sampled_out: u64,
+    queue_full: u64,
+    no_free_slot: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct LatencyReport {
+    /// Upper bounds of the buckets holding the quantiles (null: no samples, or
+    /// beyond the largest bucket).
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    count: u64,
+}
+
+impl<'a> StatusReport<'a> {
+    /// The record of `status`.
+    pub fn new(status: &'a StreamStatus) -> Self {
+        let state_detail = match &status.state {
+            StreamState::Reconnecting { attempt, next_in } => Some(StateDetail::Reconnecting {
+                attempt: *attempt,
+                next_in_ms: millis(*next_in),
+            }),
+            StreamState::Failed(error) => Some(StateDetail::Failed {
+                error: ErrorReport::new(error),
+            }),
+            _ => None,
+        };
+        let drops = &status.dropped;
+        let latency = &status.publish_latency;
+        Self {
+            id: &status.id,
+            url: redact_url(&status.url),
+            state: status.state.name(),
+            state_detail,
+            since: status.since.duration_since(UNIX_EPOCH).map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            }),
+            last_error: status.last_error.as_ref().map(ErrorReport::new),
+            media: status.media.as_ref().map(|media| MediaReport {
+                codec: &media.codec,
+                profile: media.profile.as_deref(),
+                width: media.width,
+                height: media.height,
+                fps: media.fps,
+            }),
+            core: status.core,
+            decoded: status.decoded,
+            published: status.published,
+            dropped: DropsReport {
+                corrupt: drops.corrupt,
+                skipped: drops.skipped,
+                overwritten: drops.slab.overwritten,
+                sampled_out: drops.slab.sampled_out,
+                queue_full: drops.slab.queue_full,
+                no_free_slot: drops.slab.no_free_slot,
+            },
+            decode_errors: status.decode_errors,
+            reconnects: status.reconnects,
+            bytes_in: status.bytes_in,
+            last_frame_age_ms: status.last_frame_age.map(millis),
+            first_frame_latency_ms: status.first_frame_latency.map(millis),
+            publish_latency: LatencyReport {
+                p50_ms: latency.quantile(0.5).map(millis),
+                p99_ms: latency.quantile(0.99).map(millis),
+                count: latency.count(),
+            },
+        }
+    }
+}
+
+/// Milliseconds, to the microsecond.
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// A stable snake_case name for an error kind (its `Display` is prose).
+pub fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidConfig => "invalid_config",
+        ErrorKind::OverBudget => "over_budget",
+        ErrorKind::Connect => "connect",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Stopped => "stopped",
+        ErrorKind::Auth => "auth",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::InvalidData => "invalid_data",
+        ErrorKind::Decode => "decode",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::Ffmpeg => "ffmpeg",
+        ErrorKind::AlreadyExists => "already_exists",
+        ErrorKind::UnknownStream => "unknown_stream",
+        _ => "other",
+    }
+}
