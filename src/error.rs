@@ -41,6 +41,27 @@ pub enum ErrorKind {
     UnknownStream,
 }
 
+impl ErrorKind {
+    /// A stable snake_case name, for JSON and metrics labels (`Display` is prose).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidConfig => "invalid_config",
+            ErrorKind::OverBudget => "over_budget",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Stopped => "stopped",
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidData => "invalid_data",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Ffmpeg => "ffmpeg",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::UnknownStream => "unknown_stream",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -67,6 +88,7 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    field: Option<&'static str>,
 }
 
 impl Error {
@@ -74,7 +96,22 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// An [`ErrorKind::InvalidConfig`] about the setting `field`.
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            ..Self::new(ErrorKind::InvalidConfig, message)
+        }
+    }
+
+    /// The configuration setting the error is about, by its setter's name
+    /// (`"queue_capacity"`, `"resize"`, `"id"`), when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
     }
 
     /// What kind of error this is.

@@ -163,15 +163,7 @@ impl StreamManager {
     /// when its slab would pass the memory budget, [`ErrorKind::InvalidConfig`]
     /// for an invalid id or config.
     pub fn add(&self, id: &str, mut config: StreamConfig) -> Result<()> {
-        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c == '/') {
-            return Err(Error::new(
-                ErrorKind::InvalidConfig,
-                format!(
-                    "stream id `{}` must be 1 to 128 characters without `/`",
-                    id.escape_debug()
-                ),
-            ));
-        }
+        Self::validate_id(id)?;
         config.validate()?;
         let _control = self.lock_control();
         if self.streams.load().contains_key(id) {
@@ -203,6 +195,23 @@ impl StreamManager {
         self.update_map(|map| {
             map.insert(id.to_owned(), entry);
         });
+        Ok(())
+    }
+
+    /// Checks a stream id: 1 to 128 characters, no `/`, no control characters.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] with [`Error::field`] `"id"`.
+    pub fn validate_id(id: &str) -> Result<()> {
+        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c == '/') {
+            return Err(Error::invalid(
+                "id",
+                format!(
+                    "stream id `{}` must be 1 to 128 characters without `/`",
+                    id.escape_debug()
+                ),
+            ));
+        }
         Ok(())
     }
 

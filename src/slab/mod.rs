@@ -35,7 +35,7 @@ pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN};
 pub use policy::{DropCounts, DropPolicy, DropReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::sync::{Arc, AtomicU64, Snapshot};
 use frame::Slot;
 use policy::Counters;
@@ -112,36 +112,42 @@ impl SlabConfig {
     /// The slots this configuration allocates, and so its memory
     /// (`slots × layout().len()` bytes), or why it is invalid.
     pub fn resolve(&self) -> Result<(usize, usize)> {
-        let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
         if !(1..=ring::MAX_CAPACITY).contains(&self.capacity) {
-            return Err(invalid(format!(
-                "capacity {} is outside 1 ..= {}",
-                self.capacity,
-                ring::MAX_CAPACITY
-            )));
+            return Err(Error::invalid(
+                "capacity",
+                format!(
+                    "capacity {} is outside 1 ..= {}",
+                    self.capacity,
+                    ring::MAX_CAPACITY
+                ),
+            ));
         }
         if self.reader_slots > ring::MAX_CAPACITY {
-            return Err(invalid(format!(
-                "reader_slots {} is above {}",
-                self.reader_slots,
-                ring::MAX_CAPACITY
-            )));
+            return Err(Error::invalid(
+                "reader_slots",
+                format!(
+                    "reader_slots {} is above {}",
+                    self.reader_slots,
+                    ring::MAX_CAPACITY
+                ),
+            ));
         }
         let fixed = PRODUCER_SLOTS + self.reader_slots;
         let slot_bytes = self.layout.len();
         let capacity = match self.max_memory_mb {
             None => self.capacity,
             Some(mb) if !(mb.is_finite() && mb > 0.0) => {
-                return Err(invalid(format!(
-                    "max_memory_mb {mb} is not a positive number"
-                )))
+                return Err(Error::invalid(
+                    "max_memory_mb",
+                    format!("max_memory_mb {mb} is not a positive number"),
+                ))
             }
             Some(mb) => {
                 let budget = (mb * 1024.0 * 1024.0) as usize;
                 let fit = (budget / slot_bytes).saturating_sub(fixed);
                 if fit == 0 {
-                    return Err(Error::new(
-                        ErrorKind::OverBudget,
+                    return Err(Error::invalid(
+                        "max_memory_mb",
                         format!(
                             "max_memory_mb {mb} holds {} slots of {slot_bytes} bytes; \
                              this slab needs at least {}",
@@ -188,8 +194,9 @@ impl Shared {
 /// More [`Reader`]s come from [`Reader::clone`] or `reader()` on any handle.
 ///
 /// # Errors
-/// [`ErrorKind::InvalidConfig`] for a capacity out of range or a bad memory cap;
-/// [`ErrorKind::OverBudget`] when the memory cap cannot hold the minimum slots.
+/// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for a capacity out of range or a memory cap that
+/// is not positive or cannot hold the minimum slots; [`Error::field`](crate::Error::field) names the
+/// setting.
 pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
     let (capacity, slots) = config.resolve()?;
     let stream_id: StdArc<str> = config.stream_id.into();

@@ -337,32 +337,80 @@ impl StreamConfig {
         self
     }
 
-    /// Checks the values that no setter can refuse.
+    /// Checks every value; the error's [`Error::field`] names the setting.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`], naming the setting and its value.
     pub fn validate(&self) -> Result<()> {
         if self.decode_threads == 0 || self.decode_threads > 64 {
-            return Err(invalid(format!(
-                "decode_threads {} is outside 1 ..= 64",
-                self.decode_threads
-            )));
+            return Err(Error::invalid(
+                "decode_threads",
+                format!("decode_threads {} is outside 1 ..= 64", self.decode_threads),
+            ));
         }
         if let Some((width, height)) = self.resize {
-            crate::slab::FrameLayout::new(width, height, self.format)
-                .map_err(|error| invalid(format!("resize: {}", error.message())))?;
+            crate::slab::FrameLayout::new(width, height, self.format).map_err(|error| {
+                Error::invalid("resize", format!("resize: {}", error.message()))
+            })?;
         }
         if self.connect_timeout < Duration::from_millis(10) {
-            return Err(invalid(format!(
-                "connect_timeout {:?} is below 10 ms",
-                self.connect_timeout
-            )));
+            return Err(Error::invalid(
+                "connect_timeout",
+                format!("connect_timeout {:?} is below 10 ms", self.connect_timeout),
+            ));
+        }
+        if let Some(stall) = self
+            .stall_timeout
+            .filter(|stall| *stall < Duration::from_millis(10))
+        {
+            return Err(Error::invalid(
+                "stall_timeout",
+                format!("stall_timeout {stall:?} is below 10 ms"),
+            ));
         }
         if self.backoff.initial.is_zero() || self.backoff.max < self.backoff.initial {
-            return Err(invalid(format!(
-                "backoff {:?} → {:?} must start above zero and not exceed its maximum",
-                self.backoff.initial, self.backoff.max
-            )));
+            return Err(Error::invalid(
+                "backoff",
+                format!(
+                    "backoff {:?} → {:?} must start above zero and not exceed its maximum",
+                    self.backoff.initial, self.backoff.max
+                ),
+            ));
         }
-        if self.queue_capacity == 0 {
-            return Err(invalid("queue_capacity 0 is below 1".into()));
+        if self.auth_retry < Duration::from_millis(10) {
+            return Err(Error::invalid(
+                "auth_retry",
+                format!("auth_retry {:?} is below 10 ms", self.auth_retry),
+            ));
+        }
+        // The slab settings, checked as the slab will check them, in our names.
+        let (width, height) = self.resize.unwrap_or((16, 16));
+        let layout = crate::slab::FrameLayout::new(width, height, self.format)?;
+        let mut slab = crate::slab::SlabConfig::new(layout)
+            .capacity(self.queue_capacity)
+            .reader_slots(self.reader_slots);
+        if let Some(megabytes) = self.max_memory_mb {
+            slab = slab.max_memory_mb(megabytes);
+        }
+        slab.resolve().map_err(|error| {
+            let field = match error.field() {
+                Some("capacity") => "queue_capacity",
+                Some(field) => field,
+                None => "max_memory_mb",
+            };
+            Error::invalid(
+                field,
+                error.message().replace("capacity ", "queue_capacity "),
+            )
+        })?;
+        if let Some(core) = self.core {
+            let cores = core_affinity::get_core_ids().map_or(0, |ids| ids.len());
+            if core >= cores {
+                return Err(Error::invalid(
+                    "core",
+                    format!("core {core} does not exist: this machine has {cores} cores"),
+                ));
+            }
         }
         Ok(())
     }
@@ -434,7 +482,29 @@ mod tests {
         let config = StreamConfig::new("rtsp://cam/x").unwrap();
         let err = config.clone().decode_threads(0).validate().unwrap_err();
         assert!(err.to_string().contains("decode_threads"), "{err}");
-        let err = config.resize(0, 10).validate().unwrap_err();
+        assert_eq!(err.field(), Some("decode_threads"));
+        let err = config.clone().resize(0, 10).validate().unwrap_err();
         assert!(err.to_string().contains("resize"), "{err}");
+        assert_eq!(err.field(), Some("resize"));
+        let err = config.clone().queue_capacity(0).validate().unwrap_err();
+        assert_eq!(err.field(), Some("queue_capacity"));
+        assert!(err.to_string().contains("queue_capacity 0"), "{err}");
+        let err = config.clone().max_memory_mb(-1.0).validate().unwrap_err();
+        assert_eq!(err.field(), Some("max_memory_mb"));
+        let err = config
+            .clone()
+            .resize(1920, 1080)
+            .max_memory_mb(1.0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.field(),
+            Some("max_memory_mb"),
+            "one 1080p slot does not fit in 1 MiB"
+        );
+        let err = config.clone().core(4096).validate().unwrap_err();
+        assert_eq!(err.field(), Some("core"));
+        let err = config.stall_timeout(Duration::ZERO).validate().unwrap_err();
+        assert_eq!(err.field(), Some("stall_timeout"));
     }
 }

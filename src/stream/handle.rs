@@ -184,18 +184,6 @@ impl Stream {
         admit_slab: Option<SlabAdmission>,
     ) -> Result<Self> {
         config.validate()?;
-        if let Some(core) = config.core {
-            let cores = core_affinity::get_core_ids().unwrap_or_default();
-            if core >= cores.len() {
-                return Err(Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!(
-                        "core {core} does not exist: this machine has {} cores",
-                        cores.len()
-                    ),
-                ));
-            }
-        }
         let status = StatusCell::new(id.clone(), config.url().to_owned(), config.core, events);
         let shared = Arc::new(StreamShared {
             admit_slab,

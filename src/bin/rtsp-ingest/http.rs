@@ -642,48 +642,34 @@ fn failing_key<T: DeserializeOwned>(map: &Map<String, Value>, message: &str) -> 
         .map(|(key, _)| (*key).clone())
 }
 
-/// The request field a library error is about. The library names the setting
-/// first in its messages; it has no structured field.
-fn blamed(failure: &Error) -> Option<&'static str> {
-    const PREFIXES: [(&str, &str); 5] = [
-        ("stream id", "id"),
-        ("capacity ", "options.queue_capacity"),
-        ("reader_slots ", "options.reader_slots"),
-        ("max_memory_mb ", "options.max_memory_mb"),
-        ("core ", "options.core"),
-    ];
-    let message = failure.message();
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| message.starts_with(prefix))
-        .map(|&(_, field)| field)
+/// The request field a library error is about: the library names the setting
+/// in [`Error::field`], by its `StreamConfig` setter's name, which is the
+/// option's name here too.
+fn blamed(failure: &Error) -> Option<String> {
+    failure.field().map(|field| match field {
+        "id" => "id".to_owned(),
+        option => format!("options.{option}"),
+    })
 }
 
 /// Maps a library error to its status: 400 invalid, 404 unknown stream, 409
 /// duplicate, 507 over the memory budget.
 fn library_error(failure: &Error) -> Response {
-    let field = matches!(
-        failure.kind(),
-        ErrorKind::InvalidConfig | ErrorKind::OverBudget
-    )
-    .then(|| blamed(failure))
-    .flatten();
+    let field = blamed(failure);
     let status = match failure.kind() {
-        // A stream's own `max_memory_mb` too small for one frame is a bad option.
-        ErrorKind::OverBudget if field.is_some() => 400,
         ErrorKind::InvalidConfig => 400,
         ErrorKind::UnknownStream => 404,
         ErrorKind::AlreadyExists => 409,
         ErrorKind::OverBudget => 507,
         _ => 500,
     };
-    let message = match field {
+    let message = match &field {
         Some(field) => format!("{field}: {}", failure.message()),
         None => failure.message().to_owned(),
     };
     let kind = ErrorBody {
-        kind: Some(crate::report::kind_name(failure.kind())),
+        kind: Some(failure.kind().name()),
         ..ErrorBody::default()
     };
-    error_with(status, message, field, kind)
+    error_with(status, message, field.as_deref(), kind)
 }

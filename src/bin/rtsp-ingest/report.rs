@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use rtsp_ingest::redact::redact_url;
 use rtsp_ingest::stream::{StreamState, StreamStatus};
-use rtsp_ingest::{Error, ErrorKind};
+use rtsp_ingest::Error;
 use serde::Serialize;
 
 /// One stream's status.
@@ -50,7 +50,7 @@ pub struct ErrorReport<'a> {
 impl<'a> ErrorReport<'a> {
     fn new(error: &'a Error) -> Self {
         Self {
-            kind: kind_name(error.kind()),
+            kind: error.kind().name(),
             message: redact_url(error.message()),
         }
     }
@@ -143,24 +143,4 @@ impl<'a> StatusReport<'a> {
 /// Milliseconds, to the microsecond.
 fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// A stable snake_case name for an error kind (its `Display` is prose).
-pub fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidConfig => "invalid_config",
-        ErrorKind::OverBudget => "over_budget",
-        ErrorKind::Connect => "connect",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Stopped => "stopped",
-        ErrorKind::Auth => "auth",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::InvalidData => "invalid_data",
-        ErrorKind::Decode => "decode",
-        ErrorKind::Unsupported => "unsupported",
-        ErrorKind::Ffmpeg => "ffmpeg",
-        ErrorKind::AlreadyExists => "already_exists",
-        ErrorKind::UnknownStream => "unknown_stream",
-        _ => "other",
-    }
 }
