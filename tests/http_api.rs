@@ -42,8 +42,12 @@ impl Ingest {
         let buffer = Arc::clone(&stdout);
         thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = address_tx.send(address.to_owned());
+                // stdout is not a terminal: JSON lines, the first one announcing the API.
+                if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                    if value["type"] == "listening" {
+                        let url = value["url"].as_str().unwrap_or_default();
+                        let _ = address_tx.send(url.to_owned());
+                    }
                 }
                 let mut buffer = buffer.lock().unwrap();
                 buffer.push_str(&line);
@@ -534,19 +538,22 @@ fn control_api_end_to_end() {
         [json!("in-options"), json!("in-url"), json!("wrong-login")]
     );
 
-    // SIGTERM: a clean exit with one summary line per stream, no secret anywhere.
+    // SIGTERM: a clean exit with a summary of every stream, no secret anywhere.
     ingest.terminate();
     let stdout = ingest.stdout();
     let stderr = ingest.stderr();
-    let summary: Vec<&str> = stdout.lines().skip(1).collect();
+    let summary = summary_of(&stdout);
     assert_eq!(summary.len(), 3, "{stdout}");
-    let in_options = format!("in-options stopped {guarded_url} ");
-    assert!(summary[0].starts_with(&in_options), "{stdout}");
-    assert!(summary[1].starts_with("in-url stopped "), "{stdout}");
-    assert!(
-        summary[2].contains(" last_error=\"not authorized: "),
+    assert_eq!(
+        (&summary[0]["id"], &summary[0]["state"], &summary[0]["url"]),
+        (&json!("in-options"), &json!("stopped"), &json!(guarded_url)),
         "{stdout}"
     );
+    assert_eq!(
+        (&summary[1]["id"], &summary[1]["state"]),
+        (&json!("in-url"), &json!("stopped"))
+    );
+    assert_eq!(summary[2]["last_error"]["kind"], json!("auth"), "{stdout}");
     let seen = api.seen.lock().unwrap().clone();
     for secret in SECRETS {
         assert!(!seen.contains(secret), "{secret} in a response:\n{seen}");
@@ -554,6 +561,16 @@ fn control_api_end_to_end() {
         assert!(!stderr.contains(secret), "{secret} on stderr:\n{stderr}");
     }
     eprintln!("control_api_end_to_end: {:?}", begun.elapsed());
+}
+
+/// The streams of the `summary` line of `run`'s JSON output.
+fn summary_of(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["type"] == "summary")
+        .and_then(|line| line["streams"].as_array().cloned())
+        .unwrap_or_else(|| panic!("no summary in\n{stdout}"))
 }
 
 #[test]
@@ -566,17 +583,22 @@ fn run_ingests_urls_for_a_duration() {
     let elapsed = begun.elapsed();
     assert!(elapsed >= Duration::from_secs(3), "{elapsed:?}");
     let stdout = ingest.stdout();
-    let line = stdout.lines().next().unwrap_or_default();
-    assert!(
-        line.starts_with(&format!("cam0 stopped {url} ")),
+    let summary = summary_of(&stdout);
+    assert_eq!(
+        (&summary[0]["id"], &summary[0]["state"], &summary[0]["url"]),
+        (&json!("cam0"), &json!("stopped"), &json!(url)),
         "{stdout}"
     );
-    let published: u64 = line
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("published="))
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    assert!(published > 0, "{line}");
+    assert!(summary[0]["published"].as_u64().unwrap() > 0, "{stdout}");
+    // Every line of stdout is JSON: a status line each second, then the summary.
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(
+        lines.iter().filter(|line| line["type"] == "status").count() >= 3,
+        "{stdout}"
+    );
     assert!(
         ingest.stderr().contains("cam0: streaming"),
         "{}",

@@ -5,13 +5,14 @@
 //! control API (`http.rs`, cargo feature `http`) and the status record it
 //! answers with (`report.rs`).
 
+mod config_file;
+mod monitor;
 mod options;
+mod report;
 mod run;
 
 #[cfg(feature = "http")]
 mod http;
-#[cfg(feature = "http")]
-mod report;
 
 use std::process::ExitCode;
 

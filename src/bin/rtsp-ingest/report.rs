@@ -48,7 +48,7 @@ pub struct ErrorReport<'a> {
 }
 
 impl<'a> ErrorReport<'a> {
-    fn new(error: &'a Error) -> Self {
+    pub fn new(error: &'a Error) -> Self {
         Self {
             kind: error.kind().name(),
             message: redact_url(error.message()),

@@ -1,30 +1,35 @@
-//! `rtsp-ingest run`: ingest streams until a duration elapses or a signal
-//! arrives, optionally serving the control API; then shut down and print one
-//! line per stream.
+//! `rtsp-ingest run`: ingest streams (from the command line, a config file, or
+//! the control API) until a duration elapses or a signal arrives, showing a
+//! live status table or JSON lines; then shut down and print a summary.
 
-use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use crossbeam_channel::select;
+use crossbeam_channel::{select, Receiver};
 use rtsp_ingest::manager::{ManagerConfig, StreamManager};
-use rtsp_ingest::redact::redact_url;
-use rtsp_ingest::stream::{StreamEvent, StreamState, StreamStatus, Transport};
+use rtsp_ingest::stream::Transport;
 
+use crate::config_file::{self, ManagerOptions};
+use crate::monitor::Monitor;
 use crate::options::{self, StreamOptions};
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// RTSP URLs to ingest, added as `cam0`, `cam1`, ... (none: add them through
-    /// the control API).
+    /// RTSP URLs to ingest, added as `cam0`, `cam1`, ... (none: take them from
+    /// --config or through the control API).
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
 
+    /// A TOML file of streams: `[defaults]`, `[manager]` and `[[stream]]` tables.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Serve the control API on this address (`127.0.0.1:8080`; port 0 picks a
-    /// free one). Prints `listening on http://ADDR` once bound.
+    /// free one) and announce it once bound.
     #[cfg(feature = "http")]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
@@ -33,36 +38,57 @@ pub struct RunArgs {
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     pub duration: Option<Duration>,
 
-    /// RTP transport for the URLs given here.
+    /// RTP transport for the URLs given on the command line.
     #[arg(long, value_name = "tcp|udp|auto")]
     pub transport: Option<Transport>,
+
+    /// JSON lines on stdout even on a terminal (the default when stdout is not one).
+    #[arg(long)]
+    pub json: bool,
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+/// Parses `--duration`.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     text.parse::<f64>()
         .ok()
         .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
         .ok_or_else(|| format!("`{text}` is not a number of seconds ≥ 0"))
 }
 
+/// A manager configured from a config file's `[manager]` table.
+pub fn manager(options: &ManagerOptions) -> StreamManager {
+    let mut config = ManagerConfig::default();
+    if let Some(megabytes) = options.memory_budget_mb {
+        config = config.memory_budget_mb(megabytes);
+    }
+    if let Some(cores) = &options.cores {
+        config = config.cores(cores.clone());
+    }
+    if options.pin == Some(false) {
+        config = config.no_pinning();
+    }
+    StreamManager::new(config)
+}
+
 /// Runs until `--duration` elapses or Ctrl-C / SIGTERM; a second signal exits
 /// at once.
 ///
 /// # Errors
-/// An invalid URL, a stream the manager refuses, or an address that cannot be
-/// bound; nothing is left running.
+/// An invalid URL or config file, a stream the manager refuses, or an address
+/// that cannot be bound; nothing is left running.
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let (signal_tx, signal_rx) = crossbeam_channel::bounded::<()>(1);
-    let signals = AtomicUsize::new(0);
-    ctrlc::set_handler(move || {
-        if signals.fetch_add(1, Ordering::Relaxed) > 0 {
-            eprintln!("rtsp-ingest: second signal, exiting now");
-            std::process::exit(130);
-        }
-        let _ = signal_tx.try_send(());
-    })?;
-
-    let manager = Arc::new(StreamManager::new(ManagerConfig::default()));
+    let signals = signals()?;
+    let file = match &args.config {
+        Some(path) => Some(config_file::load(path)?),
+        None => None,
+    };
+    let manager = Arc::new(manager(
+        &file
+            .as_ref()
+            .map(|file| file.manager.clone())
+            .unwrap_or_default(),
+    ));
+    let mut streams = file.map(|file| file.streams).unwrap_or_default();
     for (index, url) in args.urls.iter().enumerate() {
         let id = format!("cam{index}");
         let mut config = options::apply(StreamOptions::default(), url)
@@ -70,11 +96,14 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(transport) = args.transport {
             config = config.transport(transport);
         }
-        eprintln!("{id}: {}", redact_url(config.url()));
+        streams.push((id, config));
+    }
+    for (id, config) in streams {
         manager
             .add(&id, config)
             .map_err(|error| format!("{id}: {error}"))?;
     }
+    let mut monitor = Monitor::new(args.json);
 
     #[cfg(feature = "http")]
     let server = match &args.http {
@@ -82,92 +111,76 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         Some(addr) => {
             let server = crate::http::Server::start(addr, Arc::clone(&manager))
                 .map_err(|error| format!("--http {addr}: {error}"))?;
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "listening on http://{}", server.local_addr())?;
-            stdout.flush()?;
+            monitor.listening(&server.local_addr().to_string())?;
             Some(server)
         }
     };
 
-    let deadline = args.duration.map(|duration| Instant::now() + duration);
-    let events = manager.events();
-    loop {
-        let left = deadline.map_or(Duration::from_secs(3600), |deadline| {
-            deadline.saturating_duration_since(Instant::now())
-        });
-        if left.is_zero() {
-            break;
-        }
-        select! {
-            recv(events) -> event => {
-                if let Ok(event) = event {
-                    print_event(&event);
-                }
-            }
-            recv(signal_rx) -> _ => break,
-            default(left) => {}
-        }
-    }
+    ingest(&manager, &mut monitor, args.duration, &signals)?;
 
     #[cfg(feature = "http")]
     if let Some(server) = server {
         server.shutdown();
     }
-    manager.shutdown();
-    for event in events.try_iter() {
-        print_event(&event);
-    }
-    let mut stdout = std::io::stdout().lock();
-    for status in manager.list() {
-        writeln!(stdout, "{}", summary(&status))?;
-    }
-    stdout.flush()?;
-    Ok(())
+    finish(&manager, &mut monitor)
 }
 
-/// A state transition, as one line on stderr.
-fn print_event(event: &StreamEvent) {
-    let detail = match &event.state {
-        StreamState::Reconnecting { attempt, next_in } => {
-            format!(" (attempt {attempt}, in {} ms)", next_in.as_millis())
+/// Ctrl-C / SIGTERM as a channel; a second signal exits the process at once.
+pub fn signals() -> Result<Receiver<()>, ctrlc::Error> {
+    let (sender, receiver) = crossbeam_channel::bounded::<()>(1);
+    let count = AtomicUsize::new(0);
+    ctrlc::set_handler(move || {
+        if count.fetch_add(1, Ordering::Relaxed) > 0 {
+            eprintln!("rtsp-ingest: second signal, exiting now");
+            std::process::exit(130);
         }
-        _ => String::new(),
-    };
-    let cause = event
-        .error
-        .as_ref()
-        .map(|error| format!(": {error}"))
-        .unwrap_or_default();
-    eprintln!(
-        "{}: {}{detail}{}",
-        event.id,
-        event.state.name(),
-        redact_url(&cause)
-    );
+        let _ = sender.try_send(());
+    })?;
+    Ok(receiver)
 }
 
-/// One line: id, state, URL and counters, the last error last.
-fn summary(status: &StreamStatus) -> String {
-    let mut line = format!(
-        "{} {} {} decoded={} published={} dropped={} decode_errors={} reconnects={} bytes_in={}",
-        status.id,
-        status.state.name(),
-        redact_url(&status.url),
-        status.decoded,
-        status.published,
-        status.dropped.total(),
-        status.decode_errors,
-        status.reconnects,
-        status.bytes_in,
-    );
-    if let Some(latency) = status.first_frame_latency {
-        line.push_str(&format!(" first_frame_ms={}", latency.as_millis()));
+/// Shows events and a status view every second until `duration` passes or a
+/// signal arrives.
+pub fn ingest(
+    manager: &StreamManager,
+    monitor: &mut Monitor,
+    duration: Option<Duration>,
+    signals: &Receiver<()>,
+) -> std::io::Result<()> {
+    let deadline = duration.map(|duration| Instant::now() + duration);
+    let events = manager.events();
+    let mut next_tick = Instant::now();
+    loop {
+        let now = Instant::now();
+        if deadline.is_some_and(|deadline| now >= deadline) {
+            return Ok(());
+        }
+        if now >= next_tick {
+            monitor.tick(&manager.list())?;
+            next_tick += Duration::from_secs(1);
+        }
+        let wake = deadline.map_or(next_tick, |deadline| deadline.min(next_tick));
+        select! {
+            recv(events) -> event => {
+                if let Ok(event) = event {
+                    monitor.event(&event)?;
+                }
+            }
+            recv(signals) -> _ => return Ok(()),
+            default(wake.saturating_duration_since(Instant::now())) => {}
+        }
     }
-    if let Some(error) = &status.last_error {
-        line.push_str(&format!(
-            " last_error=\"{}\"",
-            redact_url(&error.to_string())
-        ));
+}
+
+/// Shuts every stream down and prints the summary.
+pub fn finish(
+    manager: &StreamManager,
+    monitor: &mut Monitor,
+) -> Result<(), Box<dyn std::error::Error>> {
+    manager.shutdown();
+    for event in manager.events().try_iter() {
+        monitor.event(&event)?;
     }
-    line
+    monitor.summary(&manager.list())?;
+    Ok(())
 }

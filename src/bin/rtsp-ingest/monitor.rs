@@ -1,0 +1,212 @@
+//! What `run` and `demo` show while they ingest: on a terminal, a status table
+//! redrawn every second (state, fps, drops, reconnects, frame age per stream);
+//! otherwise, or with `--json`, one JSON object per line on stdout (`status`
+//! every second, each `event`, a final `summary`), so stdout stays parseable.
+//! Human-readable event lines go to stderr except under the live table.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::stream::{StreamEvent, StreamState, StreamStatus};
+use serde_json::json;
+
+use crate::report::{ErrorReport, StatusReport};
+
+/// The output mode and what it needs to compute rates.
+pub struct Monitor {
+    table: bool,
+    /// Lines the last table drew, to redraw over them.
+    drawn: usize,
+    /// `(published, when)` per stream at the last tick.
+    previous: HashMap<String, (u64, Instant)>,
+}
+
+impl Monitor {
+    /// A live table when stdout is a terminal and `json` is off, else JSON lines.
+    pub fn new(json: bool) -> Self {
+        Self {
+            table: !json && std::io::stdout().is_terminal(),
+            drawn: 0,
+            previous: HashMap::new(),
+        }
+    }
+
+    /// Announces the control API's address.
+    pub fn listening(&self, address: &str) -> std::io::Result<()> {
+        if self.table {
+            eprintln!("listening on http://{address}");
+            Ok(())
+        } else {
+            line(&json!({"type": "listening", "url": format!("http://{address}")}))
+        }
+    }
+
+    /// A state transition.
+    pub fn event(&self, event: &StreamEvent) -> std::io::Result<()> {
+        if self.table {
+            return Ok(());
+        }
+        eprintln!("{}", event_line(event));
+        let detail = match &event.state {
+            StreamState::Reconnecting { attempt, next_in } => {
+                json!({"attempt": attempt, "next_in_ms": next_in.as_millis()})
+            }
+            _ => serde_json::Value::Null,
+        };
+        line(&json!({
+            "type": "event",
+            "id": event.id,
+            "state": event.state.name(),
+            "state_detail": detail,
+            "at_ms": unix_ms(event.at),
+            "error": event.error.as_ref().map(ErrorReport::new),
+        }))
+    }
+
+    /// The periodic view: redraws the table, or prints a `status` line.
+    pub fn tick(&mut self, statuses: &[StreamStatus]) -> std::io::Result<()> {
+        let rates: Vec<Option<f64>> = statuses.iter().map(|status| self.fps(status)).collect();
+        if !self.table {
+            let streams: Vec<_> = statuses
+                .iter()
+                .zip(&rates)
+                .map(|(status, fps)| json!({"fps": fps, "status": StatusReport::new(status)}))
+                .collect();
+            return line(
+                &json!({"type": "status", "time_ms": unix_ms(SystemTime::now()), "streams": streams}),
+            );
+        }
+        let text = table(statuses, &rates);
+        let mut stdout = std::io::stdout().lock();
+        if self.drawn > 0 {
+            // Up to the table's first line, and clear to the end of the screen.
+            write!(stdout, "\x1b[{}A\x1b[J", self.drawn)?;
+        }
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        self.drawn = text.lines().count();
+        Ok(())
+    }
+
+    /// The end: the final table and a line per stream, or a `summary` line.
+    pub fn summary(&mut self, statuses: &[StreamStatus]) -> std::io::Result<()> {
+        if !self.table {
+            let streams: Vec<_> = statuses.iter().map(StatusReport::new).collect();
+            return line(&json!({"type": "summary", "streams": streams}));
+        }
+        self.tick(statuses)?;
+        let mut stdout = std::io::stdout().lock();
+        for status in statuses {
+            writeln!(stdout, "{}", summary_line(status))?;
+        }
+        stdout.flush()
+    }
+
+    fn fps(&mut self, status: &StreamStatus) -> Option<f64> {
+        let now = Instant::now();
+        let previous = self
+            .previous
+            .insert(status.id.clone(), (status.published, now));
+        let (published, then) = previous?;
+        let seconds = now.duration_since(then).as_secs_f64();
+        (seconds > 0.0).then(|| status.published.saturating_sub(published) as f64 / seconds)
+    }
+}
+
+fn line(value: &serde_json::Value) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{value}")?;
+    stdout.flush()
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// A state transition as one human line: `cam0: reconnecting (attempt 2, in 130 ms): ...`.
+pub fn event_line(event: &StreamEvent) -> String {
+    let detail = match &event.state {
+        StreamState::Reconnecting { attempt, next_in } => {
+            format!(" (attempt {attempt}, in {} ms)", next_in.as_millis())
+        }
+        _ => String::new(),
+    };
+    let cause = event
+        .error
+        .as_ref()
+        .map(|error| format!(": {error}"))
+        .unwrap_or_default();
+    format!(
+        "{}: {}{detail}{}",
+        event.id,
+        event.state.name(),
+        redact_url(&cause)
+    )
+}
+
+/// One line: id, state, URL and counters, the last error last.
+pub fn summary_line(status: &StreamStatus) -> String {
+    let mut line = format!(
+        "{} {} {} decoded={} published={} dropped={} decode_errors={} reconnects={} bytes_in={}",
+        status.id,
+        status.state.name(),
+        redact_url(&status.url),
+        status.decoded,
+        status.published,
+        status.dropped.total(),
+        status.decode_errors,
+        status.reconnects,
+        status.bytes_in,
+    );
+    if let Some(latency) = status.first_frame_latency {
+        line.push_str(&format!(" first_frame_ms={}", latency.as_millis()));
+    }
+    if let Some(error) = &status.last_error {
+        line.push_str(&format!(
+            " last_error=\"{}\"",
+            redact_url(&error.to_string())
+        ));
+    }
+    line
+}
+
+/// The status table.
+fn table(statuses: &[StreamStatus], rates: &[Option<f64>]) -> String {
+    let width = statuses
+        .iter()
+        .map(|s| s.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let mut text = format!(
+        "{:<width$}  {:<12}  {:>6}  {:>8}  {:>6}  {:>6}  {:>8}  {}\n",
+        "STREAM", "STATE", "FPS", "FRAMES", "DROPS", "RECONN", "AGE", "LAST ERROR"
+    );
+    for (status, fps) in statuses.iter().zip(rates) {
+        let fps = fps.map_or("-".to_owned(), |fps| format!("{fps:.1}"));
+        let age = status
+            .last_frame_age
+            .map_or("-".to_owned(), |age| format!("{} ms", age.as_millis()));
+        let error = status.last_error.as_ref().map_or(String::new(), |error| {
+            let text = redact_url(&error.to_string()).into_owned();
+            match text.char_indices().nth(48) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        });
+        text.push_str(&format!(
+            "{:<width$}  {:<12}  {:>6}  {:>8}  {:>6}  {:>6}  {:>8}  {error}\n",
+            status.id,
+            status.state.name(),
+            fps,
+            status.published,
+            status.dropped.total(),
+            status.reconnects,
+            age,
+        ));
+    }
+    text
+}
