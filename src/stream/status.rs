@@ -84,9 +84,16 @@ pub struct StreamDrops {
 }
 
 impl StreamDrops {
-    /// All drops together.
+    /// All drops together, evictions from the ordered queue included.
     pub fn total(&self) -> u64 {
         self.corrupt + self.skipped + self.slab.total()
+    }
+
+    /// Frames no reader could see: every drop but `overwritten` (an overwritten
+    /// frame was published as the latest frame and only left the ordered queue
+    /// unconsumed, which is the normal case when nothing consumes the queue).
+    pub fn unpublished(&self) -> u64 {
+        self.total() - self.slab.overwritten
     }
 }
 

@@ -8,6 +8,7 @@
 mod config_file;
 mod monitor;
 mod options;
+mod probe;
 mod report;
 mod run;
 
@@ -34,12 +35,19 @@ enum Command {
     /// Ingest streams until --duration elapses or Ctrl-C / SIGTERM, then print
     /// one line per stream.
     Run(run::RunArgs),
+    /// Connect to one camera and report its codec, profile, resolution, frame
+    /// rate, transport and time to first frame.
+    Probe(probe::ProbeArgs),
+    /// Save one frame of a camera as .png, .jpg or .ppm.
+    Snapshot(probe::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Probe(args) => return probe::probe(args),
+        Command::Snapshot(args) => return probe::snapshot(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

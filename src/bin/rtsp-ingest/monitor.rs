@@ -1,5 +1,6 @@
 //! What `run` and `demo` show while they ingest: on a terminal, a status table
-//! redrawn every second (state, fps, drops, reconnects, frame age per stream);
+//! redrawn every second (state, fps, frames lost before publication,
+//! reconnects, frame age per stream);
 //! otherwise, or with `--json`, one JSON object per line on stdout (`status`
 //! every second, each `event`, a final `summary`), so stdout stays parseable.
 //! Human-readable event lines go to stderr except under the live table.
@@ -150,13 +151,14 @@ pub fn event_line(event: &StreamEvent) -> String {
 /// One line: id, state, URL and counters, the last error last.
 pub fn summary_line(status: &StreamStatus) -> String {
     let mut line = format!(
-        "{} {} {} decoded={} published={} dropped={} decode_errors={} reconnects={} bytes_in={}",
+        "{} {} {} decoded={} published={} unpublished={} overwritten={} decode_errors={} reconnects={} bytes_in={}",
         status.id,
         status.state.name(),
         redact_url(&status.url),
         status.decoded,
         status.published,
-        status.dropped.total(),
+        status.dropped.unpublished(),
+        status.dropped.slab.overwritten,
         status.decode_errors,
         status.reconnects,
         status.bytes_in,
@@ -203,7 +205,7 @@ fn table(statuses: &[StreamStatus], rates: &[Option<f64>]) -> String {
             status.state.name(),
             fps,
             status.published,
-            status.dropped.total(),
+            status.dropped.unpublished(),
             status.reconnects,
             age,
         ));
