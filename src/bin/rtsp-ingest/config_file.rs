@@ -146,11 +146,8 @@ pub fn parse(name: &str, text: &str) -> Result<ConfigFile, String> {
         let options =
             options_from(merged).map_err(|(key, message)| fail(key.as_deref(), message))?;
         let config = options::apply(options, &url).map_err(|error| {
-            let key = (error.field() != "url")
-                .then_some(error.field())
-                .unwrap_or("url");
             fail(
-                Some(key),
+                Some(error.field()),
                 rtsp_ingest::redact::redact_url(error.message()).into_owned(),
             )
         })?;
