@@ -160,6 +160,8 @@ pub mod ffmpeg;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod manager;
 pub mod redact;
+#[cfg(not(rtsp_ingest_loom))]
+pub mod simulate;
 pub mod slab;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod stream;

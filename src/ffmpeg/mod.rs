@@ -62,8 +62,10 @@
 //! # }
 //! ```
 
+mod codec_parameters;
 mod decoder;
 mod dict;
+mod encoder;
 mod error;
 mod frame;
 mod input;
@@ -71,6 +73,7 @@ mod interrupt;
 mod log;
 mod options;
 mod packet;
+mod rtp_muxer;
 mod scaler;
 mod stream_info;
 #[cfg(test)]
@@ -82,13 +85,16 @@ use std::sync::Once;
 
 use ffmpeg_sys_next as ffi;
 
+pub use codec_parameters::CodecParameters;
 pub use decoder::{DecodeOutcome, Decoder, DecoderOptions, SendOutcome};
+pub use encoder::{EncodeOutcome, Encoder, EncoderOptions};
 pub use frame::{ColorRange, ColorSpace, VideoFrame};
 pub use input::{Input, ReadOutcome};
 pub use interrupt::Interrupt;
 pub use log::{redact_secrets, set_level as set_log_level, LogLevel};
 pub use options::{InputOptions, Probe, RtspTransport};
 pub use packet::Packet;
+pub use rtp_muxer::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 pub use scaler::{ScaleAlgorithm, Scaler};
 pub use stream_info::{Rational, VideoCodec, VideoStreamInfo};
 

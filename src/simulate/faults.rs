@@ -1,0 +1,481 @@
+//! What a simulated camera does wrong, on purpose: [`Faults`], built from
+//! `key=value` [`Fault`]s (`cut-every=10s`, `stall-after=5s`, `corrupt=0.001`,
+//! `auth=user:pass`), optionally aimed at one camera ([`FaultSpec`],
+//! `cam1:stall-after=5s`).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The faults of one camera; `Default` is a perfect camera.
+///
+/// Every timer counts from the `PLAY` that started the session, so a client
+/// that reconnects sees the same behaviour again.
+#[derive(Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Close the connection this long after `PLAY` (a camera that reboots or a
+    /// flaky link). The client must reconnect.
+    pub cut_every: Option<Duration>,
+    /// Stop sending media this long after `PLAY`, keeping the connection open
+    /// and answering requests (a camera whose encoder hung).
+    pub stall_after: Option<Duration>,
+    /// The probability, per RTP payload byte, that the byte is damaged (XORed
+    /// with a random non-zero value). RTP headers and RTCP are left intact, so
+    /// the client still depacketizes; its decoder sees the damage. `0.001`
+    /// damages about one byte per kilobyte.
+    pub corrupt: Option<f64>,
+    /// Require this login (RTSP Basic authentication): requests other than
+    /// `OPTIONS` without it get `401 Unauthorized` with `WWW-Authenticate`.
+    pub auth: Option<(String, String)>,
+}
+
+impl fmt::Debug for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Faults")
+            .field("cut_every", &self.cut_every)
+            .field("stall_after", &self.stall_after)
+            .field("corrupt", &self.corrupt)
+            .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
+            .finish()
+    }
+}
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) one fault.
+    pub fn with(mut self, fault: Fault) -> Self {
+        match fault {
+            Fault::CutEvery(every) => self.cut_every = Some(every),
+            Fault::StallAfter(after) => self.stall_after = Some(after),
+            Fault::Corrupt(probability) => self.corrupt = Some(probability),
+            Fault::Auth { user, password } => self.auth = Some((user, password)),
+        }
+        self
+    }
+
+    /// `self` with every fault `other` sets replacing this one's.
+    pub fn merged(&self, other: &Faults) -> Faults {
+        Faults {
+            cut_every: other.cut_every.or(self.cut_every),
+            stall_after: other.stall_after.or(self.stall_after),
+            corrupt: other.corrupt.or(self.corrupt),
+            auth: other.auth.clone().or_else(|| self.auth.clone()),
+        }
+    }
+
+    /// Whether no fault is set.
+    pub fn is_none(&self) -> bool {
+        *self == Faults::default()
+    }
+
+    /// Checks the values: non-zero durations, a probability in `0 ..= 1`, a
+    /// non-empty user without `:`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] naming the bad value.
+    pub fn validate(&self) -> Result<()> {
+        for (name, duration) in [
+            ("cut-every", self.cut_every),
+            ("stall-after", self.stall_after),
+        ] {
+            if duration.is_some_and(|d| d.is_zero()) {
+                return Err(invalid(format!("fault {name} must be longer than zero")));
+            }
+        }
+        if let Some(p) = self.corrupt {
+            check_probability(p)?;
+        }
+        if let Some((user, _)) = &self.auth {
+            check_user(user)?;
+        }
+        Ok(())
+    }
+}
+
+/// Several faults separated by commas: `cut-every=10s,corrupt=0.001`.
+impl FromStr for Faults {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .try_fold(Faults::default(), |faults, part| {
+                Ok(faults.with(part.parse()?))
+            })
+    }
+}
+
+impl fmt::Display for Faults {
+    /// The `key=value,...` form [`FromStr`] reads, with the password as `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(every) = self.cut_every {
+            parts.push(format!("cut-every={}", DisplayDuration(every)));
+        }
+        if let Some(after) = self.stall_after {
+            parts.push(format!("stall-after={}", DisplayDuration(after)));
+        }
+        if let Some(p) = self.corrupt {
+            parts.push(format!("corrupt={p}"));
+        }
+        if let Some((user, _)) = &self.auth {
+            parts.push(format!("auth={user}:***"));
+        }
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(","))
+        }
+    }
+}
+
+/// One fault, as written on a command line.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `cut-every=DURATION`: see [`Faults::cut_every`].
+    CutEvery(Duration),
+    /// `stall-after=DURATION`: see [`Faults::stall_after`].
+    StallAfter(Duration),
+    /// `corrupt=PROBABILITY`: see [`Faults::corrupt`].
+    Corrupt(f64),
+    /// `auth=USER:PASSWORD`: see [`Faults::auth`].
+    Auth {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+}
+
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::CutEvery(every) => f.debug_tuple("CutEvery").field(every).finish(),
+            Fault::StallAfter(after) => f.debug_tuple("StallAfter").field(after).finish(),
+            Fault::Corrupt(p) => f.debug_tuple("Corrupt").field(p).finish(),
+            Fault::Auth { user, .. } => f
+                .debug_struct("Auth")
+                .field("user", user)
+                .field("password", &"***")
+                .finish(),
+        }
+    }
+}
+
+const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROBABILITY, \
+                          auth=USER:PASSWORD";
+
+impl FromStr for Fault {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let Some((key, value)) = s.split_once('=') else {
+            return Err(invalid(format!(
+                "fault `{}` is not key=value; one of {FAULT_KEYS}",
+                shown(s)
+            )));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let context = |error: Error| {
+            invalid(format!(
+                "fault `{key}={}`: {}",
+                if key.eq_ignore_ascii_case("auth") {
+                    "***"
+                } else {
+                    value
+                },
+                error.message()
+            ))
+        };
+        match key.to_ascii_lowercase().replace('_', "-").as_str() {
+            "cut-every" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::CutEvery)
+                .map_err(context),
+            "stall-after" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::StallAfter)
+                .map_err(context),
+            "corrupt" => parse_probability(value)
+                .map(Fault::Corrupt)
+                .map_err(context),
+            "auth" => parse_credentials(value)
+                .map(|(user, password)| Fault::Auth { user, password })
+                .map_err(context),
+            _ => Err(invalid(format!(
+                "unknown fault `{key}`; one of {FAULT_KEYS}"
+            ))),
+        }
+    }
+}
+
+/// A fault for every camera (`stall-after=5s`) or for one (`cam1:stall-after=5s`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultSpec {
+    /// The camera index (`camN:` prefix), or `None` for every camera.
+    pub camera: Option<usize>,
+    /// The fault.
+    pub fault: Fault,
+}
+
+impl FromStr for FaultSpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        // A camera prefix ends at the first ':' before the '=' (a password
+        // after `auth=` may itself contain ':').
+        let head = s.split('=').next().unwrap_or("");
+        if let Some((prefix, _)) = head.split_once(':') {
+            let rest = &s[prefix.len() + 1..];
+            let index = prefix
+                .trim()
+                .strip_prefix("cam")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "fault target `{prefix}` is not a camera like cam0, cam1, ..."
+                    ))
+                })?;
+            return Ok(FaultSpec {
+                camera: Some(index),
+                fault: rest.parse()?,
+            });
+        }
+        Ok(FaultSpec {
+            camera: None,
+            fault: s.parse()?,
+        })
+    }
+}
+
+/// Parses `USER:PASSWORD` (the password may contain `:`; the user may not).
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] without a `:` or with an empty user; the
+/// message never shows the password.
+pub fn parse_credentials(s: &str) -> Result<(String, String)> {
+    let (user, password) = s
+        .split_once(':')
+        .ok_or_else(|| invalid("credentials must be USER:PASSWORD".to_owned()))?;
+    check_user(user)?;
+    Ok((user.to_owned(), password.to_owned()))
+}
+
+/// Parses a duration: a number with a unit, `ms`, `s`, `m` or `h` (`1.5s`,
+/// `250ms`, `2m`); a bare number is seconds.
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] for anything else, negative or too large.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, unit) = (&s[..split], s[split..].trim());
+    let bad = || invalid(format!("`{s}` is not a duration like 10s, 500ms, 1.5s, 2m"));
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit.to_ascii_lowercase().as_str() {
+        "ms" => value / 1000.0,
+        "" | "s" | "sec" | "secs" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
+}
+
+fn parse_probability(s: &str) -> Result<f64> {
+    let p: f64 = s
+        .parse()
+        .map_err(|_| invalid(format!("`{s}` is not a probability like 0.001")))?;
+    check_probability(p)?;
+    Ok(p)
+}
+
+fn check_probability(p: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "corrupt probability {p} is not between 0 and 1"
+        )))
+    }
+}
+
+fn check_user(user: &str) -> Result<()> {
+    if user.is_empty() {
+        return Err(invalid("the user name is empty".to_owned()));
+    }
+    if user.chars().any(|c| c == ':' || c.is_control()) {
+        return Err(invalid(
+            "the user name contains ':' or a control character".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn nonzero(duration: Duration) -> Result<Duration> {
+    if duration.is_zero() {
+        Err(invalid("the duration must be longer than zero".to_owned()))
+    } else {
+        Ok(duration)
+    }
+}
+
+/// A fault as typed, with anything after a `:` (a password) hidden.
+fn shown(s: &str) -> String {
+    match s.split_once(':') {
+        Some((head, _)) => format!("{head}:***"),
+        None => s.to_owned(),
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidConfig, message)
+}
+
+/// A duration as `10s`, `1.5s` or `250ms`.
+struct DisplayDuration(Duration);
+
+impl fmt::Display for DisplayDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_millis();
+        if millis.is_multiple_of(1000) {
+            write!(f, "{}s", millis / 1000)
+        } else if self.0.subsec_micros().is_multiple_of(1000) {
+            write!(f, "{millis}ms")
+        } else {
+            write!(f, "{}s", self.0.as_secs_f64())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_fault_parses() {
+        assert_eq!(
+            "cut-every=10s".parse::<Fault>().unwrap(),
+            Fault::CutEvery(Duration::from_secs(10))
+        );
+        assert_eq!(
+            "stall-after=1.5s".parse::<Fault>().unwrap(),
+            Fault::StallAfter(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            "stall_after = 250ms".parse::<Fault>().unwrap(),
+            Fault::StallAfter(Duration::from_millis(250))
+        );
+        assert_eq!(
+            "corrupt=0.001".parse::<Fault>().unwrap(),
+            Fault::Corrupt(0.001)
+        );
+        assert_eq!(
+            "auth=admin:pa:ss".parse::<Fault>().unwrap(),
+            Fault::Auth {
+                user: "admin".into(),
+                password: "pa:ss".into()
+            }
+        );
+    }
+
+    #[test]
+    fn durations_take_units() {
+        for (text, want) in [
+            ("10s", Duration::from_secs(10)),
+            ("10", Duration::from_secs(10)),
+            ("500ms", Duration::from_millis(500)),
+            ("2m", Duration::from_secs(120)),
+            ("1h", Duration::from_secs(3600)),
+            ("0.25s", Duration::from_millis(250)),
+        ] {
+            assert_eq!(parse_duration(text).unwrap(), want, "{text}");
+        }
+        for bad in ["", "s", "10x", "-1s", "1e999s", "ten"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let message = |s: &str| s.parse::<Fault>().unwrap_err().message().to_owned();
+        assert!(message("cut-every").contains("not key=value"));
+        assert!(message("explode=1s").contains("unknown fault `explode`"));
+        assert!(message("explode=1s").contains("stall-after=DURATION"));
+        assert!(message("cut-every=soon").contains("not a duration"));
+        assert!(message("cut-every=0s").contains("longer than zero"));
+        assert!(message("corrupt=2").contains("not between 0 and 1"));
+        assert!(message("corrupt=lots").contains("not a probability"));
+        assert!(message("auth=nocolon").contains("USER:PASSWORD"));
+        assert!(message("auth=:pw").contains("user name is empty"));
+        for text in ["auth=nocolon", "auth=:secret", "bogus"] {
+            let err = text.parse::<Fault>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        }
+        assert!(!message("auth=:secret").contains("secret"));
+    }
+
+    #[test]
+    fn lists_specs_and_display_round_trip() {
+        let faults: Faults = "cut-every=10s, corrupt=0.5,stall-after=1500ms,auth=u:p"
+            .parse()
+            .unwrap();
+        assert_eq!(faults.cut_every, Some(Duration::from_secs(10)));
+        assert_eq!(faults.stall_after, Some(Duration::from_millis(1500)));
+        assert_eq!(faults.corrupt, Some(0.5));
+        assert_eq!(faults.auth, Some(("u".into(), "p".into())));
+        let shown = faults.to_string();
+        assert_eq!(
+            shown,
+            "cut-every=10s,stall-after=1500ms,corrupt=0.5,auth=u:***"
+        );
+        assert!(!format!("{faults:?}").contains("\"p\""));
+        assert_eq!(Faults::default().to_string(), "none");
+        assert!("".parse::<Faults>().unwrap().is_none());
+
+        let spec: FaultSpec = "cam3:stall-after=5s".parse().unwrap();
+        assert_eq!(spec.camera, Some(3));
+        assert_eq!(spec.fault, Fault::StallAfter(Duration::from_secs(5)));
+        let spec: FaultSpec = "auth=u:p:q".parse().unwrap();
+        assert_eq!(spec.camera, None);
+        let spec: FaultSpec = "cam0:auth=u:p".parse().unwrap();
+        assert_eq!(spec.camera, Some(0));
+        assert!("camx:corrupt=0.1"
+            .parse::<FaultSpec>()
+            .unwrap_err()
+            .message()
+            .contains("not a camera"));
+    }
+
+    #[test]
+    fn merging_and_validation() {
+        let global: Faults = "corrupt=0.1,cut-every=10s".parse().unwrap();
+        let camera: Faults = "cut-every=2s".parse().unwrap();
+        let merged = global.merged(&camera);
+        assert_eq!(merged.cut_every, Some(Duration::from_secs(2)));
+        assert_eq!(merged.corrupt, Some(0.1));
+        assert!(merged.validate().is_ok());
+        let bad = Faults {
+            corrupt: Some(1.5),
+            ..Faults::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = Faults {
+            stall_after: Some(Duration::ZERO),
+            ..Faults::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}

@@ -1,0 +1,832 @@
+//! The RTSP server: one accept thread, one thread per connection. A
+//! connection's thread answers its requests and, once it plays, paces the
+//! clip's frames in real time through its own [`RtpMuxer`], sending every RTP
+//! and RTCP packet interleaved in the connection (`$`, channel, length).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::faults::Faults;
+use super::media::Clip;
+use super::rtsp::{self, Parsed, Request, Response, Status, TransportRequest};
+use super::CameraStats;
+use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
+
+/// The longest a connection thread waits before checking the stop flag.
+const POLL: Duration = Duration::from_millis(50);
+/// The session timeout announced in `Session` headers.
+const SESSION_TIMEOUT_SECS: u64 = 60;
+/// A connection that sends nothing for this long while no media flows to it
+/// (before `PLAY`, or stalled) is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(2 * SESSION_TIMEOUT_SECS);
+/// The methods this server answers, for `OPTIONS`.
+const PUBLIC: &str = "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+/// The realm of the Basic challenge.
+const REALM: &str = "rtsp-ingest simulator";
+
+/// Server settings taken from the config.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) max_packet_size: u32,
+    pub(crate) write_timeout: Duration,
+    pub(crate) max_connections: usize,
+}
+
+/// Per-camera counters (relaxed atomics: statistics only, no data is
+/// published through them).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    sessions: AtomicU64,
+    playing: AtomicU64,
+    frames: AtomicU64,
+    rtp_packets: AtomicU64,
+    bytes: AtomicU64,
+    cuts: AtomicU64,
+    stalls: AtomicU64,
+    corrupted_bytes: AtomicU64,
+    auth_failures: AtomicU64,
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    // Relaxed: a statistic; nothing else is ordered by it.
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    // Relaxed: see `add`.
+    counter.load(Ordering::Relaxed)
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> CameraStats {
+        CameraStats {
+            sessions: load(&self.sessions),
+            playing: load(&self.playing),
+            frames: load(&self.frames),
+            rtp_packets: load(&self.rtp_packets),
+            bytes: load(&self.bytes),
+            cuts: load(&self.cuts),
+            stalls: load(&self.stalls),
+            corrupted_bytes: load(&self.corrupted_bytes),
+            auth_failures: load(&self.auth_failures),
+        }
+    }
+}
+
+/// One simulated camera.
+#[derive(Debug)]
+pub(crate) struct Camera {
+    pub(crate) faults: Faults,
+    pub(crate) counters: Counters,
+}
+
+/// What every thread of one simulator shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) clip: Clip,
+    pub(crate) cameras: Vec<Camera>,
+    pub(crate) settings: Settings,
+    stop: AtomicBool,
+    /// Clones of the open connections' sockets, so `stop` can shut them
+    /// down and unblock a thread stuck in a write.
+    open: Mutex<Vec<(u64, TcpStream)>>,
+    pub(crate) accepted: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) bad_requests: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(clip: Clip, cameras: Vec<Camera>, settings: Settings) -> Self {
+        Self {
+            clip,
+            cameras,
+            settings,
+            stop: AtomicBool::new(false),
+            open: Mutex::new(Vec::new()),
+            accepted: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            bad_requests: AtomicU64::new(0),
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        // Relaxed: the flag carries no data; threads only need to see it
+        // eventually, and each checks it at least every `POLL`.
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Asks every thread to end, and unblocks those in socket calls.
+    pub(crate) fn stop(&self) {
+        // Relaxed: see `stopping`.
+        self.stop.store(true, Ordering::Relaxed);
+        for (_, stream) in self.open_connections().iter() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn open_connections(&self) -> std::sync::MutexGuard<'_, Vec<(u64, TcpStream)>> {
+        // A panicking connection thread leaves a consistent list behind.
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn open_count(&self) -> usize {
+        self.open_connections().len()
+    }
+}
+
+/// The accept loop: runs until `shared.stop()`, then joins every connection
+/// thread.
+pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut next_id = 0u64;
+    while !shared.stopping() {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                add(&shared.accepted, 1);
+                workers.retain(|worker| !worker.is_finished());
+                if shared.open_count() >= shared.settings.max_connections {
+                    add(&shared.refused, 1);
+                    tracing::warn!(%peer, "simulator: too many connections, refusing");
+                    let _ = stream.shutdown(Shutdown::Both);
+                    continue;
+                }
+                next_id += 1;
+                if let Some(worker) = spawn_connection(next_id, stream, peer, &shared) {
+                    workers.push(worker);
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "simulator: accept failed");
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    shared.stop();
+    for worker in workers {
+        let _ = worker.join();
+    }
+}
+
+fn spawn_connection(
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+) -> Option<JoinHandle<()>> {
+    let setup = || -> io::Result<TcpStream> {
+        stream.set_nonblocking(false)?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(shared.settings.write_timeout))?;
+        stream.set_read_timeout(Some(POLL))?;
+        stream.try_clone()
+    };
+    let clone = match setup() {
+        Ok(clone) => clone,
+        Err(error) => {
+            tracing::warn!(%peer, %error, "simulator: cannot set up a connection");
+            return None;
+        }
+    };
+    shared.open_connections().push((id, clone));
+    // A stop that raced with this accept: shut the new socket down too.
+    if shared.stopping() {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    let thread_shared = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name(format!("sim-conn-{id}"))
+        .spawn(move || {
+            let mut connection = Connection::new(stream, peer, &thread_shared);
+            connection.run();
+            connection.finish();
+            thread_shared
+                .open_connections()
+                .retain(|(open, _)| *open != id);
+        });
+    match spawned {
+        Ok(worker) => Some(worker),
+        Err(error) => {
+            tracing::warn!(%peer, %error, "simulator: cannot start a connection thread");
+            let mut open = shared.open_connections();
+            if let Some(at) = open.iter().position(|(open, _)| *open == id) {
+                let (_, stream) = open.swap_remove(at);
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            None
+        }
+    }
+}
+
+/// Whether a connection goes on after a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Close,
+}
+
+/// A SETUP session.
+struct Session {
+    id: String,
+    camera: usize,
+    /// The URI the track was set up with (for `RTP-Info`).
+    track_uri: String,
+    /// Interleaved channels for RTP and RTCP.
+    channels: (u8, u8),
+    ssrc: u32,
+    play: Option<Playback>,
+}
+
+/// A playing session's media state.
+struct Playback {
+    muxer: RtpMuxer,
+    started: Instant,
+    /// The next frame to send, counted from `PLAY` across loops.
+    next: u64,
+    stalled: bool,
+    corrupter: Option<Corrupter>,
+}
+
+/// Damages RTP payload bytes with a fixed probability per byte, drawing the
+/// gaps between damaged bytes from the geometric distribution (one random
+/// number per damaged byte, not per byte).
+struct Corrupter {
+    probability: f64,
+    rng: fastrand::Rng,
+    /// Undamaged payload bytes before the next damaged one.
+    gap: u64,
+}
+
+impl Corrupter {
+    fn new(probability: f64) -> Option<Self> {
+        (probability > 0.0).then(|| {
+            let mut corrupter = Self {
+                probability,
+                rng: fastrand::Rng::new(),
+                gap: 0,
+            };
+            corrupter.gap = corrupter.draw_gap();
+            corrupter
+        })
+    }
+
+    fn draw_gap(&mut self) -> u64 {
+        if self.probability >= 1.0 {
+            return 0;
+        }
+        // Inverse CDF of the geometric distribution on {0, 1, ...}.
+        let uniform = self.rng.f64(); // in [0, 1)
+        let gap = ((1.0 - uniform).ln() / (1.0 - self.probability).ln()).floor();
+        if gap.is_finite() && gap < 1e15 {
+            gap as u64
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Damages `payload`; returns how many bytes it damaged.
+    fn corrupt(&mut self, payload: &mut [u8]) -> u64 {
+        let mut damaged = 0;
+        let mut at = 0usize;
+        loop {
+            let left = (payload.len() - at) as u64;
+            if self.gap >= left {
+                self.gap -= left;
+                return damaged;
+            }
+            at += usize::try_from(self.gap).unwrap_or(usize::MAX);
+            payload[at] ^= self.rng.u8(1..=255);
+            damaged += 1;
+            at += 1;
+            self.gap = self.draw_gap();
+        }
+    }
+}
+
+/// The offset of an RTP packet's payload: after the fixed header, the CSRCs
+/// and the header extension; `None` for a packet too short for them.
+fn rtp_payload_offset(packet: &[u8]) -> Option<usize> {
+    let first = *packet.first()?;
+    let mut offset = 12 + 4 * usize::from(first & 0x0f);
+    if first & 0x10 != 0 {
+        let words = packet.get(offset + 2..offset + 4)?;
+        offset += 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
+    }
+    (offset <= packet.len()).then_some(offset)
+}
+
+/// One client connection.
+struct Connection<'a> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &'a Shared,
+    input: Vec<u8>,
+    /// Bytes of an interleaved frame from the client still to discard.
+    skip: usize,
+    session: Option<Session>,
+    last_input: Instant,
+    /// Reused for each frame's interleaved packets.
+    out: Vec<u8>,
+}
+
+impl<'a> Connection<'a> {
+    fn new(stream: TcpStream, peer: SocketAddr, shared: &'a Shared) -> Self {
+        tracing::debug!(%peer, "simulator: connection opened");
+        Self {
+            stream,
+            peer,
+            shared,
+            input: Vec::new(),
+            skip: 0,
+            session: None,
+            last_input: Instant::now(),
+            out: Vec::new(),
+        }
+    }
+
+    fn run(&mut self) {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if self.shared.stopping() {
+                return;
+            }
+            if self.send_due_media() == Flow::Close {
+                return;
+            }
+            let wait = self
+                .next_media_in()
+                .unwrap_or(POLL)
+                .clamp(Duration::from_millis(1), POLL);
+            if self.stream.set_read_timeout(Some(wait)).is_err() {
+                return;
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    self.last_input = Instant::now();
+                    if self.take_input(&buf[..n]) == Flow::Close {
+                        return;
+                    }
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+            if !self.media_flowing() && self.last_input.elapsed() > IDLE_TIMEOUT {
+                tracing::debug!(peer = %self.peer, "simulator: idle connection closed");
+                return;
+            }
+        }
+    }
+
+    /// Ends the session (updating the camera's counters) and the connection.
+    fn finish(&mut self) {
+        self.end_session();
+        let _ = self.stream.shutdown(Shutdown::Both);
+        tracing::debug!(peer = %self.peer, "simulator: connection closed");
+    }
+
+    fn end_session(&mut self) {
+        if let Some(session) = self.session.take() {
+            if session.play.is_some() {
+                let counters = &self.shared.cameras[session.camera].counters;
+                // Relaxed: a statistic (see `add`).
+                counters.playing.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn media_flowing(&self) -> bool {
+        self.session
+            .as_ref()
+            .and_then(|session| session.play.as_ref())
+            .is_some_and(|play| !play.stalled)
+    }
+
+    /// How long until the next frame is due, when media flows.
+    fn next_media_in(&self) -> Option<Duration> {
+        let session = self.session.as_ref()?;
+        let play = session.play.as_ref().filter(|play| !play.stalled)?;
+        let (_, _, dts) = self.shared.clip.nth(play.next);
+        let due = play.started + ticks(dts);
+        let faults = &self.shared.cameras[session.camera].faults;
+        let mut wait = due.saturating_duration_since(Instant::now());
+        for deadline in [faults.cut_every, faults.stall_after].into_iter().flatten() {
+            wait = wait.min((play.started + deadline).saturating_duration_since(Instant::now()));
+        }
+        Some(wait)
+    }
+
+    /// Feeds bytes from the client: skips interleaved frames, answers requests.
+    fn take_input(&mut self, mut bytes: &[u8]) -> Flow {
+        if self.skip > 0 {
+            let skipped = self.skip.min(bytes.len());
+            self.skip -= skipped;
+            bytes = &bytes[skipped..];
+        }
+        self.input.extend_from_slice(bytes);
+        loop {
+            match rtsp::parse(&self.input) {
+                Ok(Parsed::Incomplete) => return Flow::Continue,
+                Ok(Parsed::Interleaved { len, .. }) => {
+                    if self.input.len() >= len {
+                        self.input.drain(..len);
+                    } else {
+                        self.skip = len - self.input.len();
+                        self.input.clear();
+                        return Flow::Continue;
+                    }
+                }
+                Ok(Parsed::Request(request, len)) => {
+                    self.input.drain(..len);
+                    if self.handle(&request) == Flow::Close {
+                        return Flow::Close;
+                    }
+                }
+                Err(error) => {
+                    add(&self.shared.bad_requests, 1);
+                    tracing::debug!(peer = %self.peer, ?error, "simulator: bad request");
+                    let response = Response::new(error.status()).header("Connection", "close");
+                    let _ = self.stream.write_all(&response.to_bytes(None));
+                    return Flow::Close;
+                }
+            }
+        }
+    }
+
+    fn respond(&mut self, request: &Request, response: Response) -> Flow {
+        tracing::trace!(
+            peer = %self.peer,
+            method = %request.method,
+            status = response.status().0,
+            "simulator: request"
+        );
+        match self.stream.write_all(&response.to_bytes(request.cseq())) {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    fn handle(&mut self, request: &Request) -> Flow {
+        if request.cseq().is_none() {
+            add(&self.shared.bad_requests, 1);
+            return self.respond(request, Response::new(Status::BAD_REQUEST));
+        }
+        if request.method == "OPTIONS" {
+            return self.respond(request, Response::new(Status::OK).header("Public", PUBLIC));
+        }
+        if !matches!(
+            request.method.as_str(),
+            "DESCRIBE" | "SETUP" | "PLAY" | "TEARDOWN" | "GET_PARAMETER" | "SET_PARAMETER"
+        ) {
+            let response = Response::new(Status::NOT_IMPLEMENTED).header("Public", PUBLIC);
+            return self.respond(request, response);
+        }
+        // Keepalives may name the aggregate `*` or the session's camera.
+        let camera = match rtsp::target(&request.uri, self.shared.cameras.len()) {
+            Some(target) => target.camera,
+            None if request.method.ends_with("_PARAMETER") => match &self.session {
+                Some(session) if request.uri == "*" => session.camera,
+                _ => return self.respond(request, Response::new(Status::NOT_FOUND)),
+            },
+            None => return self.respond(request, Response::new(Status::NOT_FOUND)),
+        };
+        if let Some((user, password)) = &self.shared.cameras[camera].faults.auth {
+            if !rtsp::basic_auth_matches(request.header("Authorization"), user, password) {
+                add(&self.shared.cameras[camera].counters.auth_failures, 1);
+                let challenge = format!("Basic realm=\"{REALM}\"");
+                let response =
+                    Response::new(Status::UNAUTHORIZED).header("WWW-Authenticate", challenge);
+                return self.respond(request, response);
+            }
+        }
+        match request.method.as_str() {
+            "DESCRIBE" => self.describe(request, camera),
+            "SETUP" => self.setup(request, camera),
+            "PLAY" => self.play(request, camera),
+            "TEARDOWN" => {
+                if let Some(status) = self.session_error(request) {
+                    return self.respond(request, Response::new(status));
+                }
+                self.end_session();
+                self.respond(request, Response::new(Status::OK));
+                Flow::Close
+            }
+            _ => {
+                // GET_PARAMETER / SET_PARAMETER: keepalives.
+                if let Some(status) = self.session_error(request) {
+                    return self.respond(request, Response::new(status));
+                }
+                let mut response = Response::new(Status::OK);
+                if let Some(session) = &self.session {
+                    response = response.header("Session", session.id.clone());
+                }
+                self.respond(request, response)
+            }
+        }
+    }
+
+    /// `Some(454)` when the request names a session that is not this one.
+    fn session_error(&self, request: &Request) -> Option<Status> {
+        match (request.session(), &self.session) {
+            (Some(asked), Some(session)) if asked == session.id => None,
+            (Some(_), _) => Some(Status::SESSION_NOT_FOUND),
+            (None, _) => None,
+        }
+    }
+
+    fn describe(&mut self, request: &Request, camera: usize) -> Flow {
+        if !request
+            .header("Accept")
+            .is_none_or(|accept| accept.contains("application/sdp") || accept.contains("*/*"))
+        {
+            return self.respond(request, Response::new(Status(406, "Not Acceptable")));
+        }
+        let base = request.uri.split(['?', '#']).next().unwrap_or("");
+        let base = format!("{}/", base.trim_end_matches('/'));
+        let response = Response::new(Status::OK)
+            .header("Content-Base", base)
+            .body("application/sdp", self.shared.clip.sdp(camera));
+        self.respond(request, response)
+    }
+
+    fn setup(&mut self, request: &Request, camera: usize) -> Flow {
+        let Some(target) = rtsp::target(&request.uri, self.shared.cameras.len()) else {
+            return self.respond(request, Response::new(Status::NOT_FOUND));
+        };
+        if !matches!(target.rest, "" | "streamid=0") {
+            return self.respond(request, Response::new(Status::NOT_FOUND));
+        }
+        if let Some(status) = self.session_error(request) {
+            return self.respond(request, Response::new(status));
+        }
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.play.is_some() || s.camera != camera)
+        {
+            return self.respond(request, Response::new(Status::NOT_VALID_IN_STATE));
+        }
+        let channels = match rtsp::parse_transport(request.header("Transport").unwrap_or("")) {
+            TransportRequest::Interleaved(rtp, rtcp) => (rtp, rtcp),
+            TransportRequest::Unsupported => {
+                let response = Response::new(Status::UNSUPPORTED_TRANSPORT)
+                    .header("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1");
+                return self.respond(request, response);
+            }
+        };
+        let session = self.session.get_or_insert_with(|| Session {
+            id: format!("{:016X}", fastrand::u64(..)),
+            camera,
+            track_uri: String::new(),
+            channels,
+            ssrc: fastrand::u32(..),
+            play: None,
+        });
+        session.channels = channels;
+        session.track_uri = request.uri.clone();
+        let transport = format!(
+            "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc={:08X};mode=\"PLAY\"",
+            channels.0, channels.1, session.ssrc
+        );
+        let response = Response::new(Status::OK)
+            .header("Transport", transport)
+            .header(
+                "Session",
+                format!("{};timeout={SESSION_TIMEOUT_SECS}", session.id),
+            );
+        self.respond(request, response)
+    }
+
+    fn play(&mut self, request: &Request, camera: usize) -> Flow {
+        if let Some(status) = self.session_error(request) {
+            return self.respond(request, Response::new(status));
+        }
+        let Some(session) = self.session.as_mut().filter(|s| s.camera == camera) else {
+            return self.respond(request, Response::new(Status::NOT_VALID_IN_STATE));
+        };
+        let session_header = session.id.clone();
+        if session.play.is_some() {
+            // Already playing: acknowledge without restarting.
+            let response = Response::new(Status::OK)
+                .header("Session", session_header)
+                .header("Range", "npt=0.000-");
+            return self.respond(request, response);
+        }
+        let options = RtpMuxerOptions::default()
+            .max_packet_size(self.shared.settings.max_packet_size)
+            .ssrc(session.ssrc)
+            .first_seq(fastrand::u16(..0x8000));
+        let muxer = match RtpMuxer::new(&self.shared.clip.params, &options) {
+            Ok(muxer) => muxer,
+            Err(error) => {
+                tracing::warn!(%error, "simulator: cannot start the RTP muxer");
+                return self.respond(request, Response::new(Status(500, "Internal Server Error")));
+            }
+        };
+        let faults = &self.shared.cameras[camera].faults;
+        session.play = Some(Playback {
+            muxer,
+            started: Instant::now(),
+            next: 0,
+            stalled: false,
+            corrupter: faults.corrupt.and_then(Corrupter::new),
+        });
+        let counters = &self.shared.cameras[camera].counters;
+        add(&counters.sessions, 1);
+        add(&counters.playing, 1);
+        // Packetize the first frame now: RTP-Info tells its sequence number
+        // and timestamp, and the response must precede every packet.
+        if self.packetize_next().is_err() {
+            return self.respond(request, Response::new(Status(500, "Internal Server Error")));
+        }
+        let mut rtp_info = String::new();
+        if let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) {
+            if let Some(first) = play.muxer.packets().find(|p| !is_rtcp(p) && p.len() >= 12) {
+                let seq = u16::from_be_bytes([first[2], first[3]]);
+                let rtptime = u32::from_be_bytes([first[4], first[5], first[6], first[7]]);
+                let track = self.session.as_ref().map_or("", |s| s.track_uri.as_str());
+                rtp_info = format!("url={track};seq={seq};rtptime={rtptime}");
+            }
+        }
+        let mut response = Response::new(Status::OK)
+            .header("Session", session_header)
+            .header("Range", "npt=0.000-");
+        if !rtp_info.is_empty() {
+            response = response.header("RTP-Info", rtp_info);
+        }
+        if self.respond(request, response) == Flow::Close {
+            return Flow::Close;
+        }
+        self.flush_packets()
+    }
+
+    /// Writes the next frame into the muxer (its packets wait in it).
+    fn packetize_next(&mut self) -> crate::Result<()> {
+        let clip = &self.shared.clip;
+        let Some(play) = self.session.as_mut().and_then(|s| s.play.as_mut()) else {
+            return Ok(());
+        };
+        let (frame, pts, dts) = clip.nth(play.next);
+        play.muxer.write(&frame.data, pts, dts, frame.key)?;
+        play.next += 1;
+        Ok(())
+    }
+
+    /// Sends the muxer's waiting packets interleaved, corrupting RTP payloads
+    /// per the camera's faults.
+    fn flush_packets(&mut self) -> Flow {
+        let Some(session) = self.session.as_mut() else {
+            return Flow::Continue;
+        };
+        let Some(play) = session.play.as_mut() else {
+            return Flow::Continue;
+        };
+        let counters = &self.shared.cameras[session.camera].counters;
+        self.out.clear();
+        let (mut packets, mut damaged) = (0u64, 0u64);
+        for packet in play.muxer.packets() {
+            let Ok(len) = u16::try_from(packet.len()) else {
+                continue; // cannot happen: packets are at most 65535 bytes
+            };
+            let rtcp = is_rtcp(packet);
+            let channel = if rtcp {
+                session.channels.1
+            } else {
+                session.channels.0
+            };
+            self.out.push(b'$');
+            self.out.push(channel);
+            self.out.extend_from_slice(&len.to_be_bytes());
+            let start = self.out.len();
+            self.out.extend_from_slice(packet);
+            if !rtcp {
+                packets += 1;
+                if let (Some(corrupter), Some(offset)) =
+                    (play.corrupter.as_mut(), rtp_payload_offset(packet))
+                {
+                    damaged += corrupter.corrupt(&mut self.out[start + offset..]);
+                }
+            }
+        }
+        play.muxer.clear_packets();
+        add(&counters.frames, 1);
+        add(&counters.rtp_packets, packets);
+        add(&counters.corrupted_bytes, damaged);
+        add(&counters.bytes, self.out.len() as u64);
+        match self.stream.write_all(&self.out) {
+            Ok(()) => Flow::Continue,
+            Err(error) => {
+                tracing::debug!(peer = %self.peer, %error, "simulator: client gone");
+                Flow::Close
+            }
+        }
+    }
+
+    /// Sends every frame that is due, and applies the cut and stall faults.
+    fn send_due_media(&mut self) -> Flow {
+        let Some(session) = self.session.as_mut() else {
+            return Flow::Continue;
+        };
+        let camera = session.camera;
+        let Some(play) = session.play.as_mut() else {
+            return Flow::Continue;
+        };
+        let faults = &self.shared.cameras[camera].faults;
+        let counters = &self.shared.cameras[camera].counters;
+        let elapsed = play.started.elapsed();
+        if faults.cut_every.is_some_and(|every| elapsed >= every) {
+            add(&counters.cuts, 1);
+            tracing::debug!(peer = %self.peer, camera, "simulator: cutting the connection");
+            let _ = self.stream.shutdown(Shutdown::Both);
+            return Flow::Close;
+        }
+        if faults.stall_after.is_some_and(|after| elapsed >= after) {
+            if !play.stalled {
+                play.stalled = true;
+                add(&counters.stalls, 1);
+                tracing::debug!(peer = %self.peer, camera, "simulator: stalling");
+            }
+            return Flow::Continue;
+        }
+        loop {
+            let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) else {
+                return Flow::Continue;
+            };
+            let (_, _, dts) = self.shared.clip.nth(play.next);
+            if play.started + ticks(dts) > Instant::now() || self.shared.stopping() {
+                return Flow::Continue;
+            }
+            if let Err(error) = self.packetize_next() {
+                tracing::warn!(%error, "simulator: packetizing failed");
+                return Flow::Close;
+            }
+            if self.flush_packets() == Flow::Close {
+                return Flow::Close;
+            }
+        }
+    }
+}
+
+/// A duration of `t` 90 kHz ticks (negative counts as zero).
+fn ticks(t: i64) -> Duration {
+    let t = u64::try_from(t).unwrap_or(0);
+    let clock = RTP_CLOCK_RATE as u64;
+    Duration::from_secs(t / clock) + Duration::from_nanos((t % clock) * 1_000_000_000 / clock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_exact() {
+        assert_eq!(ticks(3600), Duration::from_millis(40));
+        assert_eq!(ticks(90_000 * 3 + 45_000), Duration::from_millis(3500));
+        assert_eq!(ticks(-5), Duration::ZERO);
+    }
+
+    #[test]
+    fn corruption_rate_matches_the_probability() {
+        let mut corrupter = Corrupter::new(0.01).unwrap();
+        corrupter.rng = fastrand::Rng::with_seed(7);
+        let mut payload = vec![0u8; 1_000_000];
+        let damaged = corrupter.corrupt(&mut payload);
+        let nonzero = payload.iter().filter(|&&b| b != 0).count() as u64;
+        assert_eq!(damaged, nonzero, "every damaged byte changed");
+        assert!((9_000..11_000).contains(&damaged), "{damaged}");
+        assert!(Corrupter::new(0.0).is_none());
+        let mut all = Corrupter::new(1.0).unwrap();
+        let mut payload = vec![0u8; 100];
+        assert_eq!(all.corrupt(&mut payload), 100);
+        // Across packet boundaries the gap carries over.
+        let mut corrupter = Corrupter::new(0.001).unwrap();
+        let total: u64 = (0..1000).map(|_| corrupter.corrupt(&mut [0u8; 1000])).sum();
+        assert!((700..1300).contains(&total), "{total}");
+    }
+
+    #[test]
+    fn payload_offsets_skip_csrcs_and_extensions() {
+        let mut packet = vec![0x80, 96, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4, 0xaa];
+        assert_eq!(rtp_payload_offset(&packet), Some(12));
+        packet[0] = 0x81; // one CSRC
+        assert_eq!(rtp_payload_offset(&packet), None);
+        packet.extend_from_slice(&[0; 4]);
+        assert_eq!(rtp_payload_offset(&packet), Some(16));
+        let mut with_extension = vec![0x90, 96, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4];
+        with_extension.extend_from_slice(&[0xbe, 0xde, 0, 1, 9, 9, 9, 9, 0xaa]);
+        assert_eq!(rtp_payload_offset(&with_extension), Some(20));
+        assert_eq!(rtp_payload_offset(&[]), None);
+    }
+}
