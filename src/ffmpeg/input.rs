@@ -169,8 +169,17 @@ impl Input {
     /// by [`read_packet`](Self::read_packet) later.
     pub fn find_stream_info(&mut self) -> Result<()> {
         self.interrupt.arm(self.open_timeout);
+        // With `fflags nobuffer` FFmpeg drops the packets it reads while probing,
+        // the stream's first keyframe among them: buffer them for this call only.
+        let flags = self.get().flags;
+        let no_buffer = super::c_flag(ffi::AVFMT_FLAG_NOBUFFER);
+        // SAFETY: a live context we own exclusively (`&mut self`); `flags` is a
+        // plain int FFmpeg reads during the calls below.
+        unsafe { (*self.ctx.as_ptr()).flags = flags & !no_buffer };
         // SAFETY: a live context we own exclusively; null options are allowed.
         let ret = unsafe { ffi::avformat_find_stream_info(self.ctx.as_ptr(), ptr::null_mut()) };
+        // SAFETY: as above.
+        unsafe { (*self.ctx.as_ptr()).flags = flags };
         if ret < 0 {
             let context = format!("probing {}", self.url);
             return Err(interrupted_error(ret, &context, &self.interrupt));

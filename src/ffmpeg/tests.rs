@@ -202,6 +202,18 @@ fn a_missing_file_is_not_found_with_a_clear_message() {
 }
 
 #[test]
+fn probing_keeps_the_packets_it_reads_despite_nobuffer() {
+    let path = pattern_h264().expect("clip");
+    let layout = FrameLayout::new(64, 48, PixelFormat::Bgr24).unwrap();
+    let (decoded, _) = run(&path, layout, &DecoderOptions::default(), Probe::Always);
+    assert_eq!(decoded.len(), 10, "every frame, the probed ones included");
+    assert!(
+        decoded[0].key,
+        "the first frame is the keyframe probing read"
+    );
+}
+
+#[test]
 fn a_clip_decodes_with_its_size_keyframes_and_timestamps() {
     let path = pattern_h264().expect("clip");
     let layout = FrameLayout::new(64, 48, PixelFormat::Bgr24).unwrap();

@@ -270,11 +270,8 @@ impl Clip {
                 format!("clip path {shown} is not UTF-8"),
             )
         })?;
-        // Probe fully, and keep the packets the probe reads (`nobuffer` would
-        // drop them, and with them the clip's first frames).
-        let options = InputOptions::default()
-            .probe(Probe::Always)
-            .no_buffer(false);
+        // Probe fully: a clip's headers may not tell its frame rate.
+        let options = InputOptions::default().probe(Probe::Always);
         let mut input = Input::open(url, &options, Interrupt::new())?;
         let info = input.best_video_stream()?;
         if !matches!(
