@@ -11,6 +11,7 @@ mod options;
 mod probe;
 mod report;
 mod run;
+mod simulate;
 
 #[cfg(feature = "http")]
 mod http;
@@ -40,6 +41,11 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// Save one frame of a camera as .png, .jpg or .ppm.
     Snapshot(probe::SnapshotArgs),
+    /// Serve simulated RTSP cameras (a test pattern or a clip, looped in real
+    /// time), with faults on demand.
+    Simulate(simulate::SimulateArgs),
+    /// Start simulated cameras in-process and ingest them with the live table.
+    Demo(simulate::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Probe(args) => return probe::probe(args),
         Command::Snapshot(args) => return probe::snapshot(args),
+        Command::Simulate(args) => simulate::simulate(args),
+        Command::Demo(args) => simulate::demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

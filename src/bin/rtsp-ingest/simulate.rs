@@ -1,0 +1,188 @@
+//! `rtsp-ingest simulate` (serve simulated RTSP cameras) and `rtsp-ingest demo`
+//! (serve them in-process and ingest them with the live status table).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rtsp_ingest::ffmpeg::VideoCodec;
+use rtsp_ingest::simulate::{
+    parse_credentials, Fault, FaultSpec, PatternOptions, Simulator, SimulatorConfig,
+};
+use rtsp_ingest::stream::StreamConfig;
+
+use crate::monitor::Monitor;
+use crate::run::{finish, ingest, parse_seconds, signals};
+
+/// What the simulated cameras send.
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// How many cameras: `/cam0` … `/camN-1`.
+    #[arg(long, value_name = "N")]
+    pub cameras: Option<usize>,
+
+    /// Serve this clip (H.264, H.265 or MJPEG), looped, instead of the test pattern.
+    #[arg(long, value_name = "FILE")]
+    pub clip: Option<PathBuf>,
+
+    /// The test pattern's size.
+    #[arg(long, value_name = "WxH", default_value = "640x360", value_parser = parse_size)]
+    pub size: (u32, u32),
+
+    /// The test pattern's frame rate.
+    #[arg(long, value_name = "N", default_value = "25")]
+    pub fps: u32,
+
+    /// The test pattern's codec.
+    #[arg(long, value_name = "h264|h265", default_value = "h264", value_parser = parse_codec)]
+    pub codec: VideoCodec,
+
+    /// Noise on the test pattern (0 ..= 255), so it is not trivially compressible.
+    #[arg(long, value_name = "A", default_value = "0")]
+    pub noise: u8,
+
+    /// A fault, for every camera or one (`cam1:`): `cut-every=10s`,
+    /// `stall-after=5s`, `corrupt=0.001`, `auth=user:pass`. Repeatable.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<FaultSpec>,
+
+    /// Require this login on every camera (401 without it).
+    #[arg(long, value_name = "USER:PASS")]
+    pub auth: Option<String>,
+}
+
+/// The arguments of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The address to serve on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8554")]
+    addr: SocketAddr,
+
+    #[command(flatten)]
+    media: MediaArgs,
+
+    /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+}
+
+/// The arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    media: MediaArgs,
+
+    /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "S", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+
+    /// JSON lines on stdout even on a terminal.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    text.split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
+        .ok_or_else(|| format!("`{text}` is not WIDTHxHEIGHT, e.g. 640x360"))
+}
+
+fn parse_codec(text: &str) -> Result<VideoCodec, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "h264" => Ok(VideoCodec::H264),
+        "h265" | "hevc" => Ok(VideoCodec::H265),
+        _ => Err(format!("`{text}` is not h264 or h265")),
+    }
+}
+
+impl MediaArgs {
+    fn config(&self, addr: SocketAddr, default_cameras: usize) -> Result<SimulatorConfig, String> {
+        let mut config = SimulatorConfig::default()
+            .addr(addr)
+            .cameras(self.cameras.unwrap_or(default_cameras));
+        config = match &self.clip {
+            Some(path) => config.clip(path),
+            None => config.pattern(
+                PatternOptions::default()
+                    .codec(self.codec)
+                    .size(self.size.0, self.size.1)
+                    .fps(self.fps)
+                    .noise(self.noise),
+            ),
+        };
+        for spec in &self.faults {
+            config = config.fault(spec.clone());
+        }
+        if let Some(login) = &self.auth {
+            let (user, password) =
+                parse_credentials(login).map_err(|e| format!("--auth: {}", e.message()))?;
+            config = config.fault(FaultSpec {
+                camera: None,
+                fault: Fault::Auth { user, password },
+            });
+        }
+        config.validate().map_err(|error| error.to_string())?;
+        Ok(config)
+    }
+}
+
+/// Serves simulated cameras until `--duration` or a signal.
+pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let signals = signals()?;
+    let config = args.media.config(args.addr, 1)?;
+    let mut simulator = Simulator::start(config)?;
+    let media = simulator.media().clone();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "serving {} camera(s), {:?} {}x{} at {} fps, on rtsp://{}",
+        simulator.cameras(),
+        media.codec,
+        media.width,
+        media.height,
+        media.fps,
+        simulator.addr()
+    )?;
+    for index in 0..simulator.cameras() {
+        let faults = simulator
+            .faults(index)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        writeln!(stdout, "  {}  {faults}", simulator.url(index))?;
+    }
+    stdout.flush()?;
+    drop(stdout);
+    match args.duration {
+        Some(duration) => {
+            let _ = signals.recv_timeout(duration);
+        }
+        None => {
+            let _ = signals.recv();
+        }
+    }
+    simulator.stop();
+    for (index, camera) in simulator.stats().cameras.iter().enumerate() {
+        println!("cam{index}: {camera:?}");
+    }
+    Ok(())
+}
+
+/// Serves simulated cameras in-process and ingests them with the live table.
+pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let signals = signals()?;
+    let config = args.media.config("127.0.0.1:0".parse()?, 4)?;
+    let simulator = Simulator::start(config)?;
+    let manager = crate::run::manager(&Default::default());
+    for index in 0..simulator.cameras() {
+        let config = StreamConfig::new(&simulator.url_with_credentials(index))?;
+        manager.add(&format!("cam{index}"), config)?;
+    }
+    let mut monitor = Monitor::new(args.json);
+    ingest(&manager, &mut monitor, args.duration, &signals)?;
+    finish(&manager, &mut monitor)?;
+    drop(simulator);
+    Ok(())
+}
