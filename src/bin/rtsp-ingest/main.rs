@@ -48,8 +48,35 @@ enum Command {
     Demo(simulate::DemoArgs),
 }
 
+/// Routes the library's and FFmpeg's log lines (already scrubbed of
+/// credentials) to stderr: errors only by default, so the live table stays
+/// readable; `RUST_LOG` (e.g. `debug`, `rtsp_ingest=trace`) for more. FFmpeg's
+/// own verbosity follows.
+fn init_logging() {
+    use rtsp_ingest::ffmpeg::{set_log_level, LogLevel};
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::EnvFilter;
+
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::ERROR.into())
+        .from_env_lossy();
+    let level = match filter.max_level_hint() {
+        Some(LevelFilter::TRACE) => LogLevel::Trace,
+        Some(LevelFilter::DEBUG) => LogLevel::Debug,
+        Some(LevelFilter::INFO) => LogLevel::Info,
+        Some(LevelFilter::WARN) => LogLevel::Warning,
+        _ => LogLevel::Error,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    set_log_level(level);
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Probe(args) => return probe::probe(args),
