@@ -51,6 +51,14 @@ impl LatencyHistogram {
             .zip(self.counts.iter().copied())
     }
 
+    /// Adds `other`'s samples to these (to sum the histograms of many streams).
+    pub fn add(&mut self, other: &LatencyHistogram) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+        self.sum += other.sum;
+    }
+
     /// Samples recorded.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
@@ -102,5 +110,12 @@ mod tests {
         assert_eq!(histogram.quantile(0.8), Some(Duration::from_millis(5)));
         assert_eq!(histogram.quantile(1.0), None);
         assert_eq!(histogram.sum(), Duration::from_micros(2_008_601));
+        let mut total = LatencyHistogram::default();
+        total.add(&histogram);
+        total.add(&histogram);
+        assert_eq!(
+            (total.count(), total.quantile(0.5)),
+            (12, Some(Duration::from_micros(500)))
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! control API (`http.rs`, cargo feature `http`) and the status record it
 //! answers with (`report.rs`).
 
+mod bench;
 mod config_file;
 mod monitor;
 mod options;
@@ -46,6 +47,9 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Start simulated cameras in-process and ingest them with the live table.
     Demo(simulate::DemoArgs),
+    /// Ingest streams for a while and report what it cost: frames, fps,
+    /// first-frame latency, CPU time per frame, peak RSS, publish latency.
+    Bench(bench::BenchArgs),
 }
 
 /// Routes the library's and FFmpeg's log lines (already scrubbed of
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => return probe::snapshot(args),
         Command::Simulate(args) => simulate::simulate(args),
         Command::Demo(args) => simulate::demo(args),
+        Command::Bench(args) => bench::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,10 +19,6 @@ use crate::run::{finish, ingest, parse_seconds, signals};
 /// What the simulated cameras send.
 #[derive(Debug, Args)]
 pub struct MediaArgs {
-    /// How many cameras: `/cam0` … `/camN-1`.
-    #[arg(long, value_name = "N")]
-    pub cameras: Option<usize>,
-
     /// Serve this clip (H.264, H.265 or MJPEG), looped, instead of the test pattern.
     #[arg(long, value_name = "FILE")]
     pub clip: Option<PathBuf>,
@@ -56,6 +52,10 @@ pub struct MediaArgs {
 /// The arguments of `simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
+    /// How many cameras: `/cam0` … `/camN-1`.
+    #[arg(long, value_name = "N", default_value = "1")]
+    cameras: usize,
+
     /// The address to serve on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8554")]
     addr: SocketAddr,
@@ -71,6 +71,10 @@ pub struct SimulateArgs {
 /// The arguments of `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// How many cameras.
+    #[arg(long, value_name = "N", default_value = "4")]
+    cameras: usize,
+
     #[command(flatten)]
     media: MediaArgs,
 
@@ -99,10 +103,9 @@ fn parse_codec(text: &str) -> Result<VideoCodec, String> {
 }
 
 impl MediaArgs {
-    fn config(&self, addr: SocketAddr, default_cameras: usize) -> Result<SimulatorConfig, String> {
-        let mut config = SimulatorConfig::default()
-            .addr(addr)
-            .cameras(self.cameras.unwrap_or(default_cameras));
+    /// The simulator these arguments describe, with `cameras` cameras on `addr`.
+    pub fn config(&self, addr: SocketAddr, cameras: usize) -> Result<SimulatorConfig, String> {
+        let mut config = SimulatorConfig::default().addr(addr).cameras(cameras);
         config = match &self.clip {
             Some(path) => config.clip(path),
             None => config.pattern(
@@ -132,7 +135,7 @@ impl MediaArgs {
 /// Serves simulated cameras until `--duration` or a signal.
 pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
-    let config = args.media.config(args.addr, 1)?;
+    let config = args.media.config(args.addr, args.cameras)?;
     let mut simulator = Simulator::start(config)?;
     let media = simulator.media().clone();
     let mut stdout = std::io::stdout().lock();
@@ -173,7 +176,7 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
 /// Serves simulated cameras in-process and ingests them with the live table.
 pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
-    let config = args.media.config("127.0.0.1:0".parse()?, 4)?;
+    let config = args.media.config("127.0.0.1:0".parse()?, args.cameras)?;
     let simulator = Simulator::start(config)?;
     let manager = crate::run::manager(&Default::default());
     for index in 0..simulator.cameras() {
