@@ -6,9 +6,11 @@
 //!
 //! | module | what it owns |
 //! |---|---|
+//! | [`manager`] | many cameras: run-time control, core pinning, memory budget, events, batches, metrics |
 //! | [`stream`] | one camera: connect, demux, decode, convert into the slab, reconnect, status |
 //! | [`slab`] | the frame slab: preallocated slots, latest snapshot, ordered queue, drop policies |
-//! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, scrubbed logging |
+//! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, encoder and RTP muxer, scrubbed logging |
+//! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos |
 //! | [`redact`] | credential scrubbing for every text that leaves the process |
 //!
 //! ## Open one camera, read the newest frame as BGR
