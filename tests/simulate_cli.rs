@@ -38,10 +38,13 @@ fn simulate(args: &[&str]) -> (Running, u16) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).unwrap();
+    stdout.read_line(&mut first).unwrap();
     assert!(first.starts_with("serving "), "{first}");
+    // Keep reading: a closed pipe would make the simulator's next write fail
+    // and end it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     (Running(child), port)
 }
 
