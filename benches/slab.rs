@@ -106,6 +106,9 @@ impl Histogram {
     }
 
     fn report(&self, id: &str, extra: &str) {
+        if self.total == 0 {
+            return; // filtered out on the command line
+        }
         println!(
             "PERCENTILES {id}: n={} p50={} ns p99={} ns p99.9={} ns max={} ns{extra}",
             self.total,

@@ -190,8 +190,10 @@ impl SlabStats {
 
 /// Counters written by the producer alone and read by anyone.
 ///
-/// Each is a monotonic event count. Relaxed everywhere: readers want a recent
-/// value, and no other memory is published through them.
+/// Each is a monotonic event count with one writer, the producer, so an
+/// increment is a plain load and store rather than a read-modify-write (an RMW
+/// costs ~8 ns; the producer makes several per frame). Relaxed everywhere:
+/// readers want a recent value, and no other memory is published through them.
 pub(crate) struct Counters {
     /// Frames offered to `Producer::begin`; padded away from the readers' hot lines.
     offered: CachePadded<AtomicU64>,
@@ -210,16 +212,21 @@ impl Counters {
         }
     }
 
+    /// Adds `n` to a counter only the producer writes.
+    fn bump(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
     pub(crate) fn offered(&self, n: u64) {
-        self.offered.fetch_add(n, Ordering::Relaxed);
+        Self::bump(&self.offered, n);
     }
 
     pub(crate) fn written(&self) {
-        self.written.fetch_add(1, Ordering::Relaxed);
+        Self::bump(&self.written, 1);
     }
 
     pub(crate) fn dropped(&self, reason: DropReason, n: u64) {
-        self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+        Self::bump(&self.dropped[reason.index()], n);
     }
 
     pub(crate) fn offered_total(&self) -> u64 {
