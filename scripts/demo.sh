@@ -7,5 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 source scripts/rust-env.sh
-cargo build --release --quiet
-exec target/release/rtsp-ingest demo "$@"
+exec cargo run --release --quiet --bin rtsp-ingest -- demo "$@"
