@@ -22,7 +22,7 @@ use super::frame::{
     is_jpeg_format, pix_fmt_from_raw, pix_fmt_name, ColorRange, ColorSpace, VideoFrame,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::slab::{PixelFormat, SlotWriter};
+use crate::slab::{PixelFormat, SlotWriter, PLANE_SLACK};
 
 // swscale's flag values. FFmpeg 8 turned these macros into `enum SwsFlags`, so
 // bindings name them differently across versions; the values are ABI and fixed.
@@ -203,8 +203,8 @@ impl Scaler {
         let planes = dst.planes_mut();
         for (index, (plane, bytes)) in layout.planes().iter().zip(planes).enumerate() {
             assert!(
-                bytes.len() >= plane.stride * plane.rows,
-                "a slot plane holds its layout's rows"
+                bytes.len() >= plane.stride * plane.rows + PLANE_SLACK,
+                "a slot plane holds its layout's rows and its SIMD slack"
             );
             dst_data[index] = bytes.as_mut_ptr();
             dst_stride[index] = c_int::try_from(plane.stride).map_err(|_| {
@@ -217,14 +217,15 @@ impl Scaler {
         // SAFETY: `ctx` was built for exactly this source geometry and format
         // and this destination size and format. The source pointers and
         // strides are the decoded frame's own (FFmpeg pads its buffers for
-        // swscale's overreads). The destination planes are the slot's, each
-        // `stride * rows` bytes (checked above) for the rows and row widths
-        // swscale writes for this size and format (the layout computes them the
-        // same way, chroma rounded up). swscale's SIMD row writers may run past
-        // a row's width into the next row, never past the plane: for the last
-        // rows it switches to exact C writers, and its unscaled converters
-        // bound each row by the stride.
-        // The slot is exclusively borrowed for the call.
+        // swscale's overreads). Each destination plane is a slice of the slot
+        // holding `stride * rows` bytes plus `PLANE_SLACK` (checked above), for
+        // the rows and row widths swscale writes for this size and format (the
+        // layout computes them the same way, chroma rounded up). swscale's SIMD
+        // writers write whole blocks: its packed-RGB converters write rows in
+        // 16-pixel blocks, so the last row of a width that is not a multiple of
+        // 16 overshoots by up to 45 bytes (found with valgrind at 34x18); the
+        // slack, which the slice includes, absorbs that (AVX2 32-pixel blocks
+        // too: 93 bytes < 128). The slot is exclusively borrowed for the call.
         let ret = unsafe {
             ffi::sws_scale(
                 ctx.as_ptr(),

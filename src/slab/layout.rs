@@ -122,6 +122,13 @@ pub struct FrameLayout {
 /// The default row and plane alignment, in bytes.
 pub const DEFAULT_ROW_ALIGN: usize = 64;
 
+/// Bytes reserved after every plane for converters that write whole SIMD
+/// blocks past the end of the last row: swscale's packed-RGB writers, for one,
+/// write rows in 16-pixel blocks (up to 45 bytes past a bgr24 row), and
+/// AVX2 variants in 32-pixel blocks. A plane's writable slice
+/// ([`SlotWriter::planes_mut`](super::SlotWriter::planes_mut)) includes it.
+pub const PLANE_SLACK: usize = 128;
+
 /// Frames wider or taller than this are refused (16K video is 15360 wide).
 const MAX_DIMENSION: u32 = 16_384;
 
@@ -166,7 +173,7 @@ impl FrameLayout {
                 row_bytes,
                 rows,
             };
-            len = (len + stride * rows).next_multiple_of(row_align);
+            len = (len + stride * rows + PLANE_SLACK).next_multiple_of(row_align);
         }
         Ok(Self {
             width,
@@ -204,7 +211,8 @@ impl FrameLayout {
         &self.planes[..self.plane_count]
     }
 
-    /// Total bytes of one frame, padding included: what one slot's buffer holds.
+    /// Total bytes of one frame, row padding and each plane's
+    /// [`PLANE_SLACK`] included: what one slot's buffer holds.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -225,7 +233,7 @@ mod tests {
         let plane = layout.planes()[0];
         assert_eq!(plane.row_bytes, 5760);
         assert_eq!(plane.stride, 5760);
-        assert_eq!(layout.len(), 5760 * 1080);
+        assert_eq!(layout.len(), 5760 * 1080 + PLANE_SLACK);
     }
 
     #[test]
@@ -234,8 +242,8 @@ mod tests {
         let [y, u, v] = [layout.planes()[0], layout.planes()[1], layout.planes()[2]];
         assert_eq!((y.row_bytes, y.rows, y.stride), (33, 17, 64));
         assert_eq!((u.row_bytes, u.rows, u.stride), (17, 9, 64));
-        assert_eq!(u.offset, (64 * 17usize).next_multiple_of(64));
-        assert_eq!(v.offset, u.offset + 64 * 9);
+        assert_eq!(u.offset, 64 * 17 + PLANE_SLACK);
+        assert_eq!(v.offset, u.offset + 64 * 9 + PLANE_SLACK);
         assert!(layout.planes().iter().all(|p| p.offset % 64 == 0));
         let nv12 = FrameLayout::new(33, 17, PixelFormat::Nv12).unwrap();
         assert_eq!(nv12.planes()[1].row_bytes, 34);
@@ -244,7 +252,7 @@ mod tests {
     #[test]
     fn packed_layout_has_no_padding() {
         let layout = FrameLayout::with_row_align(5, 3, PixelFormat::Rgb24, 1).unwrap();
-        assert_eq!(layout.len(), 45);
+        assert_eq!(layout.len(), 45 + PLANE_SLACK);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::sync::Arc as StdArc;
 
 pub use consumer::{Consumer, Reader};
 pub use frame::{Frame, FrameInfo, FrameMeta};
-pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN};
+pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 

@@ -240,19 +240,23 @@ impl SlotWriter<'_> {
         self.slot().bytes_mut()
     }
 
-    /// Each plane's bytes, padding included, in the format's order; planes the
-    /// format does not have are empty.
+    /// Each plane's bytes in the format's order, from its first row to the
+    /// start of the next plane (row padding and the plane's
+    /// [`PLANE_SLACK`](super::PLANE_SLACK) included, so SIMD writers may
+    /// overshoot the last row); planes the format does not have are empty.
     pub fn planes_mut(&mut self) -> [&mut [u8]; 3] {
         let layout = *self.layout();
         let mut rest = self.slot().bytes_mut();
         let mut planes: [&mut [u8]; 3] = [&mut [], &mut [], &mut []];
+        let offsets = layout.planes().iter().map(|plane| plane.offset);
+        let ends = offsets.clone().skip(1).chain(std::iter::once(layout.len()));
         let mut consumed = 0;
-        for (out, plane) in planes.iter_mut().zip(layout.planes()) {
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(plane.offset - consumed);
-            let (this, after) = tail.split_at_mut(plane.len());
+        for ((out, start), end) in planes.iter_mut().zip(offsets).zip(ends) {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - consumed);
+            let (this, after) = tail.split_at_mut(end - start);
             *out = this;
             rest = after;
-            consumed = plane.offset + plane.len();
+            consumed = end;
         }
         planes
     }
