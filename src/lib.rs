@@ -9,6 +9,7 @@
 //! | [`manager`] | many cameras: run-time control, core pinning, memory budget, events, batches, metrics |
 //! | [`stream`] | one camera: connect, demux, decode, convert into the slab, reconnect, status |
 //! | [`slab`] | the frame slab: preallocated slots, latest snapshot, ordered queue, drop policies |
+//! | [`convert`] | SIMD yuv420p → BGR/RGB/gray conversion straight into slots (swscale for the rest) |
 //! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, encoder and RTP muxer, scrubbed logging |
 //! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos |
 //! | [`redact`] | credential scrubbing for every text that leaves the process |
@@ -154,6 +155,8 @@
 //! FFmpeg boundary (`src/ffmpeg/`, the only module that names `ffmpeg_sys_next`).
 //! Every unsafe block carries a `// SAFETY:` line.
 
+#[cfg(not(rtsp_ingest_loom))]
+pub mod convert;
 pub mod error;
 // The FFmpeg boundary: the crate's only unsafe outside the slab queue; not built under loom.
 #[cfg(not(rtsp_ingest_loom))]

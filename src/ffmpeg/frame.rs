@@ -175,6 +175,176 @@ impl VideoFrame {
             _ => ColorSpace::Other,
         }
     }
+
+    /// A zero-filled `yuv420p` picture of `width` × `height` tagged with
+    /// `range` and `space`, to fill through [`plane_mut`](Self::plane_mut):
+    /// for converting pictures made elsewhere, and for tests and benchmarks.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for an empty or too large size, or for
+    /// [`ColorSpace::Other`] (which names no one matrix);
+    /// [`ErrorKind::Ffmpeg`] when out of memory.
+    pub fn new_yuv420p(
+        width: u32,
+        height: u32,
+        range: ColorRange,
+        space: ColorSpace,
+    ) -> Result<Self> {
+        use ffi::AVColorSpace::*;
+        let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
+        let size = |value: u32| {
+            c_int::try_from(value)
+                .ok()
+                .filter(|&value| value > 0)
+                .ok_or_else(|| invalid(format!("picture size {width}x{height} is not usable")))
+        };
+        let (w, h) = (size(width)?, size(height)?);
+        let colorspace = match space {
+            ColorSpace::Unspecified => AVCOL_SPC_UNSPECIFIED,
+            ColorSpace::Bt601 => AVCOL_SPC_SMPTE170M,
+            ColorSpace::Bt709 => AVCOL_SPC_BT709,
+            ColorSpace::Bt2020 => AVCOL_SPC_BT2020_NCL,
+            ColorSpace::Fcc => AVCOL_SPC_FCC,
+            ColorSpace::Smpte240m => AVCOL_SPC_SMPTE240M,
+            ColorSpace::Rgb => AVCOL_SPC_RGB,
+            ColorSpace::Other => return Err(invalid("`Other` names no colour matrix".into())),
+        };
+        let color_range = match range {
+            ColorRange::Unspecified => ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED,
+            ColorRange::Limited => ffi::AVColorRange::AVCOL_RANGE_MPEG,
+            ColorRange::Full => ffi::AVColorRange::AVCOL_RANGE_JPEG,
+        };
+        let frame = Self::new()?;
+        let raw = frame.raw.as_ptr();
+        // SAFETY: a blank frame we own exclusively; these fields describe the
+        // buffer av_frame_get_buffer allocates (default alignment: 0).
+        let ret = unsafe {
+            (*raw).width = w;
+            (*raw).height = h;
+            (*raw).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int;
+            (*raw).color_range = color_range;
+            (*raw).colorspace = colorspace;
+            ffi::av_frame_get_buffer(raw, 0)
+        };
+        super::error::check(ret, || {
+            format!("allocating a {width}x{height} yuv420p picture")
+        })?;
+        // av_frame_get_buffer leaves its buffers uninitialised; zero them so
+        // that every byte `plane` hands out, padding included, is initialised.
+        // SAFETY: the frame is ours; its `buf` entries are null or buffers it
+        // just allocated, each `size` bytes from `data`.
+        for buf in unsafe { (*raw).buf } {
+            // SAFETY: as above.
+            if let Some(buf) = unsafe { buf.as_ref() } {
+                // SAFETY: `size` bytes from `data` are the buffer's own.
+                unsafe { ptr::write_bytes(buf.data, 0, buf.size) };
+            }
+        }
+        Ok(frame)
+    }
+
+    /// Whether the picture is 8-bit planar 4:2:0: `yuv420p`, or `yuvj420p`
+    /// (the same layout in full range).
+    pub(crate) fn is_yuv420p(&self) -> bool {
+        use ffi::AVPixelFormat::*;
+        let format = self.format_raw();
+        format == AV_PIX_FMT_YUV420P as c_int || format == AV_PIX_FMT_YUVJ420P as c_int
+    }
+
+    /// Plane `index` of a `yuv420p`, `yuvj420p` or `nv12` picture, and its
+    /// stride (bytes from one row's start to the next): the bytes from the
+    /// plane's first sample to its last, `stride × (rows − 1) + row bytes`
+    /// (chroma planes have `⌈height / 2⌉` rows of `⌈width / 2⌉` samples, two
+    /// bytes each in nv12). `None` for another format or an empty picture, an
+    /// index past the format's planes, a bottom-up (negative) or too short
+    /// stride, or a plane that does not lie inside the frame's own buffers.
+    pub fn plane(&self, index: usize) -> Option<(&[u8], usize)> {
+        let (data, stride, len) = self.plane_span(index)?;
+        // SAFETY: the `len` bytes from `data` lie inside one of the frame's
+        // reference-counted buffers (checked by `plane_span`), which stay alive
+        // while `&self` is borrowed (unreferencing takes `&mut self`). FFmpeg
+        // never writes a buffer that other references share, and a decoder
+        // hands out finished pictures. The bytes are initialised: decoders
+        // draw pictures from pools allocated zero-filled (`av_buffer_allocz`)
+        // and `new_yuv420p` zeroes its buffer.
+        Some((
+            unsafe { std::slice::from_raw_parts(data.as_ptr(), len) },
+            stride,
+        ))
+    }
+
+    /// [`plane`](Self::plane) to write into; `None` also when the picture's
+    /// buffers are shared (a decoded picture the decoder still references):
+    /// for pictures made with [`new_yuv420p`](Self::new_yuv420p).
+    pub fn plane_mut(&mut self, index: usize) -> Option<(&mut [u8], usize)> {
+        // SAFETY: a live frame we own exclusively (`&mut self`).
+        if unsafe { ffi::av_frame_is_writable(self.raw.as_ptr()) } == 0 {
+            return None;
+        }
+        let (data, stride, len) = self.plane_span(index)?;
+        // SAFETY: inside the frame's buffers and initialised, as in `plane`;
+        // writable means no other reference shares them, and `&mut self`
+        // excludes any other access while the slice lives.
+        Some((
+            unsafe { std::slice::from_raw_parts_mut(data.as_ptr(), len) },
+            stride,
+        ))
+    }
+
+    /// `(bytes per row, rows)` of plane `index` in the formats whose planes
+    /// this type hands out; `None` for other formats, indexes or empty frames.
+    fn plane_geometry(&self, index: usize) -> Option<(usize, usize)> {
+        use ffi::AVPixelFormat::*;
+        let frame = self.get();
+        let width = usize::try_from(frame.width).ok().filter(|&w| w > 0)?;
+        let height = usize::try_from(frame.height).ok().filter(|&h| h > 0)?;
+        let (chroma_width, chroma_height) = (width.div_ceil(2), height.div_ceil(2));
+        if self.is_yuv420p() {
+            [
+                (width, height),
+                (chroma_width, chroma_height),
+                (chroma_width, chroma_height),
+            ]
+            .get(index)
+            .copied()
+        } else if frame.format == AV_PIX_FMT_NV12 as c_int {
+            [(width, height), (chroma_width * 2, chroma_height)]
+                .get(index)
+                .copied()
+        } else {
+            None
+        }
+    }
+
+    /// Plane `index`'s first byte, stride and length (see [`plane`](Self::plane)),
+    /// checked to lie inside one of the frame's buffers rather than trusted to
+    /// FFmpeg's allocation rules.
+    fn plane_span(&self, index: usize) -> Option<(NonNull<u8>, usize, usize)> {
+        let (row_bytes, rows) = self.plane_geometry(index)?;
+        let frame = self.get();
+        // `index` is at most 2 here (`plane_geometry`), within `data`'s 8.
+        let data = NonNull::new(frame.data[index])?;
+        // A negative stride (a bottom-up picture) fails the conversion.
+        let stride = usize::try_from(frame.linesize[index])
+            .ok()
+            .filter(|&stride| stride >= row_bytes)?;
+        let len = stride.checked_mul(rows - 1)?.checked_add(row_bytes)?;
+        let start = data.as_ptr() as usize;
+        let end = start.checked_add(len)?;
+        let inside = frame.buf.iter().any(|&buf| {
+            // SAFETY: a non-null `buf` entry is a live AVBufferRef the frame
+            // holds for as long as `&self` is borrowed.
+            let Some(buf) = (unsafe { buf.as_ref() }) else {
+                return false;
+            };
+            let first = buf.data as usize;
+            first <= start
+                && first
+                    .checked_add(buf.size)
+                    .is_some_and(|limit| end <= limit)
+        });
+        inside.then_some((data, stride, len))
+    }
 }
 
 impl Drop for VideoFrame {
@@ -255,6 +425,36 @@ mod tests {
         assert_eq!(frame.pts(), None);
         assert!(!frame.is_key() && !frame.is_corrupt());
         frame.unref();
+    }
+
+    #[test]
+    fn planes_span_exactly_the_pictures_rows() {
+        let mut frame =
+            VideoFrame::new_yuv420p(33, 17, ColorRange::Full, ColorSpace::Bt709).unwrap();
+        assert!(frame.is_yuv420p());
+        assert_eq!(frame.color_range(), ColorRange::Full);
+        assert_eq!(frame.color_space(), ColorSpace::Bt709);
+        for (index, (row_bytes, rows)) in [(33, 17), (17, 9), (17, 9)].into_iter().enumerate() {
+            let (bytes, stride) = frame.plane(index).unwrap();
+            assert!(stride >= row_bytes);
+            assert_eq!(bytes.len(), stride * (rows - 1) + row_bytes);
+            assert!(bytes.iter().all(|&byte| byte == 0), "zero-filled");
+            let (bytes, _) = frame.plane_mut(index).unwrap();
+            bytes.fill(0x80);
+        }
+        assert!(frame.plane(3).is_none());
+        assert!(frame.plane(0).unwrap().0.iter().all(|&byte| byte == 0x80));
+        frame.unref();
+        assert!(frame.plane(0).is_none() && frame.plane_mut(0).is_none());
+    }
+
+    #[test]
+    fn pictures_that_name_no_size_or_matrix_are_refused() {
+        let err = VideoFrame::new_yuv420p(0, 8, ColorRange::Limited, ColorSpace::Bt601);
+        assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidConfig);
+        let err = VideoFrame::new_yuv420p(8, 8, ColorRange::Limited, ColorSpace::Other);
+        assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidConfig);
+        assert!(VideoFrame::new().unwrap().plane(0).is_none());
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 use super::config::{SkipPolicy, StreamConfig};
 use super::handle::{SlabEnds, StreamShared};
 use super::status::{Counters, MediaInfo, StreamState};
+use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{
     DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
-    Scaler, SendOutcome, VideoFrame,
+    SendOutcome, VideoFrame,
 };
 use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig};
 
@@ -50,6 +51,7 @@ pub(crate) fn run(
         nth: 0,
         last_keyframe: None,
         gop: None,
+        engine: None,
     };
     let end = match session.stream() {
         _ if shared.is_stopping() => SessionEnd::Stopped,
@@ -74,6 +76,8 @@ struct Session<'a> {
     last_keyframe: Option<Instant>,
     /// The last interval between two keyframes.
     gop: Option<Duration>,
+    /// The engine that converted the last published frame (logged when it changes).
+    engine: Option<Engine>,
 }
 
 /// What the decoded frame needs from its stream to be stamped.
@@ -115,7 +119,8 @@ impl Session<'_> {
         };
         let mut packet = Packet::new()?;
         let mut frame = VideoFrame::new()?;
-        let mut scaler = Scaler::default();
+        // The `yuv` crate's SIMD converter for same-size yuv420p, swscale otherwise.
+        let mut converter = Converter::default();
         let mut last_progress = Instant::now();
         loop {
             let stall = self.stall_timeout();
@@ -141,7 +146,7 @@ impl Session<'_> {
                 &mut decoder,
                 &packet,
                 &mut frame,
-                &mut scaler,
+                &mut converter,
                 &input,
                 &timing,
                 received,
@@ -170,7 +175,7 @@ impl Session<'_> {
         decoder: &mut Decoder,
         packet: &Packet,
         frame: &mut VideoFrame,
-        scaler: &mut Scaler,
+        converter: &mut Converter,
         input: &Input,
         timing: &Timing,
         received: Instant,
@@ -190,7 +195,7 @@ impl Session<'_> {
                     Ok(DecodeOutcome::Frame) => {
                         progressed = true;
                         Counters::add(&counters.decoded, 1);
-                        self.on_frame(frame, scaler, input, timing, received)?;
+                        self.on_frame(frame, converter, input, timing, received)?;
                     }
                     Ok(DecodeOutcome::Again | DecodeOutcome::Eof) => break,
                     Err(error) => {
@@ -215,7 +220,7 @@ impl Session<'_> {
     fn on_frame(
         &mut self,
         frame: &VideoFrame,
-        scaler: &mut Scaler,
+        converter: &mut Converter,
         input: &Input,
         timing: &Timing,
         received: Instant,
@@ -255,7 +260,8 @@ impl Session<'_> {
         let Ok(mut slot) = producer.begin() else {
             return Ok(());
         };
-        scaler.scale_into(frame, &mut slot)?;
+        let engine = converter.convert_into(frame, &mut slot)?;
+        let target = slot.layout().format();
         let pts = frame.best_effort_timestamp();
         let info = FrameInfo {
             pts_ns: pts.and_then(|pts| to_nanos(pts, timing.time_base)),
@@ -264,6 +270,14 @@ impl Session<'_> {
             keyframe,
         };
         let _ = slot.commit(info);
+        if self.engine.replace(engine) != Some(engine) {
+            tracing::debug!(
+                stream = %status.id,
+                source = frame.pixel_format_name().unwrap_or("unknown"),
+                %target,
+                "converting with {engine}"
+            );
+        }
         status.frame_published(received);
         if !self.published {
             self.published = true;

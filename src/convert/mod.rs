@@ -1,0 +1,464 @@
+//! Colour conversion into slab slots: [`Converter`] takes each decoded frame
+//! to the slot's format with the fastest engine whose pixels agree with
+//! swscale's.
+//!
+//! swscale converts anything to anything, but its unscaled yuv420p → bgr24
+//! costs about 0.65 ms per 1080p frame here; the SIMD converter of the
+//! [`yuv`](https://crates.io/crates/yuv) crate (0.8) takes about 0.36 ms, and
+//! `dcv-color-primitives` 0.39 ms but is up to 255 levels off on
+//! out-of-range limited-range samples (`cargo bench --bench convert`). A gray8 target is 8× cheaper as a luma
+//! copy or exact integer map (0.19 ms) than through swscale (1.5 ms: it takes
+//! its scaling path to change the range). So, at the source size:
+//!
+//! | source | target | engine |
+//! |---|---|---|
+//! | `yuv420p`, `yuvj420p`, even height | `bgr24`, `rgb24` | [`Direct`]: the `yuv` crate's SIMD converter |
+//! | `yuv420p`, `yuvj420p` | `gray8` | [`Direct`]: luma copied (full range) or stretched to full range (limited) |
+//! | `yuv420p`, `yuvj420p` | `yuv420p` | [`Direct`]: planes copied (limited) or squeezed to limited range (full) |
+//! | anything else: a resize, `nv12` out, other sources (4:2:2, 10-bit, `nv12`), odd heights to RGB, SMPTE 240M or RGB-tagged YUV | | [`Scaler`] (swscale) |
+//!
+//! Both engines read colour the same way (see [`Scaler`]): the matrix is the
+//! frame's, BT.601 when unsignalled or unknown at every size (swscale's
+//! `SWS_CS_DEFAULT`: it does not guess BT.709 for HD, and neither does this),
+//! the range is the frame's, limited when unsignalled, `yuvj420p` is full
+//! range; RGB and gray come out full range, yuv420p limited.
+//!
+//! ## How close to swscale
+//!
+//! `tests/convert.rs` converts flat bands (saturated, grey and out-of-gamut),
+//! gradients and a chroma sweep at 34x18, 33x18, 640x360, 1280x720 and
+//! 1920x1080, in every range and in BT.601, BT.709, BT.2020 and FCC, both
+//! ways, and decoded H.264 (1080p, cropped from 1088 rows) and MJPEG frames:
+//!
+//! * RGB, in-range samples: at most 2 levels from swscale in full range, 3 in
+//!   limited range. Against exact arithmetic the `yuv` crate is within 1.0
+//!   (full) and 1.4 (limited), swscale within 2.0 and 2.9: the differences
+//!   are swscale's rounding.
+//! * RGB, limited-range luma below 16 (darker than black, which real encoders
+//!   emit in noisy shadows): the crate's SIMD rows clamp such luma to 16
+//!   before the matrix, swscale does not, so a channel that chroma lifts
+//!   above 0 comes out up to `1.164 × (16 − Y)` levels (19 at Y = 0) brighter.
+//!   Neutral dark pixels are 0 either way.
+//! * gray8: identical to swscale. yuv420p: identical from limited range; from
+//!   full range chroma is at most 1 level off (our map rounds exactly,
+//!   swscale's fixed point does not quite).
+//! * Chroma is repeated over each 2×2 block, as swscale's unscaled converter
+//!   does. For odd heights swscale takes its scaling path and interpolates
+//!   chroma instead, so those frames stay with swscale for RGB.
+//! * SMPTE 240M: the crate is up to 73 levels off swscale on saturated
+//!   colours, so those frames stay with swscale.
+
+use std::fmt;
+
+use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ffmpeg::{ColorRange, ColorSpace, ScaleAlgorithm, Scaler, VideoFrame};
+use crate::slab::{FrameLayout, PixelFormat, SlotWriter};
+
+/// Which engine converted a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Engine {
+    /// This module's own converters ([`Direct`]).
+    Direct,
+    /// swscale, through [`Scaler`].
+    Swscale,
+}
+
+impl Engine {
+    /// A short name for logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Direct => "direct",
+            Engine::Swscale => "swscale",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Converts decoded frames into slab slots: [`Direct`] when it can take the
+/// frame, swscale otherwise. One per stream; allocates nothing per frame.
+#[derive(Debug, Default)]
+pub struct Converter {
+    scaler: Scaler,
+}
+
+impl Converter {
+    /// A converter whose swscale fallback resizes with `algorithm` (nothing is
+    /// allocated until swscale's first frame).
+    pub fn new(algorithm: ScaleAlgorithm) -> Self {
+        Self {
+            scaler: Scaler::new(algorithm),
+        }
+    }
+
+    /// Converts `frame` into `dst`'s format and size, writing every plane in
+    /// place with the layout's strides; returns the engine that did it.
+    ///
+    /// # Errors
+    /// As [`Scaler::scale_into`]; the converter stays usable.
+    pub fn convert_into(&mut self, frame: &VideoFrame, dst: &mut SlotWriter<'_>) -> Result<Engine> {
+        if let Some(direct) = Direct::new(frame, dst.layout()) {
+            direct.convert_into(dst)?;
+            return Ok(Engine::Direct);
+        }
+        self.scaler.scale_into(frame, dst)?;
+        Ok(Engine::Swscale)
+    }
+}
+
+/// A frame [`Direct::convert_into`] can take into one layout: 8-bit 4:2:0
+/// planes read in place, the same size as the layout, a target it handles.
+#[derive(Debug)]
+pub struct Direct<'a> {
+    /// Y, U, V: each plane's bytes (first sample to last) and stride.
+    planes: [(&'a [u8], usize); 3],
+    width: u32,
+    height: u32,
+    target: Target,
+}
+
+/// What [`Direct`] does, decided from the frame's colour and the target format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// Packed 8-bit RGB in `order`, full range.
+    Rgb {
+        order: Order,
+        full_range_source: bool,
+        matrix: Matrix,
+    },
+    /// Full-range luma.
+    Gray { full_range_source: bool },
+    /// Limited-range planar 4:2:0.
+    Yuv420p { full_range_source: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    Bgr,
+    Rgb,
+}
+
+/// The matrices [`Direct`] maps (the same set swscale's scaler picks from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Matrix {
+    Bt601,
+    Bt709,
+    Bt2020,
+    Fcc,
+}
+
+impl Matrix {
+    /// The matrix the frame's colour space means, as [`Scaler`] reads it.
+    fn of(space: ColorSpace) -> Option<Self> {
+        match space {
+            ColorSpace::Bt709 => Some(Matrix::Bt709),
+            ColorSpace::Bt2020 => Some(Matrix::Bt2020),
+            ColorSpace::Fcc => Some(Matrix::Fcc),
+            // SMPTE 240M (obsolete analogue HD): the `yuv` crate's result is
+            // up to 73 levels off swscale's on saturated colours; left to swscale.
+            // YUV samples tagged as RGB: left to swscale, whatever it makes of them.
+            ColorSpace::Smpte240m | ColorSpace::Rgb => None,
+            // swscale's SWS_CS_DEFAULT, at every size.
+            _ => Some(Matrix::Bt601),
+        }
+    }
+
+    fn yuv(self) -> YuvStandardMatrix {
+        match self {
+            Matrix::Bt601 => YuvStandardMatrix::Bt601,
+            Matrix::Bt709 => YuvStandardMatrix::Bt709,
+            Matrix::Bt2020 => YuvStandardMatrix::Bt2020,
+            Matrix::Fcc => YuvStandardMatrix::Fcc,
+        }
+    }
+}
+
+impl<'a> Direct<'a> {
+    /// The frame's planes and the conversion into `layout`, or `None` when
+    /// this is swscale's job: another source format or size, `nv12` out,
+    /// RGB-tagged YUV, or planes that cannot be read in place (a bottom-up
+    /// picture).
+    pub fn new(frame: &'a VideoFrame, layout: &FrameLayout) -> Option<Self> {
+        if !frame.is_yuv420p()
+            || (frame.width(), frame.height()) != (layout.width(), layout.height())
+        {
+            return None;
+        }
+        let full_range_source = frame.color_range() == ColorRange::Full;
+        let matrix = Matrix::of(frame.color_space())?;
+        let target = match layout.format() {
+            // For odd heights swscale takes its scaling path, which
+            // interpolates chroma; leave those frames to it.
+            PixelFormat::Bgr24 | PixelFormat::Rgb24 if !frame.height().is_multiple_of(2) => {
+                return None
+            }
+            PixelFormat::Bgr24 | PixelFormat::Rgb24 => Target::Rgb {
+                order: if layout.format() == PixelFormat::Bgr24 {
+                    Order::Bgr
+                } else {
+                    Order::Rgb
+                },
+                full_range_source,
+                matrix,
+            },
+            PixelFormat::Gray8 => Target::Gray { full_range_source },
+            PixelFormat::Yuv420p => Target::Yuv420p { full_range_source },
+            _ => return None,
+        };
+        Some(Self {
+            planes: [frame.plane(0)?, frame.plane(1)?, frame.plane(2)?],
+            width: frame.width(),
+            height: frame.height(),
+            target,
+        })
+    }
+
+    /// Converts into `dst`, whose layout must be the one given to
+    /// [`new`](Self::new).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] when `dst` has another layout (nothing is
+    /// written then).
+    pub fn convert_into(&self, dst: &mut SlotWriter<'_>) -> Result<()> {
+        let layout = *dst.layout();
+        if (layout.width(), layout.height()) != (self.width, self.height) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "a {}x{} frame cannot go into a {}x{} slot without resizing",
+                    self.width,
+                    self.height,
+                    layout.width(),
+                    layout.height()
+                ),
+            ));
+        }
+        let strides = layout.planes().iter().map(|plane| plane.stride);
+        let [out0, out1, out2] = dst.planes_mut();
+        match (self.target, layout.format()) {
+            (
+                Target::Rgb {
+                    order,
+                    full_range_source,
+                    matrix,
+                },
+                PixelFormat::Bgr24 | PixelFormat::Rgb24,
+            ) => self.rgb(
+                out0,
+                layout.planes()[0].stride,
+                order,
+                full_range_source,
+                matrix,
+            ),
+            (Target::Gray { full_range_source }, PixelFormat::Gray8) => {
+                let (src, src_stride) = self.planes[0];
+                let rows = Rows::new(src, src_stride, self.width as usize);
+                if full_range_source {
+                    rows.copy_into(out0, layout.planes()[0].stride);
+                } else {
+                    rows.map_into(out0, layout.planes()[0].stride, limited_to_full_luma);
+                }
+                Ok(())
+            }
+            (Target::Yuv420p { full_range_source }, PixelFormat::Yuv420p) => {
+                let outputs = [out0, out1, out2];
+                let widths = [
+                    self.width as usize,
+                    self.width.div_ceil(2) as usize,
+                    self.width.div_ceil(2) as usize,
+                ];
+                for (index, ((out, stride), ((src, src_stride), width))) in outputs
+                    .into_iter()
+                    .zip(strides)
+                    .zip(self.planes.iter().zip(widths))
+                    .enumerate()
+                {
+                    let rows = Rows::new(src, *src_stride, width);
+                    match (full_range_source, index) {
+                        (false, _) => rows.copy_into(out, stride),
+                        (true, 0) => rows.map_into(out, stride, full_to_limited_luma),
+                        (true, _) => rows.map_into(out, stride, full_to_limited_chroma),
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "a conversion planned for another format cannot write {}",
+                    layout.format()
+                ),
+            )),
+        }
+    }
+
+    /// The `yuv` crate's 4:2:0 → packed RGB, straight into the slot's plane.
+    fn rgb(
+        &self,
+        out: &mut [u8],
+        stride: usize,
+        order: Order,
+        full_range_source: bool,
+        matrix: Matrix,
+    ) -> Result<()> {
+        let stride32 = |stride: usize| {
+            u32::try_from(stride).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("row stride {stride} is too large"),
+                )
+            })
+        };
+        let [(y_plane, y_stride), (u_plane, u_stride), (v_plane, v_stride)] = self.planes;
+        let image = YuvPlanarImage {
+            y_plane,
+            y_stride: stride32(y_stride)?,
+            u_plane,
+            u_stride: stride32(u_stride)?,
+            v_plane,
+            v_stride: stride32(v_stride)?,
+            width: self.width,
+            height: self.height,
+        };
+        let range = if full_range_source {
+            YuvRange::Full
+        } else {
+            YuvRange::Limited
+        };
+        let convert = match order {
+            Order::Bgr => yuv::yuv420_to_bgr,
+            Order::Rgb => yuv::yuv420_to_rgb,
+        };
+        convert(&image, out, stride32(stride)?, range, matrix.yuv()).map_err(|error| {
+            // The planes and the slot were sized for exactly this picture, so
+            // the crate's own checks do not fail; if they ever do, say why.
+            Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "converting a {}x{} yuv420p frame: {error}",
+                    self.width, self.height
+                ),
+            )
+        })
+    }
+}
+
+/// The rows of one source plane: `width` meaningful bytes every `stride`.
+struct Rows<'a> {
+    bytes: &'a [u8],
+    stride: usize,
+    width: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn new(bytes: &'a [u8], stride: usize, width: usize) -> Self {
+        Self {
+            bytes,
+            stride,
+            width,
+        }
+    }
+
+    /// Each source row with its destination row (`width` bytes of each).
+    fn pairs<'d>(
+        &self,
+        out: &'d mut [u8],
+        out_stride: usize,
+    ) -> impl Iterator<Item = (&'d mut [u8], &'a [u8])> {
+        let width = self.width;
+        out.chunks_mut(out_stride)
+            .zip(self.bytes.chunks(self.stride))
+            .map(move |(dst, src)| (&mut dst[..width], &src[..width]))
+    }
+
+    fn copy_into(&self, out: &mut [u8], out_stride: usize) {
+        for (dst, src) in self.pairs(out, out_stride) {
+            dst.copy_from_slice(src);
+        }
+    }
+
+    /// Applies `map` to every sample; `map` is plain integer arithmetic the
+    /// compiler vectorises.
+    fn map_into(&self, out: &mut [u8], out_stride: usize, map: impl Fn(u8) -> u8) {
+        for (dst, src) in self.pairs(out, out_stride) {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = map(s);
+            }
+        }
+    }
+}
+
+// The range maps below are exact (round half up, as swscale rounds) and use
+// only 16-bit arithmetic and divisions by constants, which the compiler turns
+// into 16-lane multiplies: a 1080p plane takes well under a millisecond.
+
+/// Limited-range luma (16..=235) stretched to 0..=255: `(y − 16) × 255 / 219`
+/// rounded, clamped; computed as `v + round(36 v / 219)`.
+#[inline(always)]
+fn limited_to_full_luma(y: u8) -> u8 {
+    let v = u16::from(y.saturating_sub(16).min(219));
+    (v + (v * 36 + 109) / 219) as u8
+}
+
+/// Full-range luma squeezed to 16..=235: `y × 219 / 255 + 16`, rounded.
+#[inline(always)]
+fn full_to_limited_luma(y: u8) -> u8 {
+    (16 + (u16::from(y) * 219 + 127) / 255) as u8
+}
+
+/// Full-range chroma squeezed to 16..=240: `c × 224 / 255 + 16`, rounded.
+#[inline(always)]
+fn full_to_limited_chroma(c: u8) -> u8 {
+    (16 + (u16::from(c) * 224 + 127) / 255) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_maps_match_the_exact_formulas() {
+        for value in 0..=255u8 {
+            let v = f64::from(value);
+            let exact = ((v - 16.0) * 255.0 / 219.0).round().clamp(0.0, 255.0);
+            assert_eq!(
+                f64::from(limited_to_full_luma(value)),
+                exact,
+                "luma {value}"
+            );
+            let exact = (v * 219.0 / 255.0 + 16.0).round();
+            assert_eq!(
+                f64::from(full_to_limited_luma(value)),
+                exact,
+                "luma {value}"
+            );
+            let exact = (v * 224.0 / 255.0 + 16.0).round();
+            assert_eq!(
+                f64::from(full_to_limited_chroma(value)),
+                exact,
+                "chroma {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsignalled_and_unknown_matrices_are_bt601_and_rgb_is_left_to_swscale() {
+        assert_eq!(Matrix::of(ColorSpace::Unspecified), Some(Matrix::Bt601));
+        assert_eq!(Matrix::of(ColorSpace::Other), Some(Matrix::Bt601));
+        assert_eq!(Matrix::of(ColorSpace::Bt709), Some(Matrix::Bt709));
+        assert_eq!(Matrix::of(ColorSpace::Rgb), None);
+    }
+
+    #[test]
+    fn engines_have_names() {
+        assert_eq!(Engine::Direct.to_string(), "direct");
+        assert_eq!(Engine::Swscale.to_string(), "swscale");
+    }
+}
