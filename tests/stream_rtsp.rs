@@ -24,7 +24,12 @@ fn check_stream(server: &RtspServer, mount: &str, codec: &str, transport: Transp
     let frames = collect_frames(&stream, 30, Duration::from_secs(15));
     let status = stream.status();
     assert_eq!(status.state, StreamState::Streaming, "{status:?}");
-    assert_eq!(status.media.as_ref().unwrap().codec, codec);
+    let media = status.media.as_ref().unwrap();
+    assert_eq!(
+        (media.codec.as_str(), media.width, media.height),
+        (codec, 320, 240),
+        "{media:?}"
+    );
     assert!(status.first_frame_latency.is_some());
     let first: &Frame = &frames[0];
     assert!(

@@ -48,6 +48,7 @@ pub(crate) fn run(
         producer,
         published: false,
         awaiting_keyframe: true,
+        media_sized: false,
         nth: 0,
         last_keyframe: None,
         gop: None,
@@ -78,6 +79,8 @@ struct Session<'a> {
     gop: Option<Duration>,
     /// The engine that converted the last published frame (logged when it changes).
     engine: Option<Engine>,
+    /// Whether the status shows the source's frame size.
+    media_sized: bool,
 }
 
 /// What the decoded frame needs from its stream to be stamped.
@@ -106,13 +109,16 @@ impl Session<'_> {
             .threads(self.config.decode_threads)
             .keyframes_only(self.config.skip == SkipPolicy::Keyframes);
         let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
-        status.set_media(MediaInfo {
+        let media = MediaInfo {
             codec: info.codec_name.clone(),
             profile: info.profile.clone(),
             width: info.width,
             height: info.height,
             fps: info.avg_frame_rate.and_then(Rational::to_f64),
-        });
+        };
+        // Without a probe the size may be unknown until the first frame.
+        self.media_sized = media.width > 0 && media.height > 0;
+        status.set_media(media);
         let timing = Timing {
             time_base: info.time_base,
             start_pts: input.start_time(info.index),
@@ -227,6 +233,13 @@ impl Session<'_> {
     ) -> Result<()> {
         let status = &self.shared.status;
         let keyframe = frame.is_key();
+        if !self.media_sized {
+            self.media_sized = true;
+            if let Some(mut media) = status.record().media.clone() {
+                (media.width, media.height) = (frame.width(), frame.height());
+                status.set_media(media);
+            }
+        }
         if keyframe {
             let now = Instant::now();
             if let Some(previous) = self.last_keyframe.replace(now) {
