@@ -3,7 +3,6 @@
 //! sizes, every range and matrix, converted by both; no channel may differ by
 //! more than 2. Also: the direct path allocates nothing per frame.
 
-
 use rtsp_ingest::convert::{Converter, Direct, Engine};
 use rtsp_ingest::ffmpeg::{ColorRange, ColorSpace, Scaler, VideoFrame};
 use rtsp_ingest::slab::{self, DropPolicy, FrameInfo, FrameLayout, PixelFormat, SlabConfig};

@@ -2,7 +2,6 @@
 //! latest_after + pop, counted by a global allocator that counts this thread's
 //! allocations only (other test threads cannot disturb the count).
 
-
 use rtsp_ingest::slab::{self, DropPolicy, FrameInfo, FrameLayout, PixelFormat, SlabConfig};
 
 #[path = "support/counting_alloc.rs"]
