@@ -8,8 +8,8 @@ mod slab_ops;
 use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;
 use rtsp_ingest::slab::{
-    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, Frame, FrameLayout, PixelFormat,
-    Producer, Reader, Rejected, SlabConfig,
+    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, EvictCounts, Frame, FrameInfo,
+    FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig,
 };
 use slab_ops::{info_for, ops_from, pattern, run, Op, Scenario, Summary};
 use std::collections::HashMap;
@@ -77,23 +77,23 @@ fn every_configuration_matches_model() {
     let sum =
         |policy, get: &dyn Fn(&Summary) -> u64| -> u64 { totals[&policy].iter().map(get).sum() };
     for policy in DropPolicy::ALL {
-        assert!(sum(policy, &|s| s.stats.written) > 1000, "{policy}");
+        assert!(sum(policy, &|s| s.stats.published) > 1000, "{policy}");
         assert!(
             sum(policy, &|s| s.stats.dropped.no_free_slot) > 10,
             "{policy}"
         );
         assert!(sum(policy, &|s| s.committed_while_open) > 10, "{policy}");
     }
-    assert!(sum(DropPolicy::Latest, &|s| s.stats.dropped.overwritten) > 100);
-    assert!(sum(DropPolicy::DropNewest, &|s| s.stats.dropped.queue_full) > 100);
-    assert!(sum(DropPolicy::Sample, &|s| s.stats.dropped.sampled_out) > 100);
-    assert!(sum(DropPolicy::Sample, &|s| s.spaced_checks) > 100);
+    assert!(sum(DropPolicy::Latest, &|s| s.stats.evicted.overwritten) > 100);
+    assert!(sum(DropPolicy::DropNewest, &|s| s.stats.evicted.queue_full) > 100);
+    assert!(sum(DropPolicy::Sample, &|s| s.stats.evicted.sampled_out) > 100);
+    assert!(sum(DropPolicy::Sample, &|s| s.stats.cleared) > 10);
     assert!(
         totals[&DropPolicy::Sample]
             .iter()
             .map(|s| s.max_stride)
             .max()
-            >= Some(8)
+            >= Some(8_000)
     );
 }
 
@@ -185,211 +185,262 @@ fn queued(consumer: &mut Consumer) -> Vec<u64> {
     seqs(&consumer.read_all())
 }
 
+// --- every policy: the latest snapshot --------------------------------------------
+
+/// The policy governs the ordered queue only: with nobody popping, the latest
+/// snapshot is the last frame written under every policy and capacity (it froze
+/// at 0 / 8192 under `Sample` and 0 / 1 / 3 under `DropNewest` before).
+#[test]
+fn latest_is_the_last_frame_under_every_policy() {
+    let base = Instant::now();
+    for policy in DropPolicy::ALL {
+        for capacity in [1, 2, 4] {
+            let (mut producer, _consumer, reader) = slab(policy, capacity, 2);
+            for seq in 0..10_000 {
+                let committed = write(&mut producer, base).unwrap();
+                assert_eq!(committed.seq(), seq);
+                assert_eq!(reader.latest().map(|frame| frame.seq()), Some(seq));
+            }
+            assert_eq!(
+                reader.latest().unwrap().seq(),
+                9_999,
+                "{policy} capacity {capacity}"
+            );
+            let stats = reader.stats();
+            assert_eq!(stats.published, 10_000, "{policy} {capacity}");
+            assert_eq!(stats.dropped.total(), 0, "{policy} {capacity}");
+            // Every published frame is queued or evicted by the queue's reason.
+            assert_eq!(
+                stats.size as u64 + stats.evicted.total(),
+                stats.published,
+                "{policy} {capacity}"
+            );
+        }
+    }
+}
+
 // --- Sample -----------------------------------------------------------------------
 
-/// Capacity 8, 1000 frames, no consumer. The stride doubles when the queue is
-/// full and the next admitted frame arrives: at seq 8 (1→2), 16, 32, 64, 128, 256
-/// and 512 (64→128). Written: 0..=7, then 4 per stride (8..=14 by 2, 16..=28 by 4,
-/// ..., 512..=896 by 128): 8 + 7 × 4 = 36. Each doubling thins 4 queued frames
-/// (28 in all), so every frame not queued was sampled out: 1000 − 8 = 992.
-#[test]
-fn sample_capacity_8_keeps_1000_frames_evenly_spaced() {
-    let base = Instant::now();
-    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 8, 2);
-    let mut written = Vec::new();
-    for _ in 0..1000 {
-        match write(&mut producer, base) {
-            Ok(Committed::Queued { seq }) => written.push(seq),
-            Ok(other) => panic!("Sample committed {other:?}"),
-            Err(Rejected { reason, .. }) => assert_eq!(reason, DropReason::SampledOut),
-        }
-    }
-    let expected_written: Vec<u64> = (0..8)
-        .chain((1..=7).flat_map(|k| (0..4).map(move |i| (8 << (k - 1)) + i * (2 << (k - 1)))))
-        .collect();
-    assert_eq!(written, expected_written);
-    assert_eq!(written.len(), 36);
+/// A frame with pts `pts_ms`, all arriving at `base` (a burst): the sample
+/// must follow the pts.
+fn write_at(producer: &mut Producer, base: Instant, pts_ms: i64) -> Committed {
+    let mut writer = producer.begin().unwrap();
+    writer.data_mut().fill(0);
+    writer.commit(FrameInfo {
+        pts_ns: Some(pts_ms * 1_000_000),
+        ..info_for(0, base)
+    })
+}
 
-    let queue = consumer.read_all();
-    assert_eq!(seqs(&queue), (0..8).map(|k| k * 128).collect::<Vec<_>>());
-    queue.iter().for_each(assert_intact);
-    drop(queue);
+fn queued_pts_ms(consumer: &mut Consumer) -> Vec<i64> {
+    consumer
+        .read_all()
+        .iter()
+        .map(|frame| frame.pts_ns().unwrap() / 1_000_000)
+        .collect()
+}
 
-    let stats = reader.stats();
-    assert_eq!((stats.offered, stats.written, stats.size), (1000, 36, 8));
+/// Checks that `times` (ms) is an even sample of `0 ..= newest`: starts at the
+/// span's start, ends at the newest frame, and consecutive gaps before the
+/// newest differ by at most `jitter` (twice the frame interval: each point is
+/// the first frame at or after its grid point).
+fn assert_even(times: &[i64], newest: i64, jitter: i64, what: &str) {
+    assert_eq!(times.first(), Some(&0), "{what}: {times:?}");
     assert_eq!(
-        stats.dropped,
-        DropCounts {
-            sampled_out: 992,
-            ..DropCounts::default()
-        }
+        times.last(),
+        Some(&newest),
+        "{what}: newest missing: {times:?}"
     );
-    // Rejected at begin (1000 − 36) plus thinned from the queue (36 − 8).
-    assert_eq!(stats.dropped.sampled_out, stats.offered - stats.size as u64);
-    // The latest snapshot is the last admitted frame, not the last offered one.
-    assert_eq!(reader.latest().unwrap().seq(), 896);
-
-    // The stride is now 128: 1000 ..= 1023 are refused, and 1024 fills the queue
-    // past 8, so the stride doubles to 256 (thinning 128, 384, 640, 896) and
-    // 1024, on the new stride, is queued.
-    for _ in 1000..1024 {
-        assert_eq!(
-            write(&mut producer, base).unwrap_err().reason,
-            DropReason::SampledOut
+    let body = &times[..times.len() - 1];
+    let gaps: Vec<i64> = body.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    if let (Some(min), Some(max)) = (gaps.iter().min(), gaps.iter().max()) {
+        assert!(
+            max - min <= jitter,
+            "{what}: uneven gaps {gaps:?} in {times:?}"
+        );
+        // The newest frame is at most one gap past the last sample point.
+        assert!(
+            newest - body.last().unwrap() <= max + jitter,
+            "{what}: {times:?}"
         );
     }
-    assert_eq!(
-        write(&mut producer, base),
-        Ok(Committed::Queued { seq: 1024 })
-    );
-    assert_eq!(queued(&mut consumer), [0, 256, 512, 768, 1024]);
-    assert_eq!(reader.stats().dropped.sampled_out, 1025 - 5);
 }
 
-/// The same shape for every capacity and several lengths: the queue is
-/// `0, s, 2s, ...` for a power-of-two stride `s`, no admitted frame after the last
-/// queued one was missed, and (with no consumer) every frame not queued was
-/// sampled out.
+/// Exact, capacity 4, frames every 10 ms: the first fill sets the interval from
+/// the span (27 ms), a provisional newest frame is replaced by the next, and the
+/// next fill doubles the interval (54 ms: cells nest, so their first frames
+/// are ones the queue kept).
 #[test]
-fn sample_is_evenly_spaced_for_every_capacity() {
+fn sample_capacity_4_exact() {
     let base = Instant::now();
-    for capacity in 1..=8 {
-        for frames in [1_u64, 2, 7, 8, 9, 15, 16, 17, 100, 1000, 1023, 1024, 1025] {
-            let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, capacity, 0);
-            for _ in 0..frames {
-                let _ = write(&mut producer, base);
+    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 4, 0);
+    let outcomes: Vec<Committed> = (0..11)
+        .map(|k| write_at(&mut producer, base, k * 10))
+        .collect();
+    use Committed::{Queued, Thinned};
+    assert_eq!(
+        outcomes,
+        [
+            Queued { seq: 0 },
+            Queued { seq: 1 },
+            Queued { seq: 2 },
+            Queued { seq: 3 },
+            Thinned { seq: 4, removed: 2 },
+            Thinned { seq: 5, removed: 1 },
+            Thinned { seq: 6, removed: 1 },
+            Queued { seq: 7 },
+            Thinned { seq: 8, removed: 1 },
+            Thinned { seq: 9, removed: 1 },
+            Thinned {
+                seq: 10,
+                removed: 2
+            },
+        ]
+    );
+    assert_eq!(queued_pts_ms(&mut consumer), [0, 60, 100]);
+    let stats = reader.stats();
+    assert_eq!(stats.evicted.sampled_out, 8);
+    assert_eq!(stats.published, 11);
+    assert_eq!(stats.published, stats.size as u64 + stats.evicted.total());
+}
+
+/// Long runs at a steady rate, every capacity: the queue is an even sample of
+/// the whole span, the newest frame included, at least half full once it filled.
+#[test]
+fn sample_is_even_in_time_for_every_capacity() {
+    let base = Instant::now();
+    for capacity in 2..=16 {
+        for frames in [2_i64, 7, 8, 9, 17, 100, 1000, 1025] {
+            let (mut producer, mut consumer, _reader) = slab(DropPolicy::Sample, capacity, 0);
+            for k in 0..frames {
+                let _ = write_at(&mut producer, base, k * 40);
             }
-            let queue = queued(&mut consumer);
-            let what = format!("capacity {capacity}, {frames} frames: {queue:?}");
-            assert_eq!(queue[0], 0, "{what}");
-            // With two or more queued, the second is the stride.
-            if let Some(&stride) = queue.get(1) {
-                assert!(stride.is_power_of_two(), "{what}");
-                let even: Vec<u64> = (0..queue.len() as u64).map(|k| k * stride).collect();
-                assert_eq!(queue, even, "{what}");
-                // No admitted frame after the last queued one was missed.
-                assert!(queue.last().unwrap() + stride >= frames, "{what}");
+            let times = queued_pts_ms(&mut consumer);
+            let what = format!("capacity {capacity}, {frames} frames");
+            assert!(times.len() <= capacity, "{what}");
+            if frames as usize >= capacity && capacity >= 4 {
+                assert!(times.len() * 2 >= capacity, "{what}: {times:?}");
             }
-            assert!(queue.len() <= capacity, "{what}");
-            if frames >= capacity as u64 && capacity > 1 {
-                // At least half the queue stays in use once it has filled.
-                assert!(queue.len() * 2 >= capacity, "{what}");
-            }
-            let stats = reader.stats();
-            assert_eq!(stats.offered, frames);
-            assert_eq!(
-                stats.dropped.sampled_out,
-                frames - queue.len() as u64,
-                "{what}"
-            );
-            assert_eq!(stats.dropped.total(), stats.dropped.sampled_out, "{what}");
+            assert_even(&times, (frames - 1) * 40, 80, &what);
         }
     }
 }
 
-/// Capacity 3 (odd): the doubling that fills the queue thins out the frame that
-/// triggered it. Written: 0, 1, 2, 4, 8, 16, 32, 64; six doublings (at 3, 6, 12,
-/// 24, 48, 96) thin 1, 2, 4, 8, 16, 32 in turn, leaving `[0, 64]`.
+/// Capacity 1 keeps the newest frame (the seed always kept the new frame).
 #[test]
-fn sample_capacity_3_exact() {
-    let base = Instant::now();
-    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 3, 0);
-    let written: Vec<u64> = (0..100)
-        .filter_map(|_| write(&mut producer, base).ok().map(|c| c.seq()))
-        .collect();
-    assert_eq!(written, [0, 1, 2, 4, 8, 16, 32, 64]);
-    assert_eq!(queued(&mut consumer), [0, 64]);
-    let stats = reader.stats();
-    assert_eq!((stats.offered, stats.written), (100, 8));
-    assert_eq!(stats.dropped.sampled_out, 92 + 6);
-    assert_eq!(reader.latest().unwrap().seq(), 64);
-}
-
-/// Capacity 1 keeps frame 0 for ever: every later admitted frame doubles the
-/// stride and is thinned, so nothing after frame 0 is ever written (and so the
-/// latest snapshot stays frame 0).
-#[test]
-fn sample_capacity_1_keeps_only_the_first_frame() {
+fn sample_capacity_1_keeps_the_newest_frame() {
     let base = Instant::now();
     let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 1, 0);
-    assert_eq!(
-        write(&mut producer, base).unwrap(),
-        Committed::Queued { seq: 0 }
+    for k in 0..2000 {
+        let _ = write_at(&mut producer, base, k * 40);
+        assert_eq!(queued_pts_ms(&mut consumer), [k * 40]);
+    }
+    assert_eq!(reader.stats().evicted.sampled_out, 1999);
+}
+
+/// A consumer that stalled for 800 frames and then takes every frame as it
+/// comes gets every frame again at once (the interval grew to about 1 in 128
+/// during the stall and never shrank before).
+#[test]
+fn sample_returns_to_every_frame_after_the_queue_is_drained() {
+    let base = Instant::now();
+    let (mut producer, mut consumer, _reader) = slab(DropPolicy::Sample, 8, 2);
+    for k in 0..800 {
+        let _ = write_at(&mut producer, base, k * 40);
+    }
+    let stalled: Vec<Frame> = std::iter::from_fn(|| consumer.pop_oldest()).collect();
+    assert!(stalled.len() >= 4, "{}", stalled.len());
+    drop(stalled);
+    let mut delivered = Vec::new();
+    for k in 800..900 {
+        let _ = write_at(&mut producer, base, k * 40);
+        delivered.extend(std::iter::from_fn(|| consumer.pop_oldest()).map(|f| f.seq()));
+    }
+    assert_eq!(delivered, (800..900).collect::<Vec<u64>>());
+}
+
+/// Spacing is in time: a rate change (25 fps for 8 s, then 5 fps for 8 s) and
+/// an outage (the pts restarting after 30 s without frames) take the room
+/// their time takes, not the room of their frame counts.
+#[test]
+fn sample_spaces_by_time_across_rate_changes_and_outages() {
+    let base = Instant::now();
+    let (mut producer, mut consumer, _reader) = slab(DropPolicy::Sample, 16, 0);
+    for k in 0..200 {
+        let _ = write_at(&mut producer, base, k * 40);
+    }
+    for k in 1..=40 {
+        let _ = write_at(&mut producer, base, 7_960 + k * 200);
+    }
+    let times = queued_pts_ms(&mut consumer);
+    assert_even(&times, 15_960, 400, "rate change");
+    let first_half = times.iter().filter(|&&t| t < 8_000).count();
+    let second_half = times.len() - first_half;
+    assert!(
+        first_half.abs_diff(second_half) <= 2,
+        "by frame count the first half would hold 5/6 of the sample: {times:?}"
     );
-    for _ in 1..2000 {
+
+    // An outage: nothing for 30 s, then the camera restarts its pts at 0. The
+    // arrival time bridges the gap.
+    let (mut producer, mut consumer, _reader) = slab(DropPolicy::Sample, 16, 0);
+    let received = |ms: u64| base + std::time::Duration::from_millis(ms);
+    let mut commit = |pts_ms: i64, at_ms: u64| {
+        let mut writer = producer.begin().unwrap();
+        writer.data_mut().fill(0);
+        let _ = writer.commit(FrameInfo {
+            pts_ns: Some(pts_ms * 1_000_000),
+            received: received(at_ms),
+            ..info_for(0, base)
+        });
+    };
+    for k in 0..250 {
+        commit(k * 40, k as u64 * 40);
+    }
+    for k in 0..250 {
+        commit(k * 40, 40_000 + k as u64 * 40);
+    }
+    let arrivals: Vec<u128> = consumer
+        .read_all()
+        .iter()
+        .map(|frame| frame.received().duration_since(base).as_millis())
+        .collect();
+    let in_outage = arrivals
+        .iter()
+        .filter(|&&t| (10_000..40_000).contains(&t))
+        .count();
+    assert_eq!(in_outage, 0, "{arrivals:?}");
+    assert!(
+        arrivals.windows(2).all(|pair| pair[0] < pair[1]),
+        "{arrivals:?}"
+    );
+    assert_eq!(*arrivals.last().unwrap(), 40_000 + 249 * 40);
+}
+
+/// `clear` starts a new span: every frame is queued again until the queue fills.
+#[test]
+fn sample_starts_a_new_span_after_clear() {
+    let base = Instant::now();
+    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 4, 0);
+    for k in 0..100 {
+        let _ = write_at(&mut producer, base, k * 40);
+    }
+    let queued_before = consumer.len();
+    assert_eq!(consumer.clear(), queued_before);
+    assert_eq!(reader.latest().unwrap().seq(), 99, "clear keeps latest");
+    for k in 100..104 {
         assert_eq!(
-            write(&mut producer, base).unwrap_err().reason,
-            DropReason::SampledOut
+            write_at(&mut producer, base, k * 40),
+            Committed::Queued { seq: k as u64 }
         );
     }
-    assert_eq!(queued(&mut consumer), [0]);
-    assert_eq!(reader.stats().written, 1);
-    assert_eq!(reader.stats().dropped.sampled_out, 1999);
-    assert_eq!(reader.latest().unwrap().seq(), 0);
-}
-
-/// `clear` restarts sampling at the next frame with stride 1.
-#[test]
-fn sample_restarts_after_clear() {
-    let base = Instant::now();
-    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 2, 0);
-    for _ in 0..10 {
-        let _ = write(&mut producer, base);
-    }
-    // Doublings at 2 (thins 1), 4 (thins 2), 8 (thins 4); 3, 5, 6, 7, 9 refused.
-    assert_eq!(queued(&mut consumer), [0, 8]);
-    assert_eq!(reader.stats().dropped.sampled_out, 8);
-    assert_eq!(consumer.clear(), 2);
-    assert_eq!(reader.latest().unwrap().seq(), 8, "clear keeps latest");
-    assert_eq!(reader.stats().dropped.total(), 8, "clear is not a drop");
-
+    assert_eq!(queued_pts_ms(&mut consumer), [4000, 4040, 4080, 4120]);
+    let stats = reader.stats();
+    assert_eq!(stats.cleared, queued_before as u64);
     assert_eq!(
-        write(&mut producer, base).unwrap(),
-        Committed::Queued { seq: 10 }
+        stats.published,
+        stats.size as u64 + stats.cleared + stats.evicted.total()
     );
-    assert_eq!(
-        write(&mut producer, base).unwrap(),
-        Committed::Queued { seq: 11 }
-    );
-    // Full: stride 2 from origin 10 thins 11 and admits 12.
-    assert_eq!(
-        write(&mut producer, base).unwrap(),
-        Committed::Queued { seq: 12 }
-    );
-    assert_eq!(queued(&mut consumer), [10, 12]);
-    assert_eq!(reader.stats().dropped.sampled_out, 9);
-}
-
-/// A frame begun before a `clear` and committed after it predates the new
-/// origin: it is queued, then thinned by the next doubling.
-#[test]
-fn sample_frame_straddling_clear_is_thinned_by_next_doubling() {
-    let base = Instant::now();
-    let (mut producer, mut consumer, reader) = slab(DropPolicy::Sample, 2, 0);
-    let _ = write(&mut producer, base).unwrap();
-    let _ = write(&mut producer, base).unwrap();
-    let mut writer = producer.begin().unwrap(); // seq 2: doubling thins 1
-    assert_eq!(writer.seq(), 2);
-    writer.data_mut().fill(0);
-    assert_eq!(consumer.clear(), 1);
-    assert_eq!(
-        writer.commit(info_for(2, base)),
-        Committed::Queued { seq: 2 }
-    );
-    assert_eq!(
-        write(&mut producer, base).unwrap(),
-        Committed::Queued { seq: 3 }
-    ); // origin 3
-    assert_eq!(queued(&mut consumer), [2, 3]);
-    assert_eq!(
-        write(&mut producer, base).unwrap_err(),
-        Rejected {
-            seq: 4,
-            reason: DropReason::SampledOut
-        }
-    );
-    assert_eq!(queued(&mut consumer), [3]);
-    assert_eq!(reader.stats().dropped.sampled_out, 3); // 1, 2 (thinned) and 4
 }
 
 // --- Latest and DropNewest --------------------------------------------------------
@@ -422,12 +473,13 @@ fn latest_counts_every_overwrite() {
     assert_eq!(held.seq(), 0);
     assert_intact(&held);
     let stats = reader.stats();
-    assert_eq!((stats.offered, stats.written, stats.size), (10, 10, 4));
+    assert_eq!((stats.offered, stats.published, stats.size), (10, 10, 4));
+    assert_eq!(stats.dropped, DropCounts::default());
     assert_eq!(
-        stats.dropped,
-        DropCounts {
+        stats.evicted,
+        EvictCounts {
             overwritten: 6,
-            ..DropCounts::default()
+            ..EvictCounts::default()
         }
     );
 }
@@ -441,14 +493,10 @@ fn drop_newest_counts_every_refusal() {
         if seq < 4 {
             assert_eq!(result, Ok(Committed::Queued { seq }));
         } else {
-            assert_eq!(
-                result,
-                Err(Rejected {
-                    seq,
-                    reason: DropReason::QueueFull
-                })
-            );
+            assert_eq!(result, Ok(Committed::LatestOnly { seq }));
         }
+        // Refused by the queue, still the latest frame.
+        assert_eq!(reader.latest().unwrap().seq(), seq);
     }
     assert_eq!(consumer.pop_oldest().unwrap().seq(), 0);
     assert_eq!(consumer.pop_oldest().unwrap().seq(), 1);
@@ -462,21 +510,22 @@ fn drop_newest_counts_every_refusal() {
     );
     assert_eq!(
         write(&mut producer, base),
-        Err(Rejected {
-            seq: 12,
-            reason: DropReason::QueueFull
-        })
+        Ok(Committed::LatestOnly { seq: 12 })
     );
     assert_eq!(queued(&mut consumer), [2, 3, 10, 11]);
-    assert_eq!(reader.latest().unwrap().seq(), 11);
+    assert_eq!(reader.latest().unwrap().seq(), 12);
     let stats = reader.stats();
-    assert_eq!((stats.offered, stats.written), (13, 6));
+    assert_eq!((stats.offered, stats.published, stats.taken), (13, 13, 2));
     assert_eq!(
-        stats.dropped,
-        DropCounts {
+        stats.evicted,
+        EvictCounts {
             queue_full: 7,
-            ..DropCounts::default()
+            ..EvictCounts::default()
         }
+    );
+    assert_eq!(
+        stats.published,
+        stats.size as u64 + stats.taken + stats.evicted.total()
     );
 }
 
@@ -494,10 +543,9 @@ fn no_free_slot_when_readers_hold_every_slot() {
                 let slots = (capacity + 2 + reader_slots) as u64;
                 assert_eq!(reader.stats().slots as u64, slots);
                 let mut held = Vec::new();
-                for seq in 0..slots {
-                    assert_eq!(
-                        write(&mut producer, base),
-                        Ok(Committed::Queued { seq }),
+                for _ in 0..slots {
+                    assert!(
+                        write(&mut producer, base).unwrap().is_queued(),
                         "{policy} {capacity} {reader_slots}"
                     );
                     held.push(consumer.pop_oldest().unwrap());
@@ -511,10 +559,7 @@ fn no_free_slot_when_readers_hold_every_slot() {
                 );
                 held.iter().for_each(assert_intact);
                 held.remove(0);
-                assert_eq!(
-                    write(&mut producer, base),
-                    Ok(Committed::Queued { seq: slots + 1 })
-                );
+                assert_eq!(write(&mut producer, base).unwrap().seq(), slots + 1);
                 held.push(consumer.pop_oldest().unwrap());
                 held.iter().for_each(assert_intact);
                 assert_eq!(
@@ -527,7 +572,7 @@ fn no_free_slot_when_readers_hold_every_slot() {
                 let stats = reader.stats();
                 assert_eq!(stats.dropped.no_free_slot, 2);
                 assert_eq!(stats.dropped.total(), 2);
-                assert_eq!(stats.written, slots + 1);
+                assert_eq!(stats.published, slots + 1);
             }
         }
     }
@@ -634,17 +679,12 @@ fn pops_clear_and_latest_after() {
     assert!(consumer.is_empty());
     assert_eq!(reader.latest().unwrap().seq(), 4, "clearing keeps latest");
     let stats = reader.stats();
-    assert_eq!(
-        stats.dropped,
-        DropCounts {
-            overwritten: 1,
-            ..DropCounts::default()
-        }
-    );
-    assert_eq!((stats.offered, stats.written, stats.size), (5, 5, 0));
+    assert_eq!(stats.evicted.overwritten, 1);
+    assert_eq!((stats.taken, stats.cleared), (2, 2));
+    assert_eq!((stats.offered, stats.published, stats.size), (5, 5, 0));
 }
 
-/// An abandoned writer consumes its seq, counts nothing and frees its slot.
+/// An abandoned writer consumes its seq, is counted as abandoned and frees its slot.
 #[test]
 fn abandoned_writer_consumes_seq_only() {
     let base = Instant::now();
@@ -660,12 +700,9 @@ fn abandoned_writer_consumes_seq_only() {
         }
         assert_intact(&held);
         let stats = reader.stats();
-        assert_eq!((stats.offered, stats.written), (20, 1));
-        assert_eq!(stats.dropped.total(), 0, "{policy}");
-        assert_eq!(
-            write(&mut producer, base),
-            Ok(Committed::Queued { seq: 20 }),
-            "{policy}"
-        );
+        assert_eq!((stats.offered, stats.published), (20, 1));
+        assert_eq!(stats.dropped.abandoned, 19, "{policy}");
+        assert_eq!(stats.offered, stats.published + stats.dropped.total());
+        assert!(write(&mut producer, base).unwrap().is_queued(), "{policy}");
     }
 }

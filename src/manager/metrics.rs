@@ -9,15 +9,15 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::slab::DropReason;
 use crate::stream::StreamStatus;
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 13] = [
+pub const METRIC_NAMES: [&str; 14] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
     "rtsp_ingest_frames_dropped_total",
+    "rtsp_ingest_frames_evicted_total",
     "rtsp_ingest_decode_errors_total",
     "rtsp_ingest_reconnects_total",
     "rtsp_ingest_bytes_in_total",
@@ -107,6 +107,17 @@ impl Snapshot {
     }
 }
 
+/// One counter row per reason, labelled with the stream and the reason.
+fn by_reason<'a, const N: usize>(
+    status: &'a StreamStatus,
+    counts: [(&'static str, u64); N],
+) -> impl Iterator<Item = (Vec<(&'static str, String)>, ConstCounter)> + 'a {
+    counts.into_iter().map(move |(reason, count)| {
+        let labels = vec![("stream", status.id.clone()), ("reason", reason.to_owned())];
+        (labels, ConstCounter::new(count))
+    })
+}
+
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Fmt {
         let statuses = &self.statuses;
@@ -138,23 +149,23 @@ impl Collector for Snapshot {
             "Frames published to the slab",
             |s| s.published,
         )?;
-        let rows = statuses.iter().flat_map(|status| {
-            let mut reasons = vec![
-                ("corrupt", status.dropped.corrupt),
-                ("skipped", status.dropped.skipped),
-            ];
-            reasons.extend(
-                DropReason::ALL.map(|reason| (reason.name(), status.dropped.slab.get(reason))),
-            );
-            reasons.into_iter().map(move |(reason, count)| {
-                let labels = vec![("stream", status.id.clone()), ("reason", reason.to_owned())];
-                (labels, ConstCounter::new(count))
-            })
-        });
+        let rows = statuses
+            .iter()
+            .flat_map(|status| by_reason(status, status.dropped.by_reason()));
         family(
             &mut encoder,
             "rtsp_ingest_frames_dropped",
-            "Frames dropped, by reason",
+            "Decoded frames dropped before publication, by reason",
+            MetricType::Counter,
+            rows,
+        )?;
+        let rows = statuses
+            .iter()
+            .flat_map(|status| by_reason(status, status.evicted.by_reason()));
+        family(
+            &mut encoder,
+            "rtsp_ingest_frames_evicted",
+            "Published frames the ordered queue did not deliver, by reason",
             MetricType::Counter,
             rows,
         )?;

@@ -4,7 +4,7 @@ use super::frame::Frame;
 use super::policy::SlabStats;
 use super::ring::ReaderRole;
 use super::Shared;
-use crate::sync::{Arc, Ordering};
+use crate::sync::Arc;
 
 /// The ordered end of a slab: takes frames oldest-first (or the newest, or looks
 /// at a range in place), for recording or analysis. One per slab; `Send`, not
@@ -22,12 +22,16 @@ impl Consumer {
 
     /// Takes the oldest queued frame.
     pub fn pop_oldest(&mut self) -> Option<Frame> {
-        self.shared.ring.pop_front(&mut self.role).map(Frame::new)
+        let slot = self.shared.ring.pop_front(&mut self.role)?;
+        self.shared.counters.taken.add(1);
+        Some(Frame::new(slot))
     }
 
     /// Takes the newest queued frame, leaving older ones queued.
     pub fn pop_latest(&mut self) -> Option<Frame> {
-        self.shared.ring.pop_back(&mut self.role).map(Frame::new)
+        let slot = self.shared.ring.pop_back(&mut self.role)?;
+        self.shared.counters.taken.add(1);
+        Some(Frame::new(slot))
     }
 
     /// The oldest queued frame, left in the queue.
@@ -53,14 +57,14 @@ impl Consumer {
             .collect()
     }
 
-    /// Empties the queue and returns how many frames it held. The latest snapshot
-    /// is untouched (it shows the stream, not the queue); under `Sample`, sampling
-    /// restarts with stride 1 at the next frame.
+    /// Empties the queue at once (one atomic step: no frame queued before this
+    /// call is ever popped after it) and returns how many frames it held. The
+    /// latest snapshot is untouched (it shows the stream, not the queue); under
+    /// `Sample`, a new span begins at the next frame.
     pub fn clear(&mut self) -> usize {
-        // Relaxed: a restart request for the producer's sampling state; the queue
-        // itself is emptied by the drain's CAS.
-        self.shared.clear_epoch.fetch_add(1, Ordering::Relaxed);
-        self.shared.ring.drain(&mut self.role)
+        let cleared = self.shared.ring.clear(&mut self.role);
+        self.shared.counters.cleared.add(cleared as u64);
+        cleared
     }
 
     /// Frames queued now.

@@ -11,8 +11,12 @@
 //! * The [`Producer`] takes a free slot ([`Producer::begin`]), writes pixels into
 //!   it, and commits it with its [`FrameInfo`] ([`SlotWriter::commit`]). A slot is
 //!   free when nothing refers to it; a slot a reader holds is never overwritten.
-//! * Committing publishes the frame as the latest snapshot (an `arc-swap` pointer)
-//!   and appends it to the ordered queue, applying the [`DropPolicy`].
+//! * Committing publishes the frame as the latest snapshot (an `arc-swap` pointer),
+//!   always, and offers it to the ordered queue, whose [`DropPolicy`] decides
+//!   what the queue keeps. The policy never makes the latest snapshot stale.
+//! * Every frame is counted once: published, or dropped before publication for
+//!   a [`DropReason`]; published frames the queue did not deliver are counted
+//!   apart by [`EvictReason`] (see [`SlabStats`] for the identities).
 //! * [`Reader`]s read the newest frame as a [`Frame`] handle; the [`Consumer`]
 //!   takes queued frames in order.
 //!
@@ -26,23 +30,25 @@ mod policy;
 mod producer;
 #[allow(unsafe_code)] // the only unsafe in the slab: raw `Arc` pointers in the queue cells
 mod ring;
+mod sample;
 
 use std::sync::Arc as StdArc;
 
 pub use consumer::{Consumer, Reader};
 pub use frame::{Frame, FrameInfo, FrameMeta};
 pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
-pub use policy::{DropCounts, DropPolicy, DropReason, SlabStats};
+pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 
 use crate::error::{Error, Result};
-use crate::sync::{Arc, AtomicU64, Snapshot};
+use crate::sync::{Arc, Snapshot};
 use frame::Slot;
 use policy::Counters;
 use ring::Ring;
 
-/// Slots beyond the queue's capacity that the slab always has: the one being
-/// written, and the latest snapshot's once the consumer has taken it.
+/// Slots beyond the queue's capacity that the slab always has, whatever the
+/// queue holds: the one being written, and the latest snapshot's (which the
+/// queue may have evicted, refused, or handed to the consumer).
 const PRODUCER_SLOTS: usize = 2;
 
 /// How to build a slab. `Default`-like construction from a layout, owned setters.
@@ -168,8 +174,6 @@ pub(crate) struct Shared {
     ring: Ring,
     latest: Snapshot<Slot>,
     counters: Counters,
-    /// Incremented by `Consumer::clear`; the producer restarts `Sample` when it changes.
-    clear_epoch: AtomicU64,
     policy: DropPolicy,
     slots: usize,
     slot_bytes: usize,
@@ -182,9 +186,12 @@ impl Shared {
             capacity: self.ring.capacity(),
             slots: self.slots,
             slot_bytes: self.slot_bytes,
-            offered: self.counters.offered_total(),
-            written: self.counters.written_total(),
+            offered: self.counters.offered.get(),
+            published: self.counters.published.get(),
             dropped: self.counters.drops(),
+            evicted: self.counters.evictions(),
+            taken: self.counters.taken.get(),
+            cleared: self.counters.cleared.get(),
             policy: self.policy,
         }
     }
@@ -208,7 +215,6 @@ pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
         ring,
         latest: Snapshot::empty(),
         counters: Counters::new(),
-        clear_epoch: AtomicU64::new(0),
         policy: config.policy,
         slots,
         slot_bytes: config.layout.len(),

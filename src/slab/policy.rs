@@ -8,17 +8,25 @@ use crossbeam_utils::CachePadded;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sync::{AtomicU64, Ordering};
 
-/// What the slab does with a new frame when its ordered queue is full.
+/// What the slab's ordered queue does with a new frame when it is full.
+///
+/// The policy governs the ordered queue only: every frame committed becomes the
+/// latest snapshot ([`Reader::latest`](super::Reader::latest)) whatever the
+/// policy and whether or not the queue takes it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DropPolicy {
     /// Evict the oldest unconsumed frame to make room (real-time inference).
     #[default]
     Latest,
-    /// Keep frames evenly spaced over everything seen since the last `clear`:
-    /// when full, keep every other frame and double the admission stride.
+    /// Keep the queue an even sample in time (pts, or arrival time where the
+    /// stream has no usable pts) of everything since the last `clear` or the
+    /// last time the consumer emptied the queue, the newest frame always
+    /// included: when full, the sampling interval doubles and the queue is
+    /// thinned to it in one step.
     Sample,
-    /// Keep what is queued and refuse new frames until the consumer catches up
-    /// (lossless ordered consumers that must see a contiguous run).
+    /// Keep what is queued and leave new frames out of the queue until the
+    /// consumer catches up (lossless ordered consumers that must see a
+    /// contiguous run).
     DropNewest,
 }
 
@@ -63,43 +71,26 @@ impl FromStr for DropPolicy {
     }
 }
 
-/// Why a frame did not make it (fully) through the slab.
+/// Why a frame offered to the producer was not published.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
-    /// `Latest`: the oldest unconsumed frame was evicted from the ordered queue to
-    /// make room for a new one (it may still be the latest snapshot or be held).
-    Overwritten,
-    /// `Sample`: thinned out to keep the queue evenly spaced (refused by the
-    /// stride, or removed when the stride doubled).
-    SampledOut,
-    /// `DropNewest`: refused because the ordered queue was full.
-    QueueFull,
-    /// No slot was free: readers held every spare slot, or the queue had to be
-    /// reorganised while the consumer was reading it in place.
+    /// No slot was free: readers held every spare slot.
     NoFreeSlot,
+    /// The producer took a slot and dropped the [`SlotWriter`](super::SlotWriter)
+    /// without committing (a conversion error, say).
+    Abandoned,
 }
 
 impl DropReason {
     /// Every reason, in declaration order (the order of [`DropCounts`]'s fields).
-    pub const ALL: [DropReason; 4] = [
-        DropReason::Overwritten,
-        DropReason::SampledOut,
-        DropReason::QueueFull,
-        DropReason::NoFreeSlot,
-    ];
+    pub const ALL: [DropReason; 2] = [DropReason::NoFreeSlot, DropReason::Abandoned];
 
     /// A short snake_case name, for metrics labels.
     pub fn name(self) -> &'static str {
         match self {
-            DropReason::Overwritten => "overwritten",
-            DropReason::SampledOut => "sampled_out",
-            DropReason::QueueFull => "queue_full",
             DropReason::NoFreeSlot => "no_free_slot",
+            DropReason::Abandoned => "abandoned",
         }
-    }
-
-    fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -109,40 +100,104 @@ impl fmt::Display for DropReason {
     }
 }
 
-/// Frames dropped, by reason.
+/// Why a published frame left the ordered queue unread (or never entered it).
+/// Latest readers may have seen it: it was the latest snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EvictReason {
+    /// `Latest`: evicted from the full queue, oldest first, to make room.
+    Overwritten,
+    /// `Sample`: thinned out to keep the queue an even sample.
+    SampledOut,
+    /// Never queued: the queue was full (`DropNewest`), or full while the
+    /// consumer was reading it in place, so no room could be made.
+    QueueFull,
+}
+
+impl EvictReason {
+    /// Every reason, in declaration order (the order of [`EvictCounts`]'s fields).
+    pub const ALL: [EvictReason; 3] = [
+        EvictReason::Overwritten,
+        EvictReason::SampledOut,
+        EvictReason::QueueFull,
+    ];
+
+    /// A short snake_case name, for metrics labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictReason::Overwritten => "overwritten",
+            EvictReason::SampledOut => "sampled_out",
+            EvictReason::QueueFull => "queue_full",
+        }
+    }
+}
+
+impl fmt::Display for EvictReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Frames dropped before publication, by reason.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DropCounts {
-    /// See [`DropReason::Overwritten`].
-    pub overwritten: u64,
-    /// See [`DropReason::SampledOut`].
-    pub sampled_out: u64,
-    /// See [`DropReason::QueueFull`].
-    pub queue_full: u64,
     /// See [`DropReason::NoFreeSlot`].
     pub no_free_slot: u64,
+    /// See [`DropReason::Abandoned`].
+    pub abandoned: u64,
 }
 
 impl DropCounts {
     /// The count for one reason.
     pub fn get(&self, reason: DropReason) -> u64 {
         match reason {
-            DropReason::Overwritten => self.overwritten,
-            DropReason::SampledOut => self.sampled_out,
-            DropReason::QueueFull => self.queue_full,
             DropReason::NoFreeSlot => self.no_free_slot,
+            DropReason::Abandoned => self.abandoned,
         }
     }
 
     /// All drops together.
     pub fn total(&self) -> u64 {
-        DropReason::ALL
-            .into_iter()
-            .map(|reason| self.get(reason))
-            .sum()
+        self.no_free_slot + self.abandoned
+    }
+}
+
+/// Published frames the ordered queue did not deliver, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvictCounts {
+    /// See [`EvictReason::Overwritten`].
+    pub overwritten: u64,
+    /// See [`EvictReason::SampledOut`].
+    pub sampled_out: u64,
+    /// See [`EvictReason::QueueFull`].
+    pub queue_full: u64,
+}
+
+impl EvictCounts {
+    /// The count for one reason.
+    pub fn get(&self, reason: EvictReason) -> u64 {
+        match reason {
+            EvictReason::Overwritten => self.overwritten,
+            EvictReason::SampledOut => self.sampled_out,
+            EvictReason::QueueFull => self.queue_full,
+        }
+    }
+
+    /// Every reason with its count, in declaration order, named as in metrics.
+    pub fn by_reason(&self) -> [(&'static str, u64); 3] {
+        EvictReason::ALL.map(|reason| (reason.name(), self.get(reason)))
+    }
+
+    /// All evictions together.
+    pub fn total(&self) -> u64 {
+        self.overwritten + self.sampled_out + self.queue_full
     }
 }
 
 /// A point-in-time view of one slab, from any handle.
+///
+/// The books balance: once the producer has no frame open,
+/// `offered == published + dropped.total()`, and once the consumer is idle too,
+/// `published == size + taken + cleared + evicted.total()`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SlabStats {
     /// Frames in the ordered queue now.
@@ -156,16 +211,22 @@ pub struct SlabStats {
     pub slot_bytes: usize,
     /// Frames offered to the producer (each got a sequence number).
     pub offered: u64,
-    /// Frames committed (published as latest).
-    pub written: u64,
-    /// Frames dropped, by reason.
+    /// Frames committed: each became the latest snapshot (the seed's `total_written`).
+    pub published: u64,
+    /// Frames offered but not published, by reason.
     pub dropped: DropCounts,
+    /// Published frames the ordered queue did not deliver, by reason.
+    pub evicted: EvictCounts,
+    /// Frames the consumer took from the queue (`pop_oldest`, `pop_latest`).
+    pub taken: u64,
+    /// Frames the consumer discarded with `clear`.
+    pub cleared: u64,
     /// The drop policy.
     pub policy: DropPolicy,
 }
 
 impl SlabStats {
-    /// All drops together (the seed's `total_dropped`).
+    /// All drops before publication together (the seed's `total_dropped`).
     pub fn total_dropped(&self) -> u64 {
         self.dropped.total()
     }
@@ -188,62 +249,78 @@ impl SlabStats {
     }
 }
 
-/// Counters written by the producer alone and read by anyone.
+/// Monotonic event counters, each with a single writer and read by anyone.
 ///
-/// Each is a monotonic event count with one writer, the producer, so an
-/// increment is a plain load and store rather than a read-modify-write (an RMW
-/// costs ~8 ns; the producer makes several per frame). Relaxed everywhere:
-/// readers want a recent value, and no other memory is published through them.
+/// With one writer an increment is a plain load and store rather than a
+/// read-modify-write (an RMW costs ~8 ns; the producer makes several per frame).
+/// Relaxed everywhere: readers want a recent value, and no other memory is
+/// published through them.
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    /// Adds `n`. Only the counter's one writer may call this.
+    pub(crate) fn add(&self, n: u64) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The slab's books: the producer writes the first group, the consumer the second.
 pub(crate) struct Counters {
     /// Frames offered to `Producer::begin`; padded away from the readers' hot lines.
-    offered: CachePadded<AtomicU64>,
-    /// Frames committed.
-    written: AtomicU64,
-    /// Frames dropped, indexed by `DropReason as usize`.
-    dropped: [AtomicU64; 4],
+    pub(crate) offered: CachePadded<Counter>,
+    pub(crate) published: Counter,
+    /// Indexed by `DropReason as usize`.
+    pub(crate) dropped: [Counter; 2],
+    /// Indexed by `EvictReason as usize`.
+    pub(crate) evicted: [Counter; 3],
+    /// Written by the consumer alone, on its own cache line.
+    pub(crate) taken: CachePadded<Counter>,
+    pub(crate) cleared: Counter,
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
         Self {
-            offered: CachePadded::new(AtomicU64::new(0)),
-            written: AtomicU64::new(0),
-            dropped: std::array::from_fn(|_| AtomicU64::new(0)),
+            offered: CachePadded::new(Counter::new()),
+            published: Counter::new(),
+            dropped: std::array::from_fn(|_| Counter::new()),
+            evicted: std::array::from_fn(|_| Counter::new()),
+            taken: CachePadded::new(Counter::new()),
+            cleared: Counter::new(),
         }
     }
 
-    /// Adds `n` to a counter only the producer writes.
-    fn bump(counter: &AtomicU64, n: u64) {
-        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
-    }
-
-    pub(crate) fn offered(&self, n: u64) {
-        Self::bump(&self.offered, n);
-    }
-
-    pub(crate) fn written(&self) {
-        Self::bump(&self.written, 1);
-    }
-
     pub(crate) fn dropped(&self, reason: DropReason, n: u64) {
-        Self::bump(&self.dropped[reason.index()], n);
+        self.dropped[reason as usize].add(n);
     }
 
-    pub(crate) fn offered_total(&self) -> u64 {
-        self.offered.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn written_total(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
+    pub(crate) fn evicted(&self, reason: EvictReason, n: u64) {
+        self.evicted[reason as usize].add(n);
     }
 
     pub(crate) fn drops(&self) -> DropCounts {
-        let get = |reason: DropReason| self.dropped[reason.index()].load(Ordering::Relaxed);
+        let get = |reason: DropReason| self.dropped[reason as usize].get();
         DropCounts {
-            overwritten: get(DropReason::Overwritten),
-            sampled_out: get(DropReason::SampledOut),
-            queue_full: get(DropReason::QueueFull),
             no_free_slot: get(DropReason::NoFreeSlot),
+            abandoned: get(DropReason::Abandoned),
+        }
+    }
+
+    pub(crate) fn evictions(&self) -> EvictCounts {
+        let get = |reason: EvictReason| self.evicted[reason as usize].get();
+        EvictCounts {
+            overwritten: get(EvictReason::Overwritten),
+            sampled_out: get(EvictReason::SampledOut),
+            queue_full: get(EvictReason::QueueFull),
         }
     }
 }

@@ -1,15 +1,17 @@
 //! The producer: the one decode worker that fills free slots and commits them.
 //!
 //! It never waits. A slot is reused only when `Arc::get_mut` proves that no
-//! reader, queue entry or snapshot refers to it; when no slot is free, or the
-//! policy refuses the frame, `begin` says so at once, before any pixel work.
+//! reader, queue entry or snapshot refers to it; when no slot is free, `begin`
+//! says so at once, before any pixel work. Every committed frame becomes the
+//! latest snapshot; the drop policy decides only what the ordered queue keeps.
 
 use super::frame::{FrameInfo, FrameMeta, Slot};
 use super::layout::FrameLayout;
-use super::policy::{DropPolicy, DropReason, SlabStats};
-use super::ring::{Evicted, WriterRole};
+use super::policy::{DropPolicy, DropReason, EvictReason, SlabStats};
+use super::ring::{Overwrite, WriterRole};
+use super::sample::{Plan, Sampler};
 use super::{Reader, Shared};
-use crate::sync::{Arc, Ordering};
+use crate::sync::Arc;
 
 /// A frame the producer did not take, and why. Tiny, so rejecting costs nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,24 +30,32 @@ impl std::fmt::Display for Rejected {
 
 impl std::error::Error for Rejected {}
 
-/// What a commit did.
+/// What a commit did. Whatever the variant, the frame is the latest snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[must_use = "an eviction is a dropped frame the caller may want to report"]
+#[must_use = "an eviction is a frame the ordered queue lost, which the caller may want to report"]
 pub enum Committed {
-    /// Published as latest and queued; nothing was evicted.
+    /// Queued; nothing was evicted.
     Queued {
         /// The committed frame's sequence number.
         seq: u64,
     },
-    /// Published and queued after evicting the oldest unconsumed frame (`Latest`).
+    /// Queued after evicting the oldest unconsumed frame (`Latest`).
     Overwrote {
         /// The committed frame's sequence number.
         seq: u64,
         /// The evicted frame's sequence number.
         evicted_seq: u64,
     },
-    /// Published as latest but not queued: the queue was full while the consumer
-    /// was reading it in place (counted as [`DropReason::NoFreeSlot`]).
+    /// Queued after thinning older frames out of the queue (`Sample`).
+    Thinned {
+        /// The committed frame's sequence number.
+        seq: u64,
+        /// How many queued frames were sampled out.
+        removed: u32,
+    },
+    /// Published as latest but not queued (counted as
+    /// [`EvictReason::QueueFull`]): the queue was full under `DropNewest`, or
+    /// full while the consumer was reading it in place.
     LatestOnly {
         /// The committed frame's sequence number.
         seq: u64,
@@ -58,19 +68,15 @@ impl Committed {
         match *self {
             Committed::Queued { seq }
             | Committed::Overwrote { seq, .. }
+            | Committed::Thinned { seq, .. }
             | Committed::LatestOnly { seq } => seq,
         }
     }
-}
 
-/// `Sample`'s admission state: frame `seq` is admitted when
-/// `(seq - origin) % stride == 0`; `stride` doubles each time the queue fills.
-#[derive(Clone, Copy, Debug)]
-struct Sampling {
-    stride: u64,
-    origin: u64,
-    /// The consumer's clear count this state belongs to; a newer one restarts sampling.
-    epoch: u64,
+    /// Whether the frame entered the ordered queue.
+    pub fn is_queued(&self) -> bool {
+        !matches!(self, Committed::LatestOnly { .. })
+    }
 }
 
 /// The writing end of a slab. One per slab; `Send`, not `Clone`.
@@ -84,22 +90,20 @@ pub struct Producer {
     /// were filled, so the search usually succeeds at once).
     cursor: usize,
     next_seq: u64,
-    sampling: Sampling,
+    /// `Sample`'s plan; `None` under the other policies.
+    sampler: Option<Sampler>,
 }
 
 impl Producer {
     pub(crate) fn new(shared: Arc<Shared>, homes: Box<[Arc<Slot>]>, role: WriterRole) -> Self {
         Self {
-            shared,
             homes,
             role,
             cursor: 0,
             next_seq: 0,
-            sampling: Sampling {
-                stride: 1,
-                origin: 0,
-                epoch: 0,
-            },
+            sampler: (shared.policy == DropPolicy::Sample)
+                .then(|| Sampler::new(shared.ring.capacity())),
+            shared,
         }
     }
 
@@ -108,17 +112,16 @@ impl Producer {
     pub fn begin(&mut self) -> Result<SlotWriter<'_>, Rejected> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.shared.counters.offered(1);
-        let admitted = self
-            .admit(seq)
-            .and_then(|()| self.find_free().ok_or(DropReason::NoFreeSlot));
-        match admitted {
-            Ok(index) => Ok(SlotWriter {
+        self.shared.counters.offered.add(1);
+        match self.find_free() {
+            Some(index) => Ok(SlotWriter {
                 producer: self,
                 index,
                 seq,
+                committed: false,
             }),
-            Err(reason) => {
+            None => {
+                let reason = DropReason::NoFreeSlot;
                 self.shared.counters.dropped(reason, 1);
                 Err(Rejected { seq, reason })
             }
@@ -140,61 +143,73 @@ impl Producer {
         &self.homes[0].layout
     }
 
-    fn admit(&mut self, seq: u64) -> Result<(), DropReason> {
-        let ring = &self.shared.ring;
-        match self.shared.policy {
-            DropPolicy::Latest => Ok(()),
-            // The queue only shrinks between here and `commit`: we are its only pusher.
-            DropPolicy::DropNewest if ring.len() >= ring.capacity() => Err(DropReason::QueueFull),
-            DropPolicy::DropNewest => Ok(()),
-            DropPolicy::Sample => self.admit_sample(seq),
+    /// Queues the committed slot `index` as the policy says.
+    fn enqueue(&mut self, index: usize) -> Committed {
+        let seq = self.homes[index].meta.seq;
+        let shared = &*self.shared;
+        let slot = Arc::clone(&self.homes[index]);
+        match shared.policy {
+            DropPolicy::Latest => match shared.ring.push_overwrite(&mut self.role, slot) {
+                Overwrite::Pushed => Committed::Queued { seq },
+                Overwrite::Evicted(evicted) => {
+                    shared.counters.evicted(EvictReason::Overwritten, 1);
+                    Committed::Overwrote {
+                        seq,
+                        evicted_seq: evicted.meta.seq,
+                    }
+                }
+                Overwrite::Refused => self.left_out(seq),
+            },
+            DropPolicy::DropNewest => match shared.ring.push(&mut self.role, slot) {
+                Ok(_) => Committed::Queued { seq },
+                Err(_) => self.left_out(seq),
+            },
+            DropPolicy::Sample => self.enqueue_sample(slot, seq),
         }
     }
 
-    fn admit_sample(&mut self, seq: u64) -> Result<(), DropReason> {
-        // Relaxed: a restart request; no memory is published through it.
-        let epoch = self.shared.clear_epoch.load(Ordering::Relaxed);
-        if epoch != self.sampling.epoch {
-            self.sampling = Sampling {
-                stride: 1,
-                origin: seq,
-                epoch,
-            };
-        }
-        let Sampling { stride, origin, .. } = self.sampling;
-        let admits = |seq: u64, stride: u64| seq >= origin && (seq - origin).is_multiple_of(stride);
-        if !admits(seq, stride) {
-            return Err(DropReason::SampledOut);
-        }
-        let ring = &self.shared.ring;
-        if ring.len() < ring.capacity() {
-            return Ok(());
-        }
-        // Full: keep every other queued frame and double the stride. The queue is
-        // empty to the consumer for the few pushes this takes.
-        let doubled = stride * 2;
-        let drained = ring
-            .drain_unpinned(&mut self.role)
-            .ok_or(DropReason::NoFreeSlot)?;
-        let mut thinned = 0;
-        for slot in drained {
-            if admits(slot.meta.seq, doubled) {
-                if ring.push(&mut self.role, slot).is_err() {
-                    unreachable!("half of a drained queue fits in it");
-                }
-            } else {
-                thinned += 1;
+    /// `Sample`: plans against the queue as it is, and pushes or rebuilds; a
+    /// rebuild the consumer raced (by popping, clearing or pinning) is planned again.
+    fn enqueue_sample(&mut self, mut slot: Arc<Slot>, seq: u64) -> Committed {
+        let shared = &*self.shared;
+        let ring = &shared.ring;
+        let sampler = self.sampler.as_mut().expect("Sample has a sampler");
+        let time = sampler.time(&slot.meta.info);
+        loop {
+            let current = ring.cursor();
+            let plan = sampler.plan(ring, current, time);
+            if plan == Plan::Push || current.pinned {
+                // Pinned: nothing can be removed while the consumer reads in
+                // place; push if there is room (the next rebuild thins it).
+                return match ring.push(&mut self.role, slot) {
+                    Ok(position) => {
+                        sampler.record(ring, position, time);
+                        Committed::Queued { seq }
+                    }
+                    Err(_) => {
+                        shared.counters.evicted(EvictReason::QueueFull, 1);
+                        Committed::LatestOnly { seq }
+                    }
+                };
             }
+            let removed = match ring.rebuild(&mut self.role, current, sampler.keep(), slot) {
+                Ok(removed) => removed.count() as u32,
+                Err(back) => {
+                    slot = back;
+                    continue;
+                }
+            };
+            shared
+                .counters
+                .evicted(EvictReason::SampledOut, u64::from(removed));
+            sampler.record_rebuild(ring, current, time);
+            return Committed::Thinned { seq, removed };
         }
-        self.shared
-            .counters
-            .dropped(DropReason::SampledOut, thinned);
-        self.sampling.stride = doubled;
-        if admits(seq, doubled) {
-            Ok(())
-        } else {
-            Err(DropReason::SampledOut)
-        }
+    }
+
+    fn left_out(&self, seq: u64) -> Committed {
+        self.shared.counters.evicted(EvictReason::QueueFull, 1);
+        Committed::LatestOnly { seq }
     }
 
     fn find_free(&mut self) -> Option<usize> {
@@ -211,12 +226,13 @@ impl Producer {
 }
 
 /// A free slot being filled. Fill the pixels, then [`commit`](Self::commit);
-/// dropping it instead abandons the frame and frees the slot (the caller counts
-/// its own reason, e.g. a corrupt frame).
+/// dropping it instead abandons the frame and frees the slot (counted as
+/// [`DropReason::Abandoned`]).
 pub struct SlotWriter<'a> {
     producer: &'a mut Producer,
     index: usize,
     seq: u64,
+    committed: bool,
 }
 
 impl SlotWriter<'_> {
@@ -261,46 +277,29 @@ impl SlotWriter<'_> {
         planes
     }
 
-    /// Publishes the frame as the latest snapshot and queues it for the ordered
-    /// consumer, evicting the oldest queued frame if the policy is `Latest` and
-    /// the queue is full.
+    /// Publishes the frame as the latest snapshot and offers it to the ordered
+    /// queue under the slab's [`DropPolicy`].
     pub fn commit(mut self, info: FrameInfo) -> Committed {
         let seq = self.seq;
         self.slot().meta = FrameMeta { seq, info };
-        let SlotWriter {
-            producer, index, ..
-        } = self;
-        let shared = &*producer.shared;
-        let home = &producer.homes[index];
-        let mut committed = Committed::Queued { seq };
-        if shared.policy == DropPolicy::Latest {
-            match shared.ring.evict_oldest(&mut producer.role) {
-                Evicted::NotFull => {}
-                Evicted::Pinned => committed = Committed::LatestOnly { seq },
-                Evicted::Oldest(evicted) => {
-                    shared.counters.dropped(DropReason::Overwritten, 1);
-                    committed = Committed::Overwrote {
-                        seq,
-                        evicted_seq: evicted.meta.seq,
-                    };
-                }
-            }
-        }
-        if committed != (Committed::LatestOnly { seq })
-            && shared
-                .ring
-                .push(&mut producer.role, Arc::clone(home))
-                .is_err()
-        {
-            // `begin` checked the room for the other policies and only we push;
-            // kept as a counted outcome rather than a panic.
-            committed = Committed::LatestOnly { seq };
-        }
-        if let Committed::LatestOnly { .. } = committed {
-            shared.counters.dropped(DropReason::NoFreeSlot, 1);
-        }
-        shared.latest.store(Some(Arc::clone(home)));
-        shared.counters.written();
+        self.committed = true;
+        let committed = self.producer.enqueue(self.index);
+        let shared = &*self.producer.shared;
+        shared
+            .latest
+            .store(Some(Arc::clone(&self.producer.homes[self.index])));
+        shared.counters.published.add(1);
         committed
+    }
+}
+
+impl Drop for SlotWriter<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.producer
+                .shared
+                .counters
+                .dropped(DropReason::Abandoned, 1);
+        }
     }
 }

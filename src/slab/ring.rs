@@ -1,6 +1,6 @@
 //! The ordered queue: a bounded FIFO of slot references that the producer pushes
-//! at the tail, the consumer pops at either end, and the producer may evict or
-//! compact from the head, all by compare-and-swap on one word.
+//! at the tail, the consumer pops at either end or empties, and the producer may
+//! evict from the head or rebuild whole, all by compare-and-swap on one word.
 //!
 //! Why our own ring rather than `ringbuf` or `crossbeam`'s `ArrayQueue`: an SPSC
 //! ring (ringbuf) cannot let its producer evict the oldest element without
@@ -9,6 +9,12 @@
 //! without taking them, or thin itself out in place for the `Sample` policy.
 //! Packing head, tail and a "consumer is looking" pin into one `AtomicU64` makes
 //! every one of those a single CAS, so each is linearizable and none waits.
+//!
+//! The cell array has room for twice the capacity, so the producer can write a
+//! whole new queue (the elements it keeps, then its new one) into the cells past
+//! the tail and switch to it with one CAS ([`Ring::rebuild`]): a consumer never
+//! sees a half-thinned queue, and a `clear` or a pop that races the rebuild
+//! either comes before it (the rebuild's CAS fails and it starts over) or after.
 //!
 //! Ownership: each queued element is one strong reference to its slot
 //! (`Arc::into_raw`), so a queued slot can never look unique to the producer.
@@ -30,13 +36,13 @@ pub(crate) const MAX_CAPACITY: usize = 1 << 20;
 
 /// The decoded queue word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Cursor {
+pub(crate) struct Cursor {
     /// Position of the oldest element, in `0 .. 2^31`.
-    head: u32,
+    pub(crate) head: u32,
     /// Position one past the newest element, in `0 .. 2^31`.
-    tail: u32,
+    pub(crate) tail: u32,
     /// The consumer is reading elements in place: no one but it may move `head`.
-    pinned: bool,
+    pub(crate) pinned: bool,
 }
 
 impl Cursor {
@@ -52,15 +58,20 @@ impl Cursor {
         u64::from(self.head) | (u64::from(self.tail) << 32) | if self.pinned { PIN_BIT } else { 0 }
     }
 
-    fn len(self) -> u32 {
+    pub(crate) fn len(self) -> u32 {
         self.tail.wrapping_sub(self.head) & POS_MASK
     }
 
-    fn advance(position: u32, by: u32) -> u32 {
+    /// The live positions, oldest first.
+    pub(crate) fn positions(self) -> impl Iterator<Item = u32> {
+        (0..self.len()).map(move |offset| Cursor::advance(self.head, offset))
+    }
+
+    pub(crate) fn advance(position: u32, by: u32) -> u32 {
         position.wrapping_add(by) & POS_MASK
     }
 
-    fn retreat(position: u32) -> u32 {
+    pub(crate) fn retreat(position: u32) -> u32 {
         position.wrapping_sub(1) & POS_MASK
     }
 }
@@ -70,10 +81,19 @@ impl Cursor {
 /// are never called from two threads at once (they write cells before their CAS).
 pub(crate) struct WriterRole(());
 
-/// The right to pop and pin: one per ring, held by the consumer. Not `Clone`, so
-/// `pop_back` (which relies on being the only tail-decrementer) and `pin` (a
-/// single bit) have one caller at a time.
-pub(crate) struct ReaderRole(());
+/// The right to pop, clear and pin: one per ring, held by the consumer. Not
+/// `Clone`, so `pop_back` (which relies on being the only tail-decrementer) and
+/// `pin` (a single bit) have one caller at a time. It carries the scratch space
+/// `clear` reads the queued references into before its CAS (allocated once).
+pub(crate) struct ReaderRole {
+    scratch: Vec<*const Slot>,
+}
+
+// SAFETY: `scratch` holds copies of queued pointers only between a read and the
+// CAS of one `clear` call on the thread that owns the role; it owns nothing
+// (ownership passes to `clear` only once its CAS succeeds), so moving the role
+// to another thread between calls moves no shared state.
+unsafe impl Send for ReaderRole {}
 
 pub(crate) struct Ring {
     /// The queue word: `head` in bits 0..31, the pin in bit 31, `tail` in bits
@@ -81,20 +101,22 @@ pub(crate) struct Ring {
     /// `capacity` of them.
     state: CachePadded<AtomicU64>,
     /// `cells[position & mask]` holds a queued slot reference (`Arc::into_raw`) for
-    /// each live position; other cells hold stale pointers that no one owns.
+    /// each live position; other cells hold stale pointers that no one owns. At
+    /// least `2 × capacity` cells, so a rebuilt queue fits past a full one.
     cells: Box<[AtomicPtr<Slot>]>,
     mask: u32,
     capacity: u32,
 }
 
-/// What [`Ring::evict_oldest`] did.
-pub(crate) enum Evicted {
-    /// The queue had room: nothing was evicted.
-    NotFull,
-    /// The queue is full and the consumer is reading it in place.
-    Pinned,
-    /// The oldest element, now owned by the caller.
-    Oldest(Arc<Slot>),
+/// What [`Ring::push_overwrite`] did.
+pub(crate) enum Overwrite {
+    /// Queued; the queue had room.
+    Pushed,
+    /// Queued in place of the oldest element, now owned by the caller.
+    Evicted(Arc<Slot>),
+    /// Not queued (the reference was released): the queue is full and the
+    /// consumer is reading it in place.
+    Refused,
 }
 
 impl Ring {
@@ -104,7 +126,7 @@ impl Ring {
             (1..=MAX_CAPACITY).contains(&capacity),
             "ring capacity {capacity}"
         );
-        let cell_count = capacity.next_power_of_two();
+        let cell_count = Self::cell_count(capacity);
         let cells = (0..cell_count)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
@@ -114,11 +136,31 @@ impl Ring {
             mask: (cell_count - 1) as u32,
             capacity: capacity as u32,
         };
-        (ring, WriterRole(()), ReaderRole(()))
+        let reader = ReaderRole {
+            scratch: Vec::with_capacity(capacity),
+        };
+        (ring, WriterRole(()), reader)
+    }
+
+    /// How many cells a ring of `capacity` has: a power of two (so it divides the
+    /// 2^31 positions) of at least twice the capacity (see [`rebuild`](Self::rebuild)).
+    pub(crate) fn cell_count(capacity: usize) -> usize {
+        (2 * capacity).next_power_of_two()
+    }
+
+    /// The index of `position`'s cell, for side tables the producer keeps per cell.
+    pub(crate) fn cell_index(&self, position: u32) -> usize {
+        (position & self.mask) as usize
     }
 
     pub(crate) fn capacity(&self) -> usize {
         self.capacity as usize
+    }
+
+    /// The queue word now, for the producer's plans (a momentary value: the
+    /// consumer may pop meanwhile, which the producer's CAS then notices).
+    pub(crate) fn cursor(&self) -> Cursor {
+        self.load()
     }
 
     /// Elements queued now (a momentary value when others are active).
@@ -158,8 +200,8 @@ impl Ring {
     /// The producer takes ownership of the reference stored for a position it
     /// just removed. Reading the cell *after* the removing CAS is sound only for
     /// the producer: it alone writes cells, so nothing can have reused this one.
-    /// Private, and called only from the producer's removals (`evict_oldest`,
-    /// and `Drained`, which only `drain_unpinned` makes).
+    /// Private, and called only from the producer's removals (`push_overwrite`,
+    /// and `Removed`, which only `rebuild` makes).
     fn take(&self, position: u32) -> Arc<Slot> {
         // Relaxed: the cell was written by this same thread.
         let raw = self.cell(position).load(Ordering::Relaxed);
@@ -188,7 +230,7 @@ impl Ring {
     // --- producer side ---------------------------------------------------------
 
     /// Appends `slot`, or gives it back if the queue is full.
-    pub(crate) fn push(&self, _role: &mut WriterRole, slot: Arc<Slot>) -> Result<(), Arc<Slot>> {
+    pub(crate) fn push(&self, _role: &mut WriterRole, slot: Arc<Slot>) -> Result<u32, Arc<Slot>> {
         let raw = Arc::into_raw(slot).cast_mut();
         let mut current = self.load();
         loop {
@@ -204,36 +246,100 @@ impl Ring {
                 ..current
             };
             match self.try_replace(current, next) {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(current.tail),
                 Err(fresh) => current = fresh,
             }
         }
     }
 
-    /// Removes the oldest element if the queue is full and not pinned.
-    pub(crate) fn evict_oldest(&self, _role: &mut WriterRole) -> Evicted {
+    /// Appends `slot`; when the queue is full, removes the oldest element in the
+    /// same CAS (refused while the consumer has the queue pinned). Returns the
+    /// position written, with the outcome.
+    pub(crate) fn push_overwrite(&self, _role: &mut WriterRole, slot: Arc<Slot>) -> Overwrite {
+        let raw = Arc::into_raw(slot).cast_mut();
         let mut current = self.load();
         loop {
-            if current.len() < self.capacity {
-                return Evicted::NotFull;
+            let full = current.len() >= self.capacity;
+            if full && current.pinned {
+                // SAFETY: `raw` came from `Arc::into_raw` above and was never published.
+                drop(unsafe { Arc::from_raw(raw) });
+                return Overwrite::Refused;
             }
-            if current.pinned {
-                return Evicted::Pinned;
-            }
+            // Relaxed: `tail` is outside the live range even when the queue is
+            // full (there are at least twice as many cells as elements), so no
+            // one owns this cell; the CAS's Release publishes the write.
+            self.cell(current.tail).store(raw, Ordering::Relaxed);
             let next = Cursor {
-                head: Cursor::advance(current.head, 1),
-                ..current
+                head: if full {
+                    Cursor::advance(current.head, 1)
+                } else {
+                    current.head
+                },
+                tail: Cursor::advance(current.tail, 1),
+                pinned: current.pinned,
             };
             match self.try_replace(current, next) {
-                Ok(()) => return Evicted::Oldest(self.take(current.head)),
+                Ok(()) if full => return Overwrite::Evicted(self.take(current.head)),
+                Ok(()) => return Overwrite::Pushed,
                 Err(fresh) => current = fresh,
             }
         }
     }
 
-    /// Removes every element, oldest first, unless the consumer has the ring pinned.
-    pub(crate) fn drain_unpinned(&self, _role: &mut WriterRole) -> Option<Drained<'_>> {
-        self.drain_from(self.load())
+    /// Replaces the queue `current` by the elements at `keep` (live positions of
+    /// `current`, oldest first) followed by `slot`, in one CAS. The elements of
+    /// `current` not kept are removed and handed to the caller, oldest first.
+    /// Fails, giving `slot` back, if the queue changed since `current` was read
+    /// or is pinned: the caller plans again from a fresh [`cursor`](Self::cursor).
+    ///
+    /// The new queue is written into the cells past `current.tail`, which no one
+    /// owns (there are at least `2 × capacity` cells and both queues are at most
+    /// `capacity` long), and occupies the positions `tail .. tail + keep.len() + 1`.
+    ///
+    /// # Panics
+    /// If `keep` has `capacity` or more elements.
+    pub(crate) fn rebuild<'r, 'k>(
+        &'r self,
+        role: &'r mut WriterRole,
+        current: Cursor,
+        keep: &'k [u32],
+        slot: Arc<Slot>,
+    ) -> Result<Removed<'r, 'k>, Arc<Slot>> {
+        assert!(keep.len() < self.capacity as usize, "a rebuilt queue fits");
+        let raw = Arc::into_raw(slot).cast_mut();
+        if current.pinned {
+            // SAFETY: `raw` came from `Arc::into_raw` above and was never published.
+            return Err(unsafe { Arc::from_raw(raw) });
+        }
+        let mut to = current.tail;
+        for &from in keep {
+            // Relaxed, both: this thread wrote every cell (it alone writes cells),
+            // and the cells written are outside the live range; the CAS's Release
+            // publishes them.
+            let kept = self.cell(from).load(Ordering::Relaxed);
+            self.cell(to).store(kept, Ordering::Relaxed);
+            to = Cursor::advance(to, 1);
+        }
+        // Relaxed: as above.
+        self.cell(to).store(raw, Ordering::Relaxed);
+        let next = Cursor {
+            head: current.tail,
+            tail: Cursor::advance(to, 1),
+            pinned: false,
+        };
+        match self.try_replace(current, next) {
+            // The kept references moved to their new positions; the others are
+            // the caller's now.
+            Ok(()) => Ok(Removed {
+                ring: self,
+                _role: role,
+                next: current.head,
+                end: current.tail,
+                keep,
+            }),
+            // SAFETY: the CAS failed, so `raw` was never published.
+            Err(_) => Err(unsafe { Arc::from_raw(raw) }),
+        }
     }
 
     // --- consumer side ---------------------------------------------------------
@@ -278,34 +384,36 @@ impl Ring {
         }
     }
 
-    /// Removes the elements queued now, oldest first, and returns how many. One
-    /// CAS per element: the consumer must read each cell before removing it
-    /// (see [`claim`](Self::claim)), and this needs no storage for the pointers.
-    pub(crate) fn drain(&self, role: &mut ReaderRole) -> usize {
-        let queued = self.len();
-        (0..queued).map_while(|_| self.pop_front(role)).count()
-    }
-
-    fn drain_from(&self, mut current: Cursor) -> Option<Drained<'_>> {
+    /// Empties the queue in one CAS and returns how many elements it held. The
+    /// references are read into the role's scratch space first, while their
+    /// positions are live (see [`claim`](Self::claim)), and released after.
+    pub(crate) fn clear(&self, role: &mut ReaderRole) -> usize {
+        let mut current = self.load();
         loop {
-            if current.pinned {
-                return None;
-            }
+            role.scratch.clear();
+            // Relaxed: the Acquire load of `current` ordered the pushes that
+            // wrote these cells before us; a stale `current` fails the CAS.
+            role.scratch.extend(
+                current
+                    .positions()
+                    .map(|position| self.cell(position).load(Ordering::Relaxed).cast_const()),
+            );
             let next = Cursor {
                 head: current.tail,
                 ..current
             };
             match self.try_replace(current, next) {
-                Ok(()) => {
-                    return Some(Drained {
-                        ring: self,
-                        next: current.head,
-                        end: current.tail,
-                    })
-                }
+                Ok(()) => break,
                 Err(fresh) => current = fresh,
             }
         }
+        let cleared = role.scratch.len();
+        for raw in role.scratch.drain(..) {
+            // SAFETY: the CAS removed every position read above while their cells
+            // were unchanged (as in `claim`), so each reference is ours alone.
+            drop(unsafe { Arc::from_raw(raw) });
+        }
+        cleared
     }
 
     /// Stops the producer from removing elements while the consumer reads them in
@@ -346,28 +454,39 @@ impl Drop for Ring {
     }
 }
 
-/// Elements the producer removed together, oldest first; those not taken are
+/// The elements a [`Ring::rebuild`] removed, oldest first; those not taken are
 /// released on drop.
-pub(crate) struct Drained<'a> {
-    ring: &'a Ring,
+pub(crate) struct Removed<'r, 'k> {
+    ring: &'r Ring,
+    /// Held so the producer writes no cell until the removed ones are taken.
+    _role: &'r mut WriterRole,
+    /// The next old position to look at, up to `end`.
     next: u32,
     end: u32,
+    /// The old positions that were kept (ascending from the old head): skipped.
+    keep: &'k [u32],
 }
 
-impl Iterator for Drained<'_> {
+impl Iterator for Removed<'_, '_> {
     type Item = Arc<Slot>;
 
     fn next(&mut self) -> Option<Arc<Slot>> {
-        if self.next == self.end {
-            return None;
+        while self.next != self.end {
+            let position = self.next;
+            self.next = Cursor::advance(self.next, 1);
+            if let Some((&kept, rest)) = self.keep.split_first() {
+                if kept == position {
+                    self.keep = rest;
+                    continue;
+                }
+            }
+            return Some(self.ring.take(position));
         }
-        let slot = self.ring.take(self.next);
-        self.next = Cursor::advance(self.next, 1);
-        Some(slot)
+        None
     }
 }
 
-impl Drop for Drained<'_> {
+impl Drop for Removed<'_, '_> {
     fn drop(&mut self) {
         self.for_each(drop);
     }

@@ -12,7 +12,7 @@ use super::status::{StatusCell, StreamEvent, StreamStatus};
 use super::worker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::Interrupt;
-use crate::slab::{Consumer, DropCounts, Frame, Reader};
+use crate::slab::{Consumer, Frame, Reader};
 
 /// How long [`Stream::stop`] waits for the worker before giving up on joining it.
 const STOP_BUDGET: Duration = Duration::from_millis(1500);
@@ -103,18 +103,12 @@ impl StreamShared {
     }
 
     pub(crate) fn status(&self) -> StreamStatus {
-        self.status.snapshot(self.slab_drops())
+        self.status
+            .snapshot(self.slab.get().map(|ends| ends.reader.stats()))
     }
 
     pub(crate) fn latest(&self) -> Option<Frame> {
         self.slab.get()?.reader.latest()
-    }
-
-    pub(crate) fn slab_drops(&self) -> DropCounts {
-        self.slab
-            .get()
-            .map(|ends| ends.reader.stats().dropped)
-            .unwrap_or_default()
     }
 }
 

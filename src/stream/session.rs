@@ -268,8 +268,15 @@ impl Session<'_> {
                 return Ok(());
             }
         }
-        let producer = self.producer(frame)?;
-        // A refused frame is counted by the slab under its reason.
+        let producer = match self.producer(frame) {
+            Ok(producer) => producer,
+            Err(error) => {
+                Counters::add(&status.counters.no_slab, 1);
+                return Err(error);
+            }
+        };
+        // A refused frame is counted by the slab under its reason, and so is
+        // one abandoned by a failed conversion (the writer's drop counts it).
         let Ok(mut slot) = producer.begin() else {
             return Ok(());
         };

@@ -14,7 +14,7 @@ use crossbeam_channel::Sender;
 
 use super::latency::{LatencyHistogram, LatencyRecorder};
 use crate::error::Error;
-use crate::slab::DropCounts;
+use crate::slab::{EvictCounts, SlabStats};
 
 /// Where a stream is in its life.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,28 +72,39 @@ pub struct MediaInfo {
     pub fps: Option<f64>,
 }
 
-/// Frames dropped by the stream, by reason.
+/// Decoded frames the stream dropped before publication, by reason. With the
+/// published frames they account for every decoded frame exactly once:
+/// `decoded == published + dropped.total()` whenever the worker is between
+/// frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamDrops {
     /// Corrupt or decoded with errors, or after packet loss before the next keyframe.
     pub corrupt: u64,
     /// Skipped by the stream's [`SkipPolicy`](super::SkipPolicy).
     pub skipped: u64,
-    /// Dropped by the slab, by its reasons.
-    pub slab: DropCounts,
+    /// No slab slot was free: readers held every spare slot.
+    pub no_free_slot: u64,
+    /// Converting into the slot failed.
+    pub convert_failed: u64,
+    /// The stream's slab could not be built (e.g. over the memory budget).
+    pub no_slab: u64,
 }
 
 impl StreamDrops {
-    /// All drops together, evictions from the ordered queue included.
-    pub fn total(&self) -> u64 {
-        self.corrupt + self.skipped + self.slab.total()
+    /// Every reason with its count, in declaration order, named as in metrics.
+    pub fn by_reason(&self) -> [(&'static str, u64); 5] {
+        [
+            ("corrupt", self.corrupt),
+            ("skipped", self.skipped),
+            ("no_free_slot", self.no_free_slot),
+            ("convert_failed", self.convert_failed),
+            ("no_slab", self.no_slab),
+        ]
     }
 
-    /// Frames no reader could see: every drop but `overwritten` (an overwritten
-    /// frame was published as the latest frame and only left the ordered queue
-    /// unconsumed, which is the normal case when nothing consumes the queue).
-    pub fn unpublished(&self) -> u64 {
-        self.total() - self.slab.overwritten
+    /// All drops together.
+    pub fn total(&self) -> u64 {
+        self.by_reason().iter().map(|(_, count)| count).sum()
     }
 }
 
@@ -116,10 +127,14 @@ pub struct StreamStatus {
     pub core: Option<usize>,
     /// Frames out of the decoder.
     pub decoded: u64,
-    /// Frames published to the slab.
+    /// Frames published to the slab (each became its latest frame).
     pub published: u64,
-    /// Frames dropped, by reason.
+    /// Decoded frames dropped before publication, by reason.
     pub dropped: StreamDrops,
+    /// Published frames the slab's ordered queue did not deliver (by the drop
+    /// policy, or because nothing consumes the queue), by reason. Latest
+    /// readers may have seen them.
+    pub evicted: EvictCounts,
     /// Packets the decoder refused and decode calls that failed.
     pub decode_errors: u64,
     /// Connection attempts after the first.
@@ -165,6 +180,7 @@ pub(crate) struct Counters {
     pub(crate) published: AtomicU64,
     pub(crate) corrupt: AtomicU64,
     pub(crate) skipped: AtomicU64,
+    pub(crate) no_slab: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
     pub(crate) reconnects: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -296,7 +312,8 @@ impl StatusCell {
         );
     }
 
-    pub(crate) fn snapshot(&self, slab: DropCounts) -> StreamStatus {
+    /// The status, with the slab's books once the slab exists.
+    pub(crate) fn snapshot(&self, slab: Option<SlabStats>) -> StreamStatus {
         let record = self.record();
         let counters = &self.counters;
         let since_epoch = |value: u64| (value != 0).then(|| Duration::from_nanos(value - 1));
@@ -313,8 +330,11 @@ impl StatusCell {
             dropped: StreamDrops {
                 corrupt: Counters::get(&counters.corrupt),
                 skipped: Counters::get(&counters.skipped),
-                slab,
+                no_free_slot: slab.map_or(0, |slab| slab.dropped.no_free_slot),
+                convert_failed: slab.map_or(0, |slab| slab.dropped.abandoned),
+                no_slab: Counters::get(&counters.no_slab),
             },
+            evicted: slab.map(|slab| slab.evicted).unwrap_or_default(),
             decode_errors: Counters::get(&counters.decode_errors),
             reconnects: Counters::get(&counters.reconnects),
             bytes_in: Counters::get(&counters.bytes_in),

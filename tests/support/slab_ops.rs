@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arbitrary::{Arbitrary, Unstructured};
 use rtsp_ingest::slab::{
-    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, Frame, FrameInfo, FrameLayout,
-    PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats, SlotWriter,
+    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, EvictCounts, Frame, FrameInfo,
+    FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats, SlotWriter,
 };
 
 /// One step of a scenario.
@@ -190,17 +190,18 @@ pub struct Model {
     /// The seq of the open writer, if any.
     pub writer: Option<u64>,
     pub offered: u64,
-    pub written: u64,
+    pub published: u64,
     pub dropped: DropCounts,
-    /// `Sample` state.
-    pub stride: u64,
-    pub origin: u64,
-    /// `clear` was called since the last `begin`.
-    pub cleared: bool,
-    /// Since sampling last (re)started: no pop, no clear, no abandon, and no
-    /// stride-admitted frame lost to `NoFreeSlot`. While set, the queued seqs from
-    /// `origin` on must be exactly `origin, origin + stride, origin + 2 * stride, ...`.
-    pub spaced: bool,
+    pub evicted: EvictCounts,
+    pub taken: u64,
+    pub cleared: u64,
+    /// `Sample`: each committed frame's sample time, by seq.
+    pub times: Vec<i64>,
+    /// `Sample`: the span's origin and the cell width (0: every frame kept).
+    pub origin: i64,
+    pub stride: i64,
+    /// `Sample`'s clock: the last frame's (pts, received, time).
+    pub clock: Option<(Option<i64>, Instant, i64)>,
 }
 
 impl Model {
@@ -221,12 +222,15 @@ impl Model {
             held: Vec::new(),
             writer: None,
             offered: 0,
-            written: 0,
+            published: 0,
             dropped: DropCounts::default(),
-            stride: 1,
+            evicted: EvictCounts::default(),
+            taken: 0,
+            cleared: 0,
+            times: Vec::new(),
             origin: 0,
-            cleared: false,
-            spaced: true,
+            stride: 0,
+            clock: None,
         }
     }
 
@@ -245,115 +249,139 @@ impl Model {
         seqs.len() + usize::from(self.writer.is_some())
     }
 
-    fn count(&mut self, reason: DropReason, n: u64) {
-        let counter = match reason {
-            DropReason::Overwritten => &mut self.dropped.overwritten,
-            DropReason::SampledOut => &mut self.dropped.sampled_out,
-            DropReason::QueueFull => &mut self.dropped.queue_full,
-            DropReason::NoFreeSlot => &mut self.dropped.no_free_slot,
-        };
-        *counter += n;
-    }
-
     pub fn begin(&mut self) -> Result<u64, Rejected> {
         assert!(self.writer.is_none(), "model: begin with a writer open");
         let seq = self.next_seq;
         self.next_seq += 1;
         self.offered += 1;
-        let admitted = self.admit(seq).and_then(|()| {
-            if self.occupied() < self.slots {
-                Ok(())
-            } else {
-                if self.policy == DropPolicy::Sample {
-                    // The stride admitted it: its loss leaves a gap.
-                    self.spaced = false;
-                }
-                Err(DropReason::NoFreeSlot)
-            }
-        });
-        self.cleared = false;
-        match admitted {
-            Ok(()) => {
-                self.writer = Some(seq);
-                Ok(seq)
-            }
-            Err(reason) => {
-                self.count(reason, 1);
-                Err(Rejected { seq, reason })
-            }
+        if self.occupied() < self.slots {
+            self.writer = Some(seq);
+            Ok(seq)
+        } else {
+            self.dropped.no_free_slot += 1;
+            Err(Rejected {
+                seq,
+                reason: DropReason::NoFreeSlot,
+            })
         }
     }
 
-    fn admit(&mut self, seq: u64) -> Result<(), DropReason> {
-        match self.policy {
-            DropPolicy::Latest => Ok(()),
-            DropPolicy::DropNewest if self.queue.len() >= self.capacity => {
-                Err(DropReason::QueueFull)
-            }
-            DropPolicy::DropNewest => Ok(()),
-            DropPolicy::Sample => {
-                if self.cleared {
-                    self.stride = 1;
-                    self.origin = seq;
-                    self.spaced = true;
-                }
-                let origin = self.origin;
-                let admits =
-                    |seq: u64, stride: u64| seq >= origin && (seq - origin).is_multiple_of(stride);
-                if !admits(seq, self.stride) {
-                    return Err(DropReason::SampledOut);
-                }
-                if self.queue.len() < self.capacity {
-                    return Ok(());
-                }
-                let doubled = self.stride * 2;
-                let before = self.queue.len();
-                self.queue.retain(|&queued| admits(queued, doubled));
-                let thinned = (before - self.queue.len()) as u64;
-                self.count(DropReason::SampledOut, thinned);
-                self.stride = doubled;
-                if admits(seq, doubled) {
-                    Ok(())
-                } else {
-                    Err(DropReason::SampledOut)
-                }
-            }
-        }
-    }
-
-    pub fn commit(&mut self) -> Committed {
+    pub fn commit(&mut self, info: &FrameInfo) -> Committed {
         let seq = self.writer.take().expect("model: commit without a writer");
-        let mut committed = Committed::Queued { seq };
-        if self.policy == DropPolicy::Latest && self.queue.len() >= self.capacity {
-            let evicted_seq = self.queue.pop_front().expect("capacity >= 1");
-            self.count(DropReason::Overwritten, 1);
-            committed = Committed::Overwrote { seq, evicted_seq };
-        }
-        assert!(
-            self.queue.len() < self.capacity,
-            "model: no room at commit under {:?}",
-            self.policy
-        );
-        self.queue.push_back(seq);
         self.latest = Some(seq);
-        self.written += 1;
-        committed
+        self.published += 1;
+        let full = self.queue.len() >= self.capacity;
+        match self.policy {
+            DropPolicy::Latest if full => {
+                let evicted_seq = self.queue.pop_front().expect("capacity >= 1");
+                self.queue.push_back(seq);
+                self.evicted.overwritten += 1;
+                Committed::Overwrote { seq, evicted_seq }
+            }
+            DropPolicy::DropNewest if full => {
+                self.evicted.queue_full += 1;
+                Committed::LatestOnly { seq }
+            }
+            DropPolicy::Latest | DropPolicy::DropNewest => {
+                self.queue.push_back(seq);
+                Committed::Queued { seq }
+            }
+            DropPolicy::Sample => self.commit_sample(seq, info),
+        }
+    }
+
+    /// The sample clock: pts steps when plausible, arrival-time steps otherwise.
+    fn sample_time(&mut self, info: &FrameInfo) -> i64 {
+        let time = match self.clock {
+            None => 0,
+            Some((last_pts, last_received, last_time)) => {
+                let arrival = info
+                    .received
+                    .saturating_duration_since(last_received)
+                    .as_nanos() as i64;
+                let by_pts = match (info.pts_ns, last_pts) {
+                    (Some(pts), Some(previous)) => Some(pts - previous),
+                    _ => None,
+                };
+                let step = match by_pts {
+                    Some(step) if step >= 0 && step <= arrival + 1_000_000_000 => step,
+                    _ => arrival,
+                };
+                last_time + step
+            }
+        };
+        self.clock = Some((info.pts_ns, info.received, time));
+        time
+    }
+
+    fn cell_of(&self, seq: u64) -> Option<i64> {
+        (self.stride > 0).then(|| (self.times[seq as usize] - self.origin).div_euclid(self.stride))
+    }
+
+    fn commit_sample(&mut self, seq: u64, info: &FrameInfo) -> Committed {
+        let time = self.sample_time(info);
+        if self.times.len() <= seq as usize {
+            self.times.resize(seq as usize + 1, 0);
+        }
+        self.times[seq as usize] = time;
+        if self.queue.is_empty() {
+            self.origin = time;
+            self.stride = 0;
+            self.queue.push_back(seq);
+            return Committed::Queued { seq };
+        }
+        let len = self.queue.len();
+        let provisional = len >= 2
+            && self.stride > 0
+            && self.cell_of(self.queue[len - 1]) == self.cell_of(self.queue[len - 2]);
+        if self.capacity > 1 && !provisional && len < self.capacity {
+            self.queue.push_back(seq);
+            return Committed::Queued { seq };
+        }
+        let kept: VecDeque<u64> = loop {
+            let mut kept = VecDeque::new();
+            if self.capacity > 1 {
+                let mut last = None;
+                for &queued in &self.queue {
+                    let cell = self.cell_of(queued);
+                    if cell.is_none() || cell != last {
+                        kept.push_back(queued);
+                        last = cell;
+                    }
+                }
+            }
+            if kept.len() < self.capacity {
+                break kept;
+            }
+            self.stride = if self.stride > 0 {
+                self.stride * 2
+            } else {
+                let span = (time - self.origin).max(0);
+                let gaps = (self.capacity as i64 - 1).max(1);
+                ((2 * span + gaps - 1) / gaps).max(1)
+            };
+        };
+        let removed = (len - kept.len()) as u32;
+        self.evicted.sampled_out += u64::from(removed);
+        self.queue = kept;
+        self.queue.push_back(seq);
+        Committed::Thinned { seq, removed }
     }
 
     pub fn abandon(&mut self) {
         self.writer.take().expect("model: abandon without a writer");
-        self.spaced = false;
+        self.dropped.abandoned += 1;
     }
 
     pub fn pop_oldest(&mut self) -> Option<u64> {
         let popped = self.queue.pop_front();
-        self.spaced &= popped.is_none();
+        self.taken += u64::from(popped.is_some());
         popped
     }
 
     pub fn pop_latest(&mut self) -> Option<u64> {
         let popped = self.queue.pop_back();
-        self.spaced &= popped.is_none();
+        self.taken += u64::from(popped.is_some());
         popped
     }
 
@@ -370,9 +398,7 @@ impl Model {
     pub fn clear(&mut self) -> usize {
         let n = self.queue.len();
         self.queue.clear();
-        self.cleared = true;
-        // A writer open now may still commit a frame from before the restart.
-        self.spaced = false;
+        self.cleared += n as u64;
         n
     }
 
@@ -387,10 +413,27 @@ impl Model {
             slots: self.slots,
             slot_bytes: self.slot_bytes,
             offered: self.offered,
-            written: self.written,
+            published: self.published,
             dropped: self.dropped,
+            evicted: self.evicted,
+            taken: self.taken,
+            cleared: self.cleared,
             policy: self.policy,
         }
+    }
+
+    /// The books balance (no writer open, single-threaded so always quiescent).
+    pub fn assert_books(&self) {
+        let stats = self.stats();
+        let open = u64::from(self.writer.is_some());
+        assert_eq!(
+            stats.offered,
+            stats.published + stats.dropped.total() + open
+        );
+        assert_eq!(
+            stats.published,
+            stats.size as u64 + stats.taken + stats.cleared + stats.evicted.total()
+        );
     }
 }
 
@@ -436,8 +479,7 @@ struct Harness {
     base: Instant,
     head: ScenarioHead,
     ops: Vec<Op>,
-    max_stride: u64,
-    spaced_checks: u64,
+    max_stride: i64,
     committed_while_open: u64,
 }
 
@@ -580,49 +622,35 @@ impl Harness {
             self.trace()
         );
 
+        self.model.assert_books();
+        self.max_stride = self.max_stride.max(self.model.stride);
         if self.model.policy == DropPolicy::Sample {
-            self.check_sample_spacing();
+            self.check_sample_cells();
         }
     }
 
-    fn check_sample_spacing(&mut self) {
-        let Model {
-            stride,
-            origin,
-            spaced,
-            ..
-        } = self.model;
+    /// `Sample`: every queued frame but the newest sits in a cell of its own, and
+    /// the queue is in time order.
+    fn check_sample_cells(&self) {
+        let queue: Vec<u64> = self.model.queue.iter().copied().collect();
+        let times: Vec<i64> = queue
+            .iter()
+            .map(|&seq| self.model.times[seq as usize])
+            .collect();
         assert!(
-            stride.is_power_of_two(),
-            "model stride {stride}{}",
+            times.windows(2).all(|pair| pair[0] <= pair[1]),
+            "Sample: queue out of time order: {queue:?} at {times:?}{}",
             self.trace()
         );
-        let since: Vec<u64> = self
-            .model
-            .queue
-            .iter()
-            .copied()
-            .filter(|&seq| seq >= origin)
-            .collect();
-        // Always: every queued frame since the restart is on the current stride.
-        if let Some(off) = since.iter().find(|&&seq| (seq - origin) % stride != 0) {
-            panic!(
-                "Sample: queued frame {off} is off stride {stride} from origin {origin}: {since:?}{}",
-                self.trace()
-            );
-        }
-        self.max_stride = self.max_stride.max(stride);
-        // Undisturbed: exactly evenly spaced from the origin.
-        if spaced {
-            self.spaced_checks += u64::from(since.len() >= 3);
-            let even: Vec<u64> = (0..since.len() as u64)
-                .map(|k| origin + k * stride)
+        if queue.len() >= 2 && self.model.stride > 0 {
+            let cells: Vec<i64> = queue[..queue.len() - 1]
+                .iter()
+                .map(|&seq| self.model.cell_of(seq).unwrap())
                 .collect();
-            check_eq!(
-                self,
-                since,
-                even,
-                "Sample spacing (origin {origin}, stride {stride})"
+            assert!(
+                cells.windows(2).all(|pair| pair[0] < pair[1]),
+                "Sample: two queued frames share a cell: {queue:?} in cells {cells:?}{}",
+                self.trace()
             );
         }
     }
@@ -675,8 +703,9 @@ impl Harness {
 
     fn commit(&mut self, writer: SlotWriter<'_>) {
         let seq = writer.seq();
-        let got = writer.commit(info_for(seq, self.base));
-        let want = self.model.commit();
+        let info = info_for(seq, self.base);
+        let got = writer.commit(info);
+        let want = self.model.commit(&info);
         check_eq!(self, got, want, "commit()");
         check_eq!(self, got.seq(), seq, "Committed::seq()");
     }
@@ -842,8 +871,7 @@ pub fn run(scenario: Scenario) -> Summary {
         base: Instant::now(),
         head,
         ops: Vec::with_capacity(scenario.ops.len()),
-        max_stride: 1,
-        spaced_checks: 0,
+        max_stride: 0,
         committed_while_open: 0,
     };
     h.check(Some(&producer));
@@ -902,7 +930,7 @@ pub fn run(scenario: Scenario) -> Summary {
         h.check(Some(&producer));
     }
     // Everything released: only the queue and the latest snapshot hold slots, so
-    // one more frame always gets one (except when the policy refuses it).
+    // one more frame always gets one.
     h.held.clear();
     h.model.held.clear();
     h.ops.push(Op::Write {
@@ -922,7 +950,6 @@ pub fn run(scenario: Scenario) -> Summary {
         stats: h.model.stats(),
         ops: h.ops.len(),
         max_stride: h.max_stride,
-        spaced_checks: h.spaced_checks,
         committed_while_open: h.committed_while_open,
     }
 }
@@ -934,11 +961,8 @@ pub struct Summary {
     /// The final stats (equal in slab and model).
     pub stats: SlabStats,
     pub ops: usize,
-    /// The largest `Sample` stride reached.
-    pub max_stride: u64,
-    /// Checks in which the queue was required to be exactly evenly spaced with at
-    /// least 3 frames.
-    pub spaced_checks: u64,
+    /// The largest `Sample` stride reached, in nanoseconds.
+    pub max_stride: i64,
     /// Commits of writers that stayed open across at least one other op.
     pub committed_while_open: u64,
 }

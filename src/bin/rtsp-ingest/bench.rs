@@ -18,6 +18,7 @@ use rtsp_ingest::stream::{LatencyHistogram, StreamStatus, Transport};
 use serde_json::json;
 
 use crate::options::{self, StreamOptions};
+use crate::report::ReasonCounts;
 use crate::run::{parse_seconds, signals};
 use crate::simulate::MediaArgs;
 
@@ -136,7 +137,10 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "state": status.state.name(),
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,
-                    "frames_dropped": status.dropped.unpublished(),
+                    "frames_dropped": status.dropped.total(),
+                    "dropped": ReasonCounts(status.dropped.by_reason()),
+                    "frames_evicted": status.evicted.total(),
+                    "evicted": ReasonCounts(status.evicted.by_reason()),
                     "reconnects": status.reconnects,
                     "decode_errors": status.decode_errors,
                     "first_frame_ms": ms(status.first_frame_latency),
@@ -174,7 +178,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             status.state.name(),
             status.decoded,
             status.published,
-            status.dropped.unpublished(),
+            status.dropped.total(),
             fps(status),
             first
         )?;

@@ -151,14 +151,14 @@ pub fn event_line(event: &StreamEvent) -> String {
 /// One line: id, state, URL and counters, the last error last.
 pub fn summary_line(status: &StreamStatus) -> String {
     let mut line = format!(
-        "{} {} {} decoded={} published={} unpublished={} overwritten={} decode_errors={} reconnects={} bytes_in={}",
+        "{} {} {} decoded={} published={} dropped={} evicted={} decode_errors={} reconnects={} bytes_in={}",
         status.id,
         status.state.name(),
         redact_url(&status.url),
         status.decoded,
         status.published,
-        status.dropped.unpublished(),
-        status.dropped.slab.overwritten,
+        status.dropped.total(),
+        status.evicted.total(),
         status.decode_errors,
         status.reconnects,
         status.bytes_in,
@@ -205,7 +205,7 @@ fn table(statuses: &[StreamStatus], rates: &[Option<f64>]) -> String {
             status.state.name(),
             fps,
             status.published,
-            status.dropped.unpublished(),
+            status.dropped.total(),
             status.reconnects,
             age,
         ));

@@ -24,7 +24,10 @@ pub struct StatusReport<'a> {
     core: Option<usize>,
     decoded: u64,
     published: u64,
-    dropped: DropsReport,
+    /// Decoded frames dropped before publication, by reason.
+    dropped: ReasonCounts<5>,
+    /// Published frames the ordered queue did not deliver, by reason.
+    evicted: ReasonCounts<3>,
     decode_errors: u64,
     reconnects: u64,
     bytes_in: u64,
@@ -65,14 +68,14 @@ struct MediaReport<'a> {
     fps: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
-struct DropsReport {
-    corrupt: u64,
-    skipped: u64,
-    overwritten: u64,
-    sampled_out: u64,
-    queue_full: u64,
-    no_free_slot: u64,
+/// Counts by reason, serialized as a `{reason: count}` object.
+#[derive(Debug)]
+pub struct ReasonCounts<const N: usize>(pub [(&'static str, u64); N]);
+
+impl<const N: usize> Serialize for ReasonCounts<N> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().copied())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -97,7 +100,6 @@ impl<'a> StatusReport<'a> {
             }),
             _ => None,
         };
-        let drops = &status.dropped;
         let latency = &status.publish_latency;
         Self {
             id: &status.id,
@@ -118,14 +120,8 @@ impl<'a> StatusReport<'a> {
             core: status.core,
             decoded: status.decoded,
             published: status.published,
-            dropped: DropsReport {
-                corrupt: drops.corrupt,
-                skipped: drops.skipped,
-                overwritten: drops.slab.overwritten,
-                sampled_out: drops.slab.sampled_out,
-                queue_full: drops.slab.queue_full,
-                no_free_slot: drops.slab.no_free_slot,
-            },
+            dropped: ReasonCounts(status.dropped.by_reason()),
+            evicted: ReasonCounts(status.evicted.by_reason()),
             decode_errors: status.decode_errors,
             reconnects: status.reconnects,
             bytes_in: status.bytes_in,

@@ -1,0 +1,244 @@
+//! `DropPolicy::Sample`'s plan: which queued frames to keep when a new one comes,
+//! so the queue stays an even sample in time of the span since it was last empty.
+//!
+//! Time is cut into cells of `stride` nanoseconds from the span's origin (the
+//! first frame after the queue was last found empty, by `clear` or by the
+//! consumer taking everything). The queue keeps the first frame of each cell it
+//! has seen, plus the newest frame, which may share its cell with the one before
+//! ("provisional": replaced by the next frame). When the queue is full the
+//! stride doubles (the first time, it is set from the span) and the queue is
+//! thinned to the first frame of each wider cell, in one step
+//! ([`Ring::rebuild`](super::ring::Ring::rebuild)). While the queue has room and
+//! its tail is not provisional, a new frame is simply pushed: thinning costs
+//! O(queue) only when the stride changes or a provisional tail is replaced.
+//!
+//! The sample time is a clock the producer keeps: it advances by the pts
+//! difference between consecutive frames when that is plausible (not backwards,
+//! not more than a second past the arrival-time difference) and by the arrival
+//! time difference otherwise, so a reconnect that resets the pts, a camera clock
+//! step or a frame without pts take no room and never reorder the sample.
+
+use std::time::Instant;
+
+use super::frame::FrameInfo;
+use super::ring::{Cursor, Ring};
+
+/// How much further the pts may jump than the arrival time before the arrival
+/// time is trusted instead.
+const PTS_SLACK_NS: i64 = 1_000_000_000;
+
+/// What to do with the new frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Append it: the queue has room and nothing needs to go.
+    Push,
+    /// Rebuild the queue as [`Sampler::keep`] followed by the new frame.
+    Rebuild,
+}
+
+/// The producer's sampling state. Nothing here is shared: the producer alone
+/// plans, and the times it reads are the ones it recorded when it wrote each
+/// cell (the ring's cells and this table are indexed alike).
+pub(crate) struct Sampler {
+    /// The sample time of the frame each ring cell refers to.
+    times: Box<[i64]>,
+    capacity: usize,
+    /// The sample time of the span's first frame.
+    origin: i64,
+    /// Cell width in nanoseconds; 0 while every frame is kept.
+    stride: i64,
+    /// Positions of the queued frames to keep, oldest first (allocated once).
+    keep: Vec<u32>,
+    clock: SampleClock,
+}
+
+impl Sampler {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            times: vec![0; Ring::cell_count(capacity)].into_boxed_slice(),
+            capacity,
+            origin: 0,
+            stride: 0,
+            keep: Vec::with_capacity(capacity),
+            clock: SampleClock::default(),
+        }
+    }
+
+    /// The sample time of a frame about to be committed (call once per frame).
+    pub(crate) fn time(&mut self, info: &FrameInfo) -> i64 {
+        self.clock.tick(info.pts_ns, info.received)
+    }
+
+    /// The positions to keep after [`Plan::Rebuild`].
+    pub(crate) fn keep(&self) -> &[u32] {
+        &self.keep
+    }
+
+    /// The current stride in nanoseconds (0: every frame is kept).
+    #[cfg(test)]
+    pub(crate) fn stride(&self) -> i64 {
+        self.stride
+    }
+
+    /// Records that the frame at `time` now sits at ring `position`.
+    pub(crate) fn record(&mut self, ring: &Ring, position: u32, time: i64) {
+        self.times[ring.cell_index(position)] = time;
+    }
+
+    /// Records a rebuild from `current`: the kept frames moved to the positions
+    /// from `current.tail` on, and the new frame at `time` follows them.
+    pub(crate) fn record_rebuild(&mut self, ring: &Ring, current: Cursor, time: i64) {
+        let mut to = current.tail;
+        for index in 0..self.keep.len() {
+            let from = self.keep[index];
+            self.times[ring.cell_index(to)] = self.times[ring.cell_index(from)];
+            to = Cursor::advance(to, 1);
+        }
+        self.times[ring.cell_index(to)] = time;
+    }
+
+    /// Plans where a frame at `time` goes in the queue `current`.
+    pub(crate) fn plan(&mut self, ring: &Ring, current: Cursor, time: i64) -> Plan {
+        if current.len() == 0 {
+            // Empty (cleared, or taken to the last frame): a new span begins.
+            self.origin = time;
+            self.stride = 0;
+            return Plan::Push;
+        }
+        if self.capacity == 1 {
+            self.keep.clear();
+            return Plan::Rebuild;
+        }
+        let tail = Cursor::retreat(current.tail);
+        let time_at = |position: u32| self.times[ring.cell_index(position)];
+        let provisional_tail = current.len() >= 2
+            && self.stride > 0
+            && self.cell(time_at(tail)) == self.cell(time_at(Cursor::retreat(tail)));
+        if !provisional_tail && (current.len() as usize) < self.capacity {
+            return Plan::Push;
+        }
+        loop {
+            self.fill_keep(ring, current);
+            if self.keep.len() < self.capacity {
+                return Plan::Rebuild;
+            }
+            self.widen(time);
+        }
+    }
+
+    /// The cell of sample time `time` (only meaningful while `stride > 0`).
+    fn cell(&self, time: i64) -> i64 {
+        (time - self.origin).div_euclid(self.stride)
+    }
+
+    /// Keeps the first queued frame of each cell (every frame while the stride is 0).
+    fn fill_keep(&mut self, ring: &Ring, current: Cursor) {
+        self.keep.clear();
+        let mut last_cell = None;
+        for position in current.positions() {
+            let time = self.times[ring.cell_index(position)];
+            let cell = (self.stride > 0).then(|| self.cell(time));
+            if cell.is_none() || cell != last_cell {
+                self.keep.push(position);
+                last_cell = cell;
+            }
+        }
+    }
+
+    /// Doubles the stride; the first time, sets it so the span so far fills
+    /// about half the queue. Only ever doubling keeps the cell boundaries
+    /// nested: each new cell is two old ones, so its first frame is one the
+    /// queue kept.
+    fn widen(&mut self, time: i64) {
+        if self.stride > 0 {
+            self.stride = self.stride.saturating_mul(2);
+            return;
+        }
+        let span = time.saturating_sub(self.origin).max(0).unsigned_abs();
+        let gaps = (self.capacity as u64).saturating_sub(1).max(1);
+        let from_span = i64::try_from(span.saturating_mul(2).div_ceil(gaps)).unwrap_or(i64::MAX);
+        self.stride = from_span.max(1);
+    }
+}
+
+/// The producer's sample clock (see the module docs).
+#[derive(Default)]
+struct SampleClock {
+    last: Option<ClockReading>,
+}
+
+#[derive(Clone, Copy)]
+struct ClockReading {
+    pts_ns: Option<i64>,
+    received: Instant,
+    time: i64,
+}
+
+impl SampleClock {
+    fn tick(&mut self, pts_ns: Option<i64>, received: Instant) -> i64 {
+        let time = match self.last {
+            None => 0,
+            Some(last) => {
+                let arrival =
+                    i64::try_from(received.saturating_duration_since(last.received).as_nanos())
+                        .unwrap_or(i64::MAX);
+                let step = match (pts_ns, last.pts_ns) {
+                    (Some(pts), Some(previous)) => {
+                        let by_pts = pts.saturating_sub(previous);
+                        if (0..=arrival.saturating_add(PTS_SLACK_NS)).contains(&by_pts) {
+                            by_pts
+                        } else {
+                            arrival
+                        }
+                    }
+                    _ => arrival,
+                };
+                last.time.saturating_add(step)
+            }
+        };
+        self.last = Some(ClockReading {
+            pts_ns,
+            received,
+            time,
+        });
+        time
+    }
+}
+
+#[cfg(all(test, not(rtsp_ingest_loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn clock_follows_pts_and_bridges_discontinuities() {
+        let mut clock = SampleClock::default();
+        let start = Instant::now();
+        assert_eq!(clock.tick(Some(5_000), start), 0);
+        // Frames arriving in a burst are spaced by their pts.
+        assert_eq!(clock.tick(Some(45_000), start), 40_000);
+        // The pts resets (a reconnect) 2 s later: the arrival time bridges it.
+        let later = start + Duration::from_secs(2);
+        assert_eq!(clock.tick(Some(0), later), 40_000 + 2_000_000_000);
+        // No pts: arrival time.
+        let next = later + Duration::from_millis(40);
+        assert_eq!(clock.tick(None, next), 40_000 + 2_040_000_000);
+        // A pts jump far past the arrival time (a camera clock step) is ignored.
+        let after = next + Duration::from_millis(40);
+        assert_eq!(
+            clock.tick(Some(3_600_000_000_000), after),
+            40_000 + 2_080_000_000
+        );
+    }
+
+    #[test]
+    fn widen_sets_the_stride_from_the_span_then_doubles() {
+        let mut sampler = Sampler::new(8);
+        sampler.origin = 0;
+        sampler.widen(280);
+        assert_eq!(sampler.stride(), 80);
+        sampler.widen(900);
+        assert_eq!(sampler.stride(), 160);
+    }
+}
