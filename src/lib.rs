@@ -103,27 +103,47 @@
 //! * **The consumer is lock-free.** Each queue operation is one compare-and-swap
 //!   on a word that packs head, tail and a pin bit; it retries only when the
 //!   producer made progress. Reading queued frames in place (`read_all`,
-//!   `read_range`, `read_oldest`) pins the queue; the producer then skips evictions
-//!   instead of waiting (counted as [`slab::DropReason::NoFreeSlot`]).
-//! * **Every drop is counted by reason** ([`slab::DropCounts`]) and reported where
-//!   it happens: `begin` returns [`slab::Rejected`] before any pixel work, `commit`
-//!   returns [`slab::Committed::Overwrote`] with the evicted frame's sequence
-//!   number. Sequence numbers count offered frames, so gaps show drops.
+//!   `read_range`, `read_oldest`) pins the queue; the producer then removes
+//!   nothing from it instead of waiting (a frame that needed room is published
+//!   as latest but not queued, [`slab::EvictReason::QueueFull`]). `clear` is one
+//!   atomic step: no frame queued before it is popped after it.
+//! * **The latest frame is never stale.** Every committed frame becomes the
+//!   latest snapshot, under every policy, whether or not the ordered queue takes
+//!   it: the [`slab::DropPolicy`] governs the queue only. The snapshot's slot and
+//!   the one being written are reserved beside the queue's, so the queue can
+//!   never starve the snapshot of slots.
+//! * **Every frame is counted once** and reported where it happens. An offered
+//!   frame is published or dropped before publication
+//!   ([`slab::DropReason`]: no free slot, abandoned writer), so
+//!   `offered == published + dropped`; a published frame is still queued, taken
+//!   by the consumer, cleared, or evicted by the queue ([`slab::EvictReason`]:
+//!   overwritten, sampled out, queue full), so
+//!   `published == size + taken + cleared + evicted`. `begin` returns
+//!   [`slab::Rejected`] before any pixel work; `commit` returns
+//!   [`slab::Committed`] saying what the queue did. Sequence numbers count
+//!   offered frames, so gaps show drops. A stream adds its own reasons before
+//!   the slab (corrupt, skipped, conversion failed, no slab):
+//!   `decoded == published + dropped` for every stream.
 //!
-//! What is dropped when, by [`slab::DropPolicy`], with a full ordered queue:
+//! What the ordered queue does, by [`slab::DropPolicy`], when it is full (the
+//! new frame is the latest snapshot in every case):
 //!
 //! | policy | new frame | queued frames |
 //! |---|---|---|
 //! | `Latest` (default) | queued | the oldest is evicted (`Overwritten`) |
-//! | `Sample` | admitted only on the stride | every other one is removed and the stride doubles (`SampledOut`) |
-//! | `DropNewest` | refused (`QueueFull`) | kept |
+//! | `Sample` | queued (the newest is always kept) | thinned to an even sample in time (`SampledOut`) |
+//! | `DropNewest` | not queued (`QueueFull`) | kept |
 //!
-//! `Sample` keeps the queue evenly spaced over everything seen since the last
-//! `clear`: frames are admitted every `stride` frames, and when the queue fills it
-//! keeps every other frame and doubles the stride, so it always holds frames
-//! `stride` apart starting with the first. The seed halved the buffer once and
-//! then admitted every frame again, so its older frames thinned out exponentially
-//! while the newest were dense.
+//! `Sample` keeps the queue an even sample in time (pts, or arrival time where
+//! the pts is missing or jumps) of everything since the last `clear` or since
+//! the consumer last emptied the queue, the newest frame always included.
+//! Time is cut into cells; the queue keeps the first frame of each cell, and
+//! when it fills the cells double in width (so they nest, and each new cell's
+//! first frame is one already kept) and the queue is thinned to them in one
+//! atomic step. Reconnect gaps and rate changes take the room their time takes.
+//! When the consumer drains the queue a new span begins: every frame is queued
+//! again. The seed halved the buffer once and then admitted every frame again,
+//! so its older frames thinned out exponentially while the newest were dense.
 //!
 //! ## From the seed's `FrameBuffer`
 //!
@@ -135,15 +155,15 @@
 //! |---|---|---|
 //! | `FrameBuffer(capacity, drop_policy, max_memory_mb)` | [`slab::new`]`(`[`SlabConfig`](slab::SlabConfig)`)` | memory cap sets the capacity once; no per-write scan |
 //! | `write(frame, stream_id, frame_index, timestamp)` | [`Producer::begin`](slab::Producer::begin) → fill → [`SlotWriter::commit`](slab::SlotWriter::commit) | writes into a preallocated slot; a pts of 0 stays 0 (the seed's `timestamp or time.time()` replaced it) |
-//! | `read_latest()` | [`Reader::latest`](slab::Reader::latest), [`Reader::latest_after`](slab::Reader::latest_after) | any thread, a handle not a copy |
+//! | `read_latest()` | [`Reader::latest`](slab::Reader::latest), [`Reader::latest_after`](slab::Reader::latest_after) | any thread, a handle not a copy; the last frame written under every policy, as in the seed |
 //! | `read_oldest()` | [`Consumer::read_oldest`](slab::Consumer::read_oldest) | |
 //! | `read_all()` | [`Consumer::read_all`](slab::Consumer::read_all) | handles, not copies |
 //! | `read_range(start, count)` | [`Consumer::read_range`](slab::Consumer::read_range) | |
 //! | `pop_latest()` | [`Consumer::pop_latest`](slab::Consumer::pop_latest) | |
 //! | `pop_oldest()` | [`Consumer::pop_oldest`](slab::Consumer::pop_oldest) | |
-//! | `clear()` | [`Consumer::clear`](slab::Consumer::clear) | the latest snapshot stays; `Sample` restarts |
+//! | `clear()` | [`Consumer::clear`](slab::Consumer::clear) | atomic; the latest snapshot stays; `Sample` starts a new span |
 //! | `size` | `len()` on any handle | an exact atomic read, not an unlocked one |
-//! | `stats` (`size, capacity, total_written, total_dropped, drop_policy, usage_percent`) | `stats()` on any handle → [`SlabStats`](slab::SlabStats) | drops by reason, plus offered, slots and memory |
+//! | `stats` (`size, capacity, total_written, total_dropped, drop_policy, usage_percent`) | `stats()` on any handle → [`SlabStats`](slab::SlabStats) | drops before publication and queue evictions by reason, taken, cleared, offered, slots and memory |
 //! | `estimate_memory_mb()` | [`SlabStats::memory_mb`](slab::SlabStats::memory_mb) | exact, not "every frame is the size of the oldest" |
 //!
 //! ## Safety
