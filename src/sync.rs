@@ -10,14 +10,14 @@
 
 #[cfg(not(rtsp_ingest_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicPtr, AtomicU64, Ordering},
-    Arc,
+    atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
+    Arc, Condvar, Mutex,
 };
 
 #[cfg(rtsp_ingest_loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicPtr, AtomicU64, Ordering},
-    Arc,
+    atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
+    Arc, Condvar, Mutex,
 };
 
 pub(crate) use snapshot::Snapshot;

@@ -308,6 +308,21 @@ impl StreamManager {
         self.streams.load().get(id)?.view.load().latest()
     }
 
+    /// Stream `id`'s next frame newer than `seq`, blocking up to `timeout`
+    /// (see [`Stream::wait_after`](crate::stream::Stream::wait_after)). `None`
+    /// for an unknown id, on timeout, or when the stream is stopped, restarted
+    /// or removed meanwhile (each wakes its waiters).
+    pub fn wait_after(&self, id: &str, seq: u64, timeout: Duration) -> Option<Frame> {
+        let view = self.streams.load().get(id)?.view.load_full();
+        view.wait_frame(Some(seq), timeout)
+    }
+
+    /// Stream `id`'s newest frame, waiting up to `timeout` for the first one.
+    pub fn wait_latest(&self, id: &str, timeout: Duration) -> Option<Frame> {
+        let view = self.streams.load().get(id)?.view.load_full();
+        view.wait_frame(None, timeout)
+    }
+
     /// The newest frame of each of `ids` that is at most `max_age` old; the
     /// others are listed with the reason. No pixels are copied.
     pub fn latest_batch<S: AsRef<str>>(&self, ids: &[S], max_age: Duration) -> Batch {

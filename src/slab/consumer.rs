@@ -4,6 +4,8 @@ use super::frame::Frame;
 use super::policy::SlabStats;
 use super::ring::ReaderRole;
 use super::Shared;
+use std::time::{Duration, Instant};
+
 use crate::sync::Arc;
 
 /// The ordered end of a slab: takes frames oldest-first (or the newest, or looks
@@ -115,6 +117,40 @@ impl Reader {
             .latest
             .load_if(|slot| slot.meta.seq > seq)
             .map(Frame::new)
+    }
+
+    /// The next frame newer than `seq`: at once if there is one, else blocks
+    /// (without spinning) until the producer publishes one or `timeout` passes.
+    /// `None` on timeout, or once the producer is gone (the stream stopped).
+    /// Pass the last frame's `seq()` to never see a frame twice. Frames
+    /// published while the caller was busy are skipped: this is the newest.
+    /// `Duration::MAX` waits for ever. Many threads may wait at once; a
+    /// publish wakes them all.
+    pub fn wait_after(&self, seq: u64, timeout: Duration) -> Option<Frame> {
+        self.wait_for(timeout, || self.latest_after(seq))
+    }
+
+    /// The newest frame, waiting up to `timeout` for the first one.
+    pub fn wait_latest(&self, timeout: Duration) -> Option<Frame> {
+        self.wait_for(timeout, || self.latest())
+    }
+
+    /// A timeout too large to add to now (`Duration::MAX`) waits for ever.
+    fn wait_for(&self, timeout: Duration, ready: impl FnMut() -> Option<Frame>) -> Option<Frame> {
+        let deadline = Instant::now().checked_add(timeout);
+        self.shared.notifier.wait(deadline, ready)
+    }
+
+    /// Wakes every waiter for good, as if the producer were gone (the stream
+    /// is stopping).
+    #[cfg_attr(rtsp_ingest_loom, allow(dead_code))] // used by `stream`, not built under loom
+    pub(crate) fn close_waiters(&self) {
+        self.shared.notifier.close();
+    }
+
+    /// Whether the producer is gone: no frame will be published any more.
+    pub fn is_closed(&self) -> bool {
+        self.shared.notifier.is_closed()
     }
 
     /// Frames in the ordered queue now.

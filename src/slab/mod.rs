@@ -26,6 +26,7 @@
 mod consumer;
 mod frame;
 mod layout;
+mod notify;
 mod policy;
 mod producer;
 #[allow(unsafe_code)] // the only unsafe in the slab: raw `Arc` pointers in the queue cells
@@ -43,6 +44,7 @@ pub use producer::{Committed, Producer, Rejected, SlotWriter};
 use crate::error::{Error, Result};
 use crate::sync::{Arc, Snapshot};
 use frame::Slot;
+use notify::Notifier;
 use policy::Counters;
 use ring::Ring;
 
@@ -174,6 +176,8 @@ pub(crate) struct Shared {
     ring: Ring,
     latest: Snapshot<Slot>,
     counters: Counters,
+    /// The publish count, and the readers blocked waiting for the next frame.
+    notifier: Notifier,
     policy: DropPolicy,
     slots: usize,
     slot_bytes: usize,
@@ -187,7 +191,7 @@ impl Shared {
             slots: self.slots,
             slot_bytes: self.slot_bytes,
             offered: self.counters.offered.get(),
-            published: self.counters.published.get(),
+            published: self.notifier.published(),
             dropped: self.counters.drops(),
             evicted: self.counters.evictions(),
             taken: self.counters.taken.get(),
@@ -215,6 +219,7 @@ pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
         ring,
         latest: Snapshot::empty(),
         counters: Counters::new(),
+        notifier: Notifier::new(),
         policy: config.policy,
         slots,
         slot_bytes: config.layout.len(),

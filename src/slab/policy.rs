@@ -273,11 +273,11 @@ impl Counter {
     }
 }
 
-/// The slab's books: the producer writes the first group, the consumer the second.
+/// The slab's books: the producer writes the first group, the consumer the
+/// second (the publish count lives in the slab's notifier).
 pub(crate) struct Counters {
     /// Frames offered to `Producer::begin`; padded away from the readers' hot lines.
     pub(crate) offered: CachePadded<Counter>,
-    pub(crate) published: Counter,
     /// Indexed by `DropReason as usize`.
     pub(crate) dropped: [Counter; 2],
     /// Indexed by `EvictReason as usize`.
@@ -291,7 +291,6 @@ impl Counters {
     pub(crate) fn new() -> Self {
         Self {
             offered: CachePadded::new(Counter::new()),
-            published: Counter::new(),
             dropped: std::array::from_fn(|_| Counter::new()),
             evicted: std::array::from_fn(|_| Counter::new()),
             taken: CachePadded::new(Counter::new()),

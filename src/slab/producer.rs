@@ -288,8 +288,16 @@ impl SlotWriter<'_> {
         shared
             .latest
             .store(Some(Arc::clone(&self.producer.homes[self.index])));
-        shared.counters.published.add(1);
+        // After the store: a woken reader must find this frame.
+        shared.notifier.published_one();
         committed
+    }
+}
+
+impl Drop for Producer {
+    /// No frame will come any more: readers blocked in a wait return `None`.
+    fn drop(&mut self) {
+        self.shared.notifier.close();
     }
 }
 

@@ -73,6 +73,11 @@ impl StreamShared {
 
     fn request_stop(&self) {
         self.interrupt.stop();
+        // Waiters return `None` at once, even before the worker has ended.
+        if let Some(ends) = self.slab.get() {
+            ends.reader.close_waiters();
+        }
+        self.slab_built();
         // Taking the lock orders the flag before a waiter's check-then-wait.
         drop(
             self.wake
@@ -109,6 +114,58 @@ impl StreamShared {
 
     pub(crate) fn latest(&self) -> Option<Frame> {
         self.slab.get()?.reader.latest()
+    }
+
+    /// The slab's ends, once built: waits for the first frame to size the slab
+    /// until `deadline`, or `None` if the worker ends first.
+    fn wait_slab(&self, deadline: Option<Instant>) -> Option<&SlabEnds> {
+        let mut finished = self
+            .finished
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        loop {
+            if let Some(ends) = self.slab.get() {
+                return Some(ends);
+            }
+            if *finished || self.is_stopping() {
+                return None;
+            }
+            let left = match deadline {
+                None => Duration::from_secs(3600),
+                Some(deadline) => deadline
+                    .checked_duration_since(Instant::now())
+                    .filter(|left| !left.is_zero())?,
+            };
+            finished = self
+                .finished_signal
+                .wait_timeout(finished, left)
+                .unwrap_or_else(|poison| poison.into_inner())
+                .0;
+        }
+    }
+
+    /// The newest frame newer than `after` (any frame for `None`), blocking up
+    /// to `timeout` for one (see [`Reader::wait_after`]).
+    pub(crate) fn wait_frame(&self, after: Option<u64>, timeout: Duration) -> Option<Frame> {
+        let deadline = Instant::now().checked_add(timeout);
+        let reader = &self.wait_slab(deadline)?.reader;
+        let left = deadline.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
+        match after {
+            Some(seq) => reader.wait_after(seq, left),
+            None => reader.wait_latest(left),
+        }
+    }
+
+    /// Wakes [`wait_frame`](Self::wait_frame) callers waiting for the slab.
+    pub(crate) fn slab_built(&self) {
+        drop(
+            self.finished
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+        self.finished_signal.notify_all();
     }
 }
 
@@ -246,6 +303,33 @@ impl Stream {
     /// The newest frame if newer than `seq` (pass the last frame's `seq()`).
     pub fn latest_after(&self, seq: u64) -> Option<Frame> {
         self.shared.slab.get()?.reader.latest_after(seq)
+    }
+
+    /// The next frame newer than `seq`, blocking without spinning until one is
+    /// published or `timeout` passes (`Duration::MAX`: no timeout). `None` on
+    /// timeout, or once the stream is stopped (a stop wakes every waiter).
+    ///
+    /// ```no_run
+    /// # use rtsp_ingest::stream::{Stream, StreamConfig};
+    /// # use std::time::Duration;
+    /// # fn infer(_: &[u8]) {}
+    /// # fn main() -> rtsp_ingest::Result<()> {
+    /// let camera = Stream::start("door", StreamConfig::new("rtsp://10.0.0.5/live")?)?;
+    /// let mut frame = camera.wait_latest(Duration::from_secs(10));
+    /// while let Some(current) = frame {
+    ///     infer(current.data());
+    ///     frame = camera.wait_after(current.seq(), Duration::from_secs(5));
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_after(&self, seq: u64, timeout: Duration) -> Option<Frame> {
+        self.shared.wait_frame(Some(seq), timeout)
+    }
+
+    /// The newest frame, waiting up to `timeout` for the first one.
+    pub fn wait_latest(&self, timeout: Duration) -> Option<Frame> {
+        self.shared.wait_frame(None, timeout)
     }
 
     /// A reader of the stream's slab, once the first connection has sized it.

@@ -334,6 +334,7 @@ impl Session<'_> {
                 reader,
                 consumer: std::sync::Mutex::new(Some(consumer)),
             });
+            self.shared.slab_built();
             *self.producer = Some(producer);
         }
         Ok(self.producer.as_mut().expect("set above"))

@@ -1,0 +1,176 @@
+//! Wake-on-publish: readers that block until the producer publishes a newer
+//! frame, at the cost of one atomic add per publish when nobody waits.
+//!
+//! One word packs the publish count (the epoch, bits 24..64) and the number of
+//! registered waiters (bits 0..24). Both sides change it only by
+//! read-modify-write, so its modification order is a single history that both
+//! see, and no store can hide behind a load:
+//!
+//! * the producer publishes the latest snapshot, then adds one epoch
+//!   (`Release`); if the old value had waiters, it takes the lock and notifies;
+//! * a waiter adds itself (`Acquire`) and then checks the snapshot again. If its
+//!   add came after the producer's, it acquired the producer's release and sees
+//!   the new frame; if it came before, the producer saw the waiter and will
+//!   notify, and the waiter only sleeps while, under the lock, the epoch is
+//!   still the one its add returned, so it cannot miss that notification.
+//!
+//! The count of waiters is also the slab's `published` statistic (the epoch).
+//! Closing (the producer dropped) sets a flag and wakes everyone.
+
+use std::time::{Duration, Instant};
+
+use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+
+/// Bits of the word that count waiters.
+const WAITER_BITS: u32 = 24;
+const WAITER_MASK: u64 = (1 << WAITER_BITS) - 1;
+/// One publish.
+const EPOCH: u64 = 1 << WAITER_BITS;
+
+pub(crate) struct Notifier {
+    /// `epoch << 24 | waiters`: the publish count and the registered waiters.
+    word: AtomicU64,
+    /// Set once the producer is gone: no frame will ever come.
+    closed: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Notifier {
+    pub(crate) fn new() -> Self {
+        Self {
+            word: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// Frames published so far.
+    pub(crate) fn published(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.word.load(Ordering::Relaxed) >> WAITER_BITS
+    }
+
+    /// Called by the producer after each publish: one RMW, and the lock only
+    /// when someone waits.
+    pub(crate) fn published_one(&self) {
+        // Release: the snapshot stored before this add is visible to a waiter
+        // whose add reads this one's result (see the module docs).
+        let old = self.word.fetch_add(EPOCH, Ordering::Release);
+        if old & WAITER_MASK != 0 {
+            self.notify_all();
+        }
+    }
+
+    /// No more frames: wakes every waiter for good.
+    pub(crate) fn close(&self) {
+        // Release: pairs with the Acquire loads in `wait`; the lock below orders
+        // it before a sleeping waiter's re-check anyway.
+        self.closed.store(true, Ordering::Release);
+        self.notify_all();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release store in `close`.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn notify_all(&self) {
+        // Taking the lock orders the notification after a waiter's locked
+        // re-check of the epoch, or before its next one.
+        drop(
+            self.lock
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+        self.wake.notify_all();
+    }
+
+    /// Blocks until `ready` gives a value, the notifier closes (`None`) or
+    /// `deadline` passes (`None`, after a last look). `ready` is checked first,
+    /// then after registering, then after every wake-up.
+    pub(crate) fn wait<T>(
+        &self,
+        deadline: Option<Instant>,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
+        if let Some(value) = ready() {
+            return Some(value);
+        }
+        let _registered = Registration::new(self);
+        let mut epoch = _registered.epoch;
+        loop {
+            if let Some(value) = ready() {
+                return Some(value);
+            }
+            if self.is_closed() {
+                return None;
+            }
+            let left = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return None,
+                },
+            };
+            let guard = self
+                .lock
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            // Acquire: a publish seen here makes its snapshot visible to `ready`.
+            let now = self.word.load(Ordering::Acquire) >> WAITER_BITS;
+            if now == epoch && !self.is_closed() {
+                let _guard = match left {
+                    None => self
+                        .wake
+                        .wait(guard)
+                        .unwrap_or_else(|poison| poison.into_inner()),
+                    Some(left) => {
+                        self.wake
+                            .wait_timeout(guard, left.min(MAX_SLEEP))
+                            .unwrap_or_else(|poison| poison.into_inner())
+                            .0
+                    }
+                };
+                epoch = self.word.load(Ordering::Acquire) >> WAITER_BITS;
+            } else {
+                epoch = now;
+            }
+        }
+    }
+}
+
+/// The longest single sleep: a bound on how late a waiter notices a deadline
+/// even if the platform's timed wait overshoots.
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
+
+/// A registered waiter; deregisters on drop (also when `ready` panics).
+struct Registration<'a> {
+    notifier: &'a Notifier,
+    /// The epoch when the waiter registered.
+    epoch: u64,
+}
+
+impl<'a> Registration<'a> {
+    fn new(notifier: &'a Notifier) -> Self {
+        // Acquire: pairs with the producer's Release add (module docs).
+        let word = notifier.word.fetch_add(1, Ordering::Acquire);
+        assert!(
+            word & WAITER_MASK < WAITER_MASK,
+            "too many waiters on one slab"
+        );
+        Self {
+            notifier,
+            epoch: word >> WAITER_BITS,
+        }
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        // Relaxed: the count only decides whether the producer notifies; a
+        // producer that still sees this waiter notifies needlessly.
+        self.notifier.word.fetch_sub(1, Ordering::Relaxed);
+    }
+}
