@@ -332,6 +332,12 @@ impl Stream {
         self.shared.wait_frame(None, timeout)
     }
 
+    /// A handle for reading and waiting on this stream's frames from other
+    /// threads (cheap to clone). Its waits end with `None` when the stream stops.
+    pub fn frames(&self) -> FrameSource {
+        FrameSource(Arc::clone(&self.shared))
+    }
+
     /// A reader of the stream's slab, once the first connection has sized it.
     pub fn reader(&self) -> Option<Reader> {
         Some(self.shared.slab.get()?.reader.clone())
@@ -376,6 +382,42 @@ impl Stream {
             tracing::error!(stream = %self.id(), "worker did not stop within {budget:?}");
             false
         }
+    }
+}
+
+/// A stream's frames as any thread sees them: [`Stream::frames`]. Usable
+/// before the first connection (waits cover it) and after the stream stops
+/// (everything is `None` or the last frame).
+#[derive(Clone)]
+pub struct FrameSource(Arc<StreamShared>);
+
+impl FrameSource {
+    /// The newest frame, once one has been decoded.
+    pub fn latest(&self) -> Option<Frame> {
+        self.0.latest()
+    }
+
+    /// The newest frame if newer than `seq`.
+    pub fn latest_after(&self, seq: u64) -> Option<Frame> {
+        self.0.slab.get()?.reader.latest_after(seq)
+    }
+
+    /// See [`Stream::wait_after`].
+    pub fn wait_after(&self, seq: u64, timeout: Duration) -> Option<Frame> {
+        self.0.wait_frame(Some(seq), timeout)
+    }
+
+    /// See [`Stream::wait_latest`].
+    pub fn wait_latest(&self, timeout: Duration) -> Option<Frame> {
+        self.0.wait_frame(None, timeout)
+    }
+}
+
+impl std::fmt::Debug for FrameSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameSource")
+            .field("id", &self.0.status.id)
+            .finish_non_exhaustive()
     }
 }
 
