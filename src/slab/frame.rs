@@ -24,16 +24,33 @@ pub struct FrameInfo {
     pub received: Instant,
     /// Whether the frame is a keyframe (an IDR picture).
     pub keyframe: bool,
+    /// When the frame passed each stage of the pipeline, where the producer
+    /// recorded it.
+    pub stages: StageTimes,
+}
+
+/// When a frame passed the pipeline's stages after [`FrameInfo::received`]
+/// (the packet's arrival). Together with the time a consumer got the frame
+/// they split its latency by stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    /// When the decoder gave the picture out.
+    pub decoded: Option<Instant>,
+    /// When its pixels were in the slot and it was handed to the slab to
+    /// publish (publication follows within a fraction of a microsecond).
+    pub converted: Option<Instant>,
 }
 
 impl FrameInfo {
-    /// A frame received now, with no pts, no capture time, not a keyframe.
+    /// A frame received now, with no pts, no capture time, not a keyframe, no
+    /// stage times.
     pub fn received_now() -> Self {
         Self {
             pts_ns: None,
             capture_time: None,
             received: Instant::now(),
             keyframe: false,
+            stages: StageTimes::default(),
         }
     }
 }
@@ -171,6 +188,17 @@ impl Frame {
     /// Whether the frame is a keyframe.
     pub fn is_keyframe(&self) -> bool {
         self.slot.meta.info.keyframe
+    }
+
+    /// When the decoder gave the picture out, if the producer recorded it.
+    pub fn decoded_at(&self) -> Option<Instant> {
+        self.slot.meta.info.stages.decoded
+    }
+
+    /// When the frame was converted into its slot and handed to the slab, if
+    /// the producer recorded it.
+    pub fn converted_at(&self) -> Option<Instant> {
+        self.slot.meta.info.stages.converted
     }
 
     /// The whole pixel buffer, planes one after another, padding included.

@@ -14,7 +14,7 @@ use crate::ffmpeg::{
     DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
     SendOutcome, VideoFrame,
 };
-use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig};
+use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
 
 /// The stall timeout's floor, and the default when no GOP has been measured.
 const MIN_STALL: Duration = Duration::from_secs(3);
@@ -201,7 +201,8 @@ impl Session<'_> {
                     Ok(DecodeOutcome::Frame) => {
                         progressed = true;
                         Counters::add(&counters.decoded, 1);
-                        self.on_frame(frame, converter, input, timing, received)?;
+                        let stamps = (received, Instant::now());
+                        self.on_frame(frame, converter, input, timing, stamps)?;
                     }
                     Ok(DecodeOutcome::Again | DecodeOutcome::Eof) => break,
                     Err(error) => {
@@ -229,7 +230,7 @@ impl Session<'_> {
         converter: &mut Converter,
         input: &Input,
         timing: &Timing,
-        received: Instant,
+        (received, decoded): (Instant, Instant),
     ) -> Result<()> {
         let status = &self.shared.status;
         let keyframe = frame.is_key();
@@ -288,6 +289,10 @@ impl Session<'_> {
             capture_time: capture_time(input, pts, timing),
             received,
             keyframe,
+            stages: StageTimes {
+                decoded: Some(decoded),
+                converted: Some(Instant::now()),
+            },
         };
         let _ = slot.commit(info);
         if self.engine.replace(engine) != Some(engine) {
