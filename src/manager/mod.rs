@@ -3,6 +3,7 @@
 //! budget; read their status lock-free, their transitions as events, their
 //! newest frames as a batch; shut everything down in bounded time.
 
+mod batch;
 mod budget;
 mod metrics;
 
@@ -17,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::error::{Error, ErrorKind, Result};
 use crate::slab::{Frame, FrameLayout, SlabConfig};
 use crate::stream::{Stream, StreamConfig, StreamEvent, StreamShared, StreamStatus};
+pub use batch::{BatchEntry, BatchView, Batcher};
 use budget::Budget;
 pub use metrics::METRIC_NAMES;
 
@@ -81,7 +83,7 @@ struct Entry {
     view: ArcSwap<StreamShared>,
 }
 
-/// Why [`StreamManager::latest_batch`] has no frame for a stream.
+/// Why a batch has no frame for a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Missing {
     /// No stream has this id.
@@ -90,6 +92,11 @@ pub enum Missing {
     NoFrame,
     /// Its newest frame is older than asked.
     TooOld(Duration),
+    /// ([`Batcher`]) The stream is not streaming (the state's name): stopped,
+    /// failed, reconnecting, ...
+    NotStreaming(&'static str),
+    /// ([`Batcher`]) Nothing newer than the frame the batcher last handed out.
+    NoNewFrame,
 }
 
 /// The newest frames of several streams, for one inference batch.
@@ -308,19 +315,29 @@ impl StreamManager {
         self.streams.load().get(id)?.view.load().latest()
     }
 
+    /// A [`Batcher`] over `ids`: batches across cameras (`wait_batch`) and
+    /// frames as they land (`next_ready`), leaving out frames older than
+    /// `max_age`.
+    pub fn batcher<S: AsRef<str>>(&self, ids: &[S], max_age: Duration) -> Batcher<'_> {
+        Batcher::new(self, ids, max_age)
+    }
+
+    /// The current incarnation of stream `id`.
+    fn view(&self, id: &str) -> Option<Arc<StreamShared>> {
+        Some(self.streams.load().get(id)?.view.load_full())
+    }
+
     /// Stream `id`'s next frame newer than `seq`, blocking up to `timeout`
     /// (see [`Stream::wait_after`](crate::stream::Stream::wait_after)). `None`
     /// for an unknown id, on timeout, or when the stream is stopped, restarted
     /// or removed meanwhile (each wakes its waiters).
     pub fn wait_after(&self, id: &str, seq: u64, timeout: Duration) -> Option<Frame> {
-        let view = self.streams.load().get(id)?.view.load_full();
-        view.wait_frame(Some(seq), timeout)
+        self.view(id)?.wait_frame(Some(seq), timeout)
     }
 
     /// Stream `id`'s newest frame, waiting up to `timeout` for the first one.
     pub fn wait_latest(&self, id: &str, timeout: Duration) -> Option<Frame> {
-        let view = self.streams.load().get(id)?.view.load_full();
-        view.wait_frame(None, timeout)
+        self.view(id)?.wait_frame(None, timeout)
     }
 
     /// The newest frame of each of `ids` that is at most `max_age` old; the

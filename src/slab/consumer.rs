@@ -1,6 +1,7 @@
 //! The ordered consumer and the latest-frame readers.
 
 use super::frame::Frame;
+use super::notify::WakeGroup;
 use super::policy::SlabStats;
 use super::ring::ReaderRole;
 use super::Shared;
@@ -146,6 +147,18 @@ impl Reader {
     #[cfg_attr(rtsp_ingest_loom, allow(dead_code))] // used by `stream`, not built under loom
     pub(crate) fn close_waiters(&self) {
         self.shared.notifier.close();
+    }
+
+    /// Registers `group` to be woken by this slab's next publish.
+    #[cfg_attr(rtsp_ingest_loom, allow(dead_code))] // used by `manager`, not built under loom
+    pub(crate) fn listen(&self, group: &Arc<WakeGroup>) {
+        self.shared.notifier.listen(group);
+    }
+
+    /// Undoes [`listen`](Self::listen).
+    #[cfg_attr(rtsp_ingest_loom, allow(dead_code))]
+    pub(crate) fn unlisten(&self, group: &Arc<WakeGroup>) {
+        self.shared.notifier.unlisten(group);
     }
 
     /// Whether the producer is gone: no frame will be published any more.

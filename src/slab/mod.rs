@@ -45,6 +45,7 @@ use crate::error::{Error, Result};
 use crate::sync::{Arc, Snapshot};
 use frame::Slot;
 use notify::Notifier;
+pub(crate) use notify::WakeGroup;
 use policy::Counters;
 use ring::Ring;
 

@@ -14,12 +14,16 @@
 //!   notify, and the waiter only sleeps while, under the lock, the epoch is
 //!   still the one its add returned, so it cannot miss that notification.
 //!
-//! The count of waiters is also the slab's `published` statistic (the epoch).
-//! Closing (the producer dropped) sets a flag and wakes everyone.
+//! The epoch is also the slab's `published` statistic. Closing (the producer
+//! dropped) sets a flag and wakes everyone.
+//!
+//! A [`WakeGroup`] waits on many slabs at once (the manager's `next_ready`):
+//! it registers as a waiter on each, so their producers take the lock and
+//! wake it along with their own waiters; the same argument applies per slab.
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Condvar, Mutex, Ordering};
 
 /// Bits of the word that count waiters.
 const WAITER_BITS: u32 = 24;
@@ -32,7 +36,9 @@ pub(crate) struct Notifier {
     word: AtomicU64,
     /// Set once the producer is gone: no frame will ever come.
     closed: AtomicBool,
-    lock: Mutex<()>,
+    /// Guards sleeping; holds the groups listening to this slab (their
+    /// capacity is kept, so listening again allocates nothing).
+    lock: Mutex<Vec<Arc<WakeGroup>>>,
     wake: Condvar,
 }
 
@@ -41,7 +47,7 @@ impl Notifier {
         Self {
             word: AtomicU64::new(0),
             closed: AtomicBool::new(false),
-            lock: Mutex::new(()),
+            lock: Mutex::new(Vec::new()),
             wake: Condvar::new(),
         }
     }
@@ -79,12 +85,34 @@ impl Notifier {
     fn notify_all(&self) {
         // Taking the lock orders the notification after a waiter's locked
         // re-check of the epoch, or before its next one.
-        drop(
-            self.lock
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner()),
-        );
+        let groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        for group in groups.iter() {
+            group.wake();
+        }
+        drop(groups);
         self.wake.notify_all();
+    }
+
+    /// Registers `group` to be woken by this slab's next publish (or close),
+    /// and counts it as a waiter so the producer notifies. Pair with
+    /// [`unlisten`](Self::unlisten).
+    pub(crate) fn listen(&self, group: &Arc<WakeGroup>) {
+        let mut groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        groups.push(Arc::clone(group));
+        drop(groups);
+        // Acquire: pairs with the producer's Release add, as for a waiter.
+        let word = self.word.fetch_add(1, Ordering::Acquire);
+        assert!(word & WAITER_MASK < WAITER_MASK, "too many waiters on one slab");
+    }
+
+    /// Undoes one [`listen`](Self::listen) of `group`.
+    pub(crate) fn unlisten(&self, group: &Arc<WakeGroup>) {
+        let mut groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(index) = groups.iter().position(|g| Arc::ptr_eq(g, group)) {
+            groups.swap_remove(index);
+            // Relaxed: as in `Registration::drop`.
+            self.word.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// Blocks until `ready` gives a value, the notifier closes (`None`) or
@@ -138,6 +166,57 @@ impl Notifier {
                 epoch = now;
             }
         }
+    }
+}
+
+/// A waiter on several slabs at once: each slab it listens to wakes it.
+pub(crate) struct WakeGroup {
+    /// Bumped by every wake.
+    epoch: AtomicU64,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl WakeGroup {
+    pub(crate) fn new() -> Self {
+        Self {
+            epoch: AtomicU64::new(0),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// The wake count now; pass it to [`sleep`](Self::sleep) after checking
+    /// every slab.
+    pub(crate) fn epoch(&self) -> u64 {
+        // Acquire: pairs with the Release add in `wake`.
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    fn wake(&self) {
+        // Release: orders the waking slab's publish before the sleeper's re-check.
+        self.epoch.fetch_add(1, Ordering::Release);
+        drop(self.lock.lock().unwrap_or_else(|poison| poison.into_inner()));
+        self.wake.notify_all();
+    }
+
+    /// Sleeps until woken after `epoch` or until `deadline` (at most `cap`).
+    pub(crate) fn sleep(&self, epoch: u64, deadline: Option<Instant>, cap: Duration) {
+        let guard = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        if self.epoch() != epoch {
+            return;
+        }
+        let left = deadline
+            .map_or(cap, |deadline| deadline.saturating_duration_since(Instant::now()))
+            .min(cap);
+        if left.is_zero() {
+            return;
+        }
+        drop(
+            self.wake
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
     }
 }
 

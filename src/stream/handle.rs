@@ -116,6 +116,11 @@ impl StreamShared {
         self.slab.get()?.reader.latest()
     }
 
+    /// The slab's reader, once the first frame has sized the slab.
+    pub(crate) fn reader(&self) -> Option<&Reader> {
+        Some(&self.slab.get()?.reader)
+    }
+
     /// The slab's ends, once built: waits for the first frame to size the slab
     /// until `deadline`, or `None` if the worker ends first.
     fn wait_slab(&self, deadline: Option<Instant>) -> Option<&SlabEnds> {
