@@ -285,12 +285,14 @@ fn control_api_end_to_end() {
     for reason in [
         "corrupt",
         "skipped",
-        "overwritten",
-        "sampled_out",
-        "queue_full",
         "no_free_slot",
+        "convert_failed",
+        "no_slab",
     ] {
         assert!(status["dropped"][reason].is_u64(), "{reason}: {status:#}");
+    }
+    for reason in ["overwritten", "sampled_out", "queue_full"] {
+        assert!(status["evicted"][reason].is_u64(), "{reason}: {status:#}");
     }
     let begun_frames = Instant::now();
     while api.get("/streams/cam").json()["publish_latency"]["count"] == 0 {
