@@ -256,6 +256,56 @@ fn stop_start_and_restart_control_a_stream() {
     );
 }
 
+/// Waits for `id`'s events to show it streaming and then failed; returns the
+/// failure's error.
+fn wait_streaming_then_failed(manager: &StreamManager, id: &str) -> rtsp_ingest::Error {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut streamed = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = manager
+            .events()
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no failure: {:#?}", manager.status(id)));
+        if event.id != id {
+            continue;
+        }
+        match event.state {
+            StreamState::Streaming => streamed = true,
+            StreamState::Failed(error) => {
+                assert!(streamed, "failed before streaming: {error}");
+                return error;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_stream_whose_worker_panicked_can_be_started_and_restarted() {
+    let server = RtspServer::start_looping();
+    let manager = StreamManager::new(ManagerConfig::default());
+    // Every incarnation panics on its third frame.
+    let panicking = config(&server.url(MOUNT_H264)).inject_panic_after(3);
+    manager.add("cam", panicking).unwrap();
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    let status = manager.status("cam").unwrap();
+    assert_eq!(status.state, StreamState::Failed(error.clone()));
+    assert_eq!(status.last_error, Some(error));
+    // A failed stream is not running: `start` starts it again.
+    manager.start("cam").unwrap();
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    let begun = Instant::now();
+    manager.restart("cam").unwrap();
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(200), "restart took {took:?}");
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    assert_eq!(manager.status("cam").unwrap().published, 3);
+}
+
 #[test]
 fn shutdown_with_eight_streams_in_every_state_takes_under_500_ms() {
     let server = RtspServer::start_looping();

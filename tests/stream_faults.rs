@@ -1,7 +1,7 @@
-//! The stream worker against misbehaving servers: every fault goes through a
-//! fault-injecting TCP proxy in front of a real RTSP server on 127.0.0.1. For
-//! every fault, the password in the URL must appear in no log line (FFmpeg's
-//! included), error, status or event.
+//! The stream worker against misbehaving servers, and against its own panic:
+//! every fault goes through a fault-injecting TCP proxy in front of a real RTSP
+//! server on 127.0.0.1. For every fault, the password in the URL must appear in
+//! no log line (FFmpeg's included), error, status or event.
 
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
@@ -294,4 +294,40 @@ fn a_server_answering_garbage_is_a_clear_error() {
     ));
     stop_quickly(&mut stream);
     assert_no_secret(&stream, &events(&stream));
+}
+
+#[test]
+fn a_worker_that_panics_mid_stream_fails_the_stream_and_stops_at_once() {
+    let server = RtspServer::start_looping();
+    let proxy = FaultProxy::start(server.addr());
+    let mut stream = start(&proxy.url(MOUNT_H264), |c| c.inject_panic_after(5));
+    let status = wait_for(&stream, Duration::from_secs(15), "failed", |s| {
+        matches!(s.state, StreamState::Failed(_))
+    });
+    let error = status
+        .last_error
+        .clone()
+        .expect("the panic is the last error");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    assert!(
+        error.message().contains("injected panic after 5 frames"),
+        "{error}"
+    );
+    assert_eq!(status.state, StreamState::Failed(error.clone()));
+    assert_eq!(status.published, 5, "the worker died on its fifth frame");
+    assert!(stream.is_finished());
+    assert!(stream.latest().is_some(), "published frames stay readable");
+    let events = events(&stream);
+    let last = events.last().expect("events");
+    assert_eq!(
+        (&last.state, last.error.as_ref()),
+        (&StreamState::Failed(error.clone()), Some(&error)),
+        "{events:#?}"
+    );
+    let begun = Instant::now();
+    assert!(stream.stop(), "a finished worker is joined at once");
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(200), "stop took {took:?}");
+    assert_eq!(stream.status().state, StreamState::Failed(error));
+    assert_no_secret(&stream, &events);
 }

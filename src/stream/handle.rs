@@ -82,11 +82,18 @@ impl StreamShared {
         self.wake_signal.notify_all();
     }
 
-    pub(crate) fn mark_finished(&self) {
-        *self
+    /// The worker's last act: `enter_final_state` (which must not block), then
+    /// the finished flag, both under the flag's lock. So whoever sees the final
+    /// state (in the status or as an event) and then asks `is_finished` gets
+    /// true, and whoever sees `is_finished` reads the final state.
+    pub(crate) fn finish(&self, enter_final_state: impl FnOnce()) {
+        let mut finished = self
             .finished
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = true;
+            .unwrap_or_else(|poison| poison.into_inner());
+        enter_final_state();
+        *finished = true;
+        drop(finished);
         self.finished_signal.notify_all();
     }
 
@@ -239,7 +246,8 @@ impl Stream {
         Arc::clone(&self.shared)
     }
 
-    /// Whether the worker has ended (stopped, or failed for good).
+    /// Whether the worker has ended (stopped, or failed for good: a worker that
+    /// panicked has ended too, its stream `Failed` with the panic's message).
     pub fn is_finished(&self) -> bool {
         self.worker.is_none()
             || *self

@@ -292,6 +292,17 @@ impl Session<'_> {
             );
         }
         status.frame_published(received);
+        if let Some(frames) = self.config.panic_after {
+            // Relaxed: this thread wrote the counter; no other memory rides on it.
+            if status
+                .counters
+                .published
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= frames
+            {
+                panic!("injected panic after {frames} frames (StreamConfig::inject_panic_after)");
+            }
+        }
         if !self.published {
             self.published = true;
             status.first_frame(self.started.elapsed());

@@ -38,7 +38,7 @@ pub enum StreamState {
     /// Stopped on request.
     Stopped,
     /// Given up: retrying cannot help (an unsupported codec, no video stream, an
-    /// invalid configuration).
+    /// invalid configuration), or the worker panicked ([`ErrorKind::Panic`](crate::ErrorKind::Panic)).
     Failed(Error),
 }
 
