@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fault_proxy::{Fault, FaultProxy};
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264, MOUNT_MJPEG};
 use rtsp_ingest::manager::{ManagerConfig, Missing, StreamManager, METRIC_NAMES};
-use rtsp_ingest::stream::{StreamConfig, StreamState, StreamStatus};
+use rtsp_ingest::stream::{Backoff, StreamConfig, StreamState, StreamStatus};
 use rtsp_ingest::ErrorKind;
 
 fn config(url: &str) -> StreamConfig {
@@ -304,6 +304,43 @@ fn a_stream_whose_worker_panicked_can_be_started_and_restarted() {
     let error = wait_streaming_then_failed(&manager, "cam");
     assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
     assert_eq!(manager.status("cam").unwrap().published, 3);
+}
+
+#[test]
+fn a_flapping_camera_pushes_out_the_oldest_events_counted_against_their_streams() {
+    let server = RtspServer::start_looping();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let manager = StreamManager::new(ManagerConfig::default().event_capacity(64));
+    manager
+        .add("steady", config(&server.url(MOUNT_H264)))
+        .unwrap();
+    wait_all(&manager, Duration::from_secs(10), "streaming", |s| {
+        s.state == StreamState::Streaming
+    });
+    let flapping = config(&format!("rtsp://{closed}/x")).backoff(Backoff {
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(1),
+    });
+    manager.add("flapping", flapping).unwrap();
+    // Nobody reads: the flapping camera's events push out the steady one's
+    // `Connecting` and `Streaming`, the oldest.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while manager.status("flapping").unwrap().events_lost < 500 {
+        assert!(manager.events().len() <= 64);
+        assert!(Instant::now() < deadline, "{:#?}", manager.list());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(manager.status("steady").unwrap().events_lost, 2);
+    let metrics = manager.metrics_text();
+    assert!(
+        metrics.contains(r#"rtsp_ingest_events_lost_total{stream="steady"} 2"#),
+        "{metrics}"
+    );
+    let kept: Vec<_> = manager.events().try_iter().collect();
+    assert!(kept.len() <= 64 && kept.iter().all(|event| event.id == "flapping"));
 }
 
 #[test]

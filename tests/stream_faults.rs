@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use fault_proxy::{Corruption, Fault, FaultProxy};
 use rtsp_fixture::{pattern, RtspServer, ServerConfig, MOUNT_H264};
-use rtsp_ingest::stream::{Backoff, Stream, StreamConfig, StreamEvent, StreamState};
+use rtsp_ingest::stream::{
+    Backoff, Stream, StreamConfig, StreamEvent, StreamState, STREAM_EVENTS_CAPACITY,
+};
 use rtsp_ingest::ErrorKind;
 use stream_util::{collect_frames, wait_for};
 
@@ -330,4 +332,68 @@ fn a_worker_that_panics_mid_stream_fails_the_stream_and_stops_at_once() {
     assert!(took <= Duration::from_millis(200), "stop took {took:?}");
     assert_eq!(stream.status().state, StreamState::Failed(error));
     assert_no_secret(&stream, &events);
+}
+
+#[test]
+fn a_flapping_camera_nobody_listens_to_keeps_only_its_newest_events() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut stream = start(&format!("rtsp://{closed}/x"), |c| {
+        c.backoff(Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        })
+    });
+    // Nobody reads: a few thousand reconnect cycles, two events each.
+    let events = stream.events().unwrap().clone();
+    let begun = Instant::now();
+    let mut most = 0;
+    while begun.elapsed() < Duration::from_secs(3) {
+        most = most.max(events.len());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(most <= STREAM_EVENTS_CAPACITY, "{most} events queued");
+    wait_for(&stream, Duration::from_secs(10), "events lost", |s| {
+        s.events_lost > 0
+    });
+    stop_quickly(&mut stream);
+    let status = stream.status();
+    let kept: Vec<StreamEvent> = events.try_iter().collect();
+    assert_eq!(
+        kept.len(),
+        STREAM_EVENTS_CAPACITY,
+        "a full channel stays full"
+    );
+    // Every event is kept or counted: one `Connecting` to begin, then per
+    // failed attempt a `Reconnecting` and (but for the last, if the stop came
+    // during its wait) a `Connecting` counted as a reconnect, and `Stopped`.
+    let announced = kept.len() as u64 + status.events_lost;
+    let reconnects = status.reconnects;
+    assert!(
+        announced == 2 * reconnects + 2 || announced == 2 * reconnects + 3,
+        "{announced} events announced for {reconnects} reconnects"
+    );
+    // The newest are the ones kept: in order, ending with `Stopped`, and the
+    // reconnect attempts a gapless run up to the last one.
+    assert_eq!(kept.last().unwrap().state, StreamState::Stopped);
+    assert!(kept.windows(2).all(|pair| pair[0].at <= pair[1].at));
+    let attempts: Vec<u32> = kept
+        .iter()
+        .filter_map(|event| match event.state {
+            StreamState::Reconnecting { attempt, .. } => Some(attempt),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        attempts.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "{attempts:?}"
+    );
+    let last_attempt = u64::from(*attempts.last().unwrap());
+    assert!(
+        last_attempt == reconnects || last_attempt == reconnects + 1,
+        "last attempt {last_attempt}, {reconnects} reconnects"
+    );
+    assert_no_secret(&stream, &kept);
 }
