@@ -3,6 +3,7 @@
 
 mod config;
 mod events;
+mod feed;
 mod handle;
 mod latency;
 mod session;

@@ -120,7 +120,8 @@ pub struct StreamStatus {
     pub published: u64,
     /// Frames dropped, by reason.
     pub dropped: StreamDrops,
-    /// Packets the decoder refused and decode calls that failed.
+    /// Packets the decoder refused (with an error, or "full" past the re-send
+    /// bound) and decode calls that failed.
     pub decode_errors: u64,
     /// Connection attempts after the first.
     pub reconnects: u64,
