@@ -18,7 +18,7 @@
 //! | anything else: a resize, `nv12` out, other sources (4:2:2, 10-bit, `nv12`), odd heights to RGB, SMPTE 240M or RGB-tagged YUV | | [`Scaler`] (swscale) |
 //!
 //! [`Direct`] reads the source planes in place through
-//! [`Plane`](crate::ffmpeg::Plane), which hands out each row's picture bytes and
+//! [`Plane`], which hands out each row's picture bytes and
 //! never the padding between rows (not initialised in every decoder's pool).
 //! The `yuv` crate takes strided slices, so it converts a picture in one call
 //! only when its planes have no padding (1280 and 1920 wide pictures, say);
