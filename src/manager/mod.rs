@@ -24,8 +24,9 @@ pub use metrics::METRIC_NAMES;
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(450);
 
 /// Events [`StreamManager::events`] holds for every stream together, unless
-/// [`ManagerConfig::event_capacity`] says otherwise; past it the oldest go first, each counted in its stream's
-/// [`StreamStatus::events_lost`]. Sixteen streams' worth of
+/// [`ManagerConfig::event_capacity`] says otherwise; past it the oldest go
+/// first, each counted in its stream's [`StreamStatus::events_lost`]. Sixteen
+/// streams' worth of
 /// [`STREAM_EVENTS_CAPACITY`](crate::stream::STREAM_EVENTS_CAPACITY).
 pub const MANAGER_EVENTS_CAPACITY: usize = 16 * 1024;
 
@@ -319,9 +320,8 @@ impl StreamManager {
 
     /// State transitions of every stream, with timestamps, in order per stream.
     /// Bounded: it holds the newest [`ManagerConfig::event_capacity`] events
-    /// (default [`MANAGER_EVENTS_CAPACITY`]), older
-    /// ones are dropped unread and counted in their stream's
-    /// [`StreamStatus::events_lost`].
+    /// (default [`MANAGER_EVENTS_CAPACITY`]); older ones are dropped unread and
+    /// counted in their stream's [`StreamStatus::events_lost`].
     pub fn events(&self) -> &Receiver<StreamEvent> {
         &self.events_received
     }

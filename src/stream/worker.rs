@@ -27,7 +27,6 @@ pub(crate) fn run(shared: &StreamShared) {
         Ok(failure) => failure,
         Err(payload) => {
             let message = crate::redact::redact_url(panic_message(payload.as_ref())).into_owned();
-            tracing::error!(stream = %shared.status.id, "worker panicked: {message}");
             Some(Error::new(
                 ErrorKind::Panic,
                 format!("the worker panicked: {message}"),
@@ -35,10 +34,15 @@ pub(crate) fn run(shared: &StreamShared) {
         }
     };
     let status = &shared.status;
-    shared.finish(|| match failure {
+    shared.finish(|| match &failure {
         None => status.set_state(StreamState::Stopped),
-        Some(error) => status.set_state_for(StreamState::Failed(error.clone()), error),
+        Some(error) => status.set_state_for(StreamState::Failed(error.clone()), error.clone()),
     });
+    // Logged only now: if the panic came from a `tracing` layer, this may panic
+    // again, and the stream must be finished by then.
+    if let Some(error) = failure.filter(|error| error.kind() == ErrorKind::Panic) {
+        tracing::error!(stream = %status.id, "{error}");
+    }
 }
 
 /// The text of a panic: `panic!`'s message (a `&str` or a `String`).
