@@ -43,15 +43,15 @@ fn picture(width: u32, height: u32) -> VideoFrame {
         } else {
             (width.div_ceil(2) as usize, height.div_ceil(2) as usize)
         };
-        let (bytes, stride) = frame.plane_mut(index).unwrap();
-        for y in 0..h {
-            for x in 0..w {
+        let mut plane = frame.plane_mut(index).unwrap();
+        for (y, row) in plane.rows_mut().enumerate() {
+            for (x, byte) in row.iter_mut().enumerate() {
                 let base = if index == 0 {
                     16 + (x + y) * 200 / (w + h)
                 } else {
                     40 + x * 176 / w
                 };
-                bytes[y * stride + x] = (base + noise()).min(255) as u8;
+                *byte = (base + noise()).min(255) as u8;
             }
         }
     }
@@ -66,7 +66,11 @@ fn producer(width: u32, height: u32, format: PixelFormat) -> Producer {
 
 /// dcv's conversion of `frame` into the slot's plane (BGR or RGB).
 fn dcv_into(frame: &VideoFrame, out: &mut [u8], stride: usize, format: PixelFormat) {
-    let [(y, ys), (u, us), (v, vs)] = [0, 1, 2].map(|index| frame.plane(index).unwrap());
+    // The benchmarked sizes have no padding between rows: each plane is one slice.
+    let [(y, ys), (u, us), (v, vs)] = [0, 1, 2].map(|index| {
+        let plane = frame.plane(index).unwrap();
+        (plane.as_contiguous().unwrap(), plane.row_bytes())
+    });
     let src = dcv::ImageFormat {
         pixel_format: dcv::PixelFormat::I420,
         color_space: dcv::ColorSpace::Bt709,

@@ -39,6 +39,9 @@ pub enum ErrorKind {
     AlreadyExists,
     /// No stream with this id is managed.
     UnknownStream,
+    /// A stream's worker panicked (a bug here, in a crate it calls, or in a
+    /// `tracing` layer it logs through); the message carries the panic's.
+    Panic,
 }
 
 impl ErrorKind {
@@ -58,6 +61,7 @@ impl ErrorKind {
             ErrorKind::Ffmpeg => "ffmpeg",
             ErrorKind::AlreadyExists => "already_exists",
             ErrorKind::UnknownStream => "unknown_stream",
+            ErrorKind::Panic => "panic",
         }
     }
 }
@@ -78,6 +82,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Ffmpeg => "ffmpeg error",
             ErrorKind::AlreadyExists => "already exists",
             ErrorKind::UnknownStream => "unknown stream",
+            ErrorKind::Panic => "worker panicked",
         })
     }
 }

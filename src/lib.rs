@@ -47,7 +47,13 @@
 //! exponential backoff, waits a minute between logins after a 401/403, never
 //! publishes a frame FFmpeg flags as corrupt (after damage it waits for the next
 //! keyframe), and never prints a password: not in logs, errors, status or
-//! FFmpeg's own log lines.
+//! FFmpeg's own log lines. A panic in the worker (a converter, a crate it
+//! calls, a `tracing` layer) is contained: the stream becomes `Failed` with the
+//! panic's message ([`ErrorKind::Panic`]), `stop` returns at once, and the
+//! manager can start it again. Event channels are bounded and never block the
+//! worker: with nobody reading, the oldest events go first, each counted in its
+//! stream's `events_lost` ([`stream::STREAM_EVENTS_CAPACITY`],
+//! [`manager::MANAGER_EVENTS_CAPACITY`]).
 //!
 //! ## The frame slab
 //!

@@ -58,10 +58,11 @@ fn picture(width: u32, height: u32, range: ColorRange, space: ColorSpace) -> Vid
         (w.div_ceil(2), h.div_ceil(2)),
     ];
     for (index, (pw, ph)) in extents.into_iter().enumerate() {
-        let (bytes, stride) = frame.plane_mut(index).unwrap();
-        for y in 0..ph {
-            for x in 0..pw {
-                bytes[y * stride + x] = sample(w, h, index, x, y);
+        let mut plane = frame.plane_mut(index).unwrap();
+        assert_eq!((plane.row_bytes(), plane.row_count()), (pw, ph));
+        for (y, row) in plane.rows_mut().enumerate() {
+            for (x, byte) in row.iter_mut().enumerate() {
+                *byte = sample(w, h, index, x, y);
             }
         }
     }
@@ -443,13 +444,13 @@ fn decoded_frames_convert_in_place_as_swscale_does() {
             convert(frame, PixelFormat::Bgr24, false),
             convert(frame, PixelFormat::Bgr24, true),
         );
-        let (luma, stride) = frame.plane(0).unwrap();
+        let luma = frame.plane(0).unwrap();
         let full = frame.color_range() == ColorRange::Full;
         let row_bytes = layout.planes()[0].row_bytes;
         let mut worst = 0;
         for (i, (&a, &b)) in swscale[0].iter().zip(&direct[0]).enumerate() {
             let (row, px) = (i / row_bytes, i % row_bytes / 3);
-            if full || luma[row * stride + px] >= 16 {
+            if full || luma.row(row)[px] >= 16 {
                 worst = worst.max(a.abs_diff(b));
             }
         }

@@ -273,6 +273,7 @@ fn control_api_end_to_end() {
         "published",
         "decode_errors",
         "reconnects",
+        "events_lost",
         "bytes_in",
         "last_frame_age_ms",
         "first_frame_latency_ms",

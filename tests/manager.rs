@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fault_proxy::{Fault, FaultProxy};
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264, MOUNT_MJPEG};
 use rtsp_ingest::manager::{ManagerConfig, Missing, StreamManager, METRIC_NAMES};
-use rtsp_ingest::stream::{StreamConfig, StreamState, StreamStatus};
+use rtsp_ingest::stream::{Backoff, StreamConfig, StreamState, StreamStatus};
 use rtsp_ingest::ErrorKind;
 
 fn config(url: &str) -> StreamConfig {
@@ -254,6 +254,93 @@ fn stop_start_and_restart_control_a_stream() {
         "streaming after restart",
         |s| s.state == StreamState::Streaming,
     );
+}
+
+/// Waits for `id`'s events to show it streaming and then failed; returns the
+/// failure's error.
+fn wait_streaming_then_failed(manager: &StreamManager, id: &str) -> rtsp_ingest::Error {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut streamed = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = manager
+            .events()
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no failure: {:#?}", manager.status(id)));
+        if event.id != id {
+            continue;
+        }
+        match event.state {
+            StreamState::Streaming => streamed = true,
+            StreamState::Failed(error) => {
+                assert!(streamed, "failed before streaming: {error}");
+                return error;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_stream_whose_worker_panicked_can_be_started_and_restarted() {
+    let server = RtspServer::start_looping();
+    let manager = StreamManager::new(ManagerConfig::default());
+    // Every incarnation panics on its third frame.
+    let panicking = config(&server.url(MOUNT_H264)).inject_panic_after(3);
+    manager.add("cam", panicking).unwrap();
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    let status = manager.status("cam").unwrap();
+    assert_eq!(status.state, StreamState::Failed(error.clone()));
+    assert_eq!(status.last_error, Some(error));
+    // A failed stream is not running: `start` starts it again.
+    manager.start("cam").unwrap();
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    let begun = Instant::now();
+    manager.restart("cam").unwrap();
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(200), "restart took {took:?}");
+    let error = wait_streaming_then_failed(&manager, "cam");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    assert_eq!(manager.status("cam").unwrap().published, 3);
+}
+
+#[test]
+fn a_flapping_camera_pushes_out_the_oldest_events_counted_against_their_streams() {
+    let server = RtspServer::start_looping();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let manager = StreamManager::new(ManagerConfig::default().event_capacity(64));
+    manager
+        .add("steady", config(&server.url(MOUNT_H264)))
+        .unwrap();
+    wait_all(&manager, Duration::from_secs(10), "streaming", |s| {
+        s.state == StreamState::Streaming
+    });
+    let flapping = config(&format!("rtsp://{closed}/x")).backoff(Backoff {
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(1),
+    });
+    manager.add("flapping", flapping).unwrap();
+    // Nobody reads: the flapping camera's events push out the steady one's
+    // `Connecting` and `Streaming`, the oldest.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while manager.status("flapping").unwrap().events_lost < 500 {
+        assert!(manager.events().len() <= 64);
+        assert!(Instant::now() < deadline, "{:#?}", manager.list());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(manager.status("steady").unwrap().events_lost, 2);
+    let metrics = manager.metrics_text();
+    assert!(
+        metrics.contains(r#"rtsp_ingest_events_lost_total{stream="steady"} 2"#),
+        "{metrics}"
+    );
+    let kept: Vec<_> = manager.events().try_iter().collect();
+    assert!(kept.len() <= 64 && kept.iter().all(|event| event.id == "flapping"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
-//! The stream worker against misbehaving servers: every fault goes through a
-//! fault-injecting TCP proxy in front of a real RTSP server on 127.0.0.1. For
-//! every fault, the password in the URL must appear in no log line (FFmpeg's
-//! included), error, status or event.
+//! The stream worker against misbehaving servers, and against its own panic:
+//! every fault goes through a fault-injecting TCP proxy in front of a real RTSP
+//! server on 127.0.0.1. For every fault, the password in the URL must appear in
+//! no log line (FFmpeg's included), error, status or event.
 
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use fault_proxy::{Corruption, Fault, FaultProxy};
 use rtsp_fixture::{pattern, RtspServer, ServerConfig, MOUNT_H264};
-use rtsp_ingest::stream::{Backoff, Stream, StreamConfig, StreamEvent, StreamState};
+use rtsp_ingest::stream::{
+    Backoff, Stream, StreamConfig, StreamEvent, StreamState, STREAM_EVENTS_CAPACITY,
+};
 use rtsp_ingest::ErrorKind;
 use stream_util::{collect_frames, wait_for};
 
@@ -294,4 +296,104 @@ fn a_server_answering_garbage_is_a_clear_error() {
     ));
     stop_quickly(&mut stream);
     assert_no_secret(&stream, &events(&stream));
+}
+
+#[test]
+fn a_worker_that_panics_mid_stream_fails_the_stream_and_stops_at_once() {
+    let server = RtspServer::start_looping();
+    let proxy = FaultProxy::start(server.addr());
+    let mut stream = start(&proxy.url(MOUNT_H264), |c| c.inject_panic_after(5));
+    let status = wait_for(&stream, Duration::from_secs(15), "failed", |s| {
+        matches!(s.state, StreamState::Failed(_))
+    });
+    let error = status
+        .last_error
+        .clone()
+        .expect("the panic is the last error");
+    assert_eq!(error.kind(), ErrorKind::Panic, "{error}");
+    assert!(
+        error.message().contains("injected panic after 5 frames"),
+        "{error}"
+    );
+    assert_eq!(status.state, StreamState::Failed(error.clone()));
+    assert_eq!(status.published, 5, "the worker died on its fifth frame");
+    assert!(stream.is_finished());
+    assert!(stream.latest().is_some(), "published frames stay readable");
+    let events = events(&stream);
+    let last = events.last().expect("events");
+    assert_eq!(
+        (&last.state, last.error.as_ref()),
+        (&StreamState::Failed(error.clone()), Some(&error)),
+        "{events:#?}"
+    );
+    let begun = Instant::now();
+    assert!(stream.stop(), "a finished worker is joined at once");
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(200), "stop took {took:?}");
+    assert_eq!(stream.status().state, StreamState::Failed(error));
+    assert_no_secret(&stream, &events);
+}
+
+#[test]
+fn a_flapping_camera_nobody_listens_to_keeps_only_its_newest_events() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut stream = start(&format!("rtsp://{closed}/x"), |c| {
+        c.backoff(Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        })
+    });
+    // Nobody reads: a few thousand reconnect cycles, two events each.
+    let events = stream.events().unwrap().clone();
+    let begun = Instant::now();
+    let mut most = 0;
+    while begun.elapsed() < Duration::from_secs(3) {
+        most = most.max(events.len());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(most <= STREAM_EVENTS_CAPACITY, "{most} events queued");
+    wait_for(&stream, Duration::from_secs(10), "events lost", |s| {
+        s.events_lost > 0
+    });
+    stop_quickly(&mut stream);
+    let status = stream.status();
+    let kept: Vec<StreamEvent> = events.try_iter().collect();
+    assert_eq!(
+        kept.len(),
+        STREAM_EVENTS_CAPACITY,
+        "a full channel stays full"
+    );
+    // Every event is kept or counted: one `Connecting` to begin, then per
+    // failed attempt a `Reconnecting` and (but for the last, if the stop came
+    // during its wait) a `Connecting` counted as a reconnect, and `Stopped`.
+    let announced = kept.len() as u64 + status.events_lost;
+    let reconnects = status.reconnects;
+    assert!(
+        announced == 2 * reconnects + 2 || announced == 2 * reconnects + 3,
+        "{announced} events announced for {reconnects} reconnects"
+    );
+    // The newest are the ones kept: in order, ending with `Stopped`, and the
+    // reconnect attempts a gapless run up to the last one.
+    assert_eq!(kept.last().unwrap().state, StreamState::Stopped);
+    assert!(kept.windows(2).all(|pair| pair[0].at <= pair[1].at));
+    let attempts: Vec<u32> = kept
+        .iter()
+        .filter_map(|event| match event.state {
+            StreamState::Reconnecting { attempt, .. } => Some(attempt),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        attempts.windows(2).all(|pair| pair[1] == pair[0] + 1),
+        "{attempts:?}"
+    );
+    let last_attempt = u64::from(*attempts.last().unwrap());
+    assert!(
+        last_attempt == reconnects || last_attempt == reconnects + 1,
+        "last attempt {last_attempt}, {reconnects} reconnects"
+    );
+    assert_no_secret(&stream, &kept);
 }

@@ -9,6 +9,7 @@ use std::ptr::{self, NonNull};
 use ffmpeg_sys_next as ffi;
 
 use super::packet::known;
+use super::plane::{Plane, PlaneMut, Span};
 use crate::error::{Error, ErrorKind, Result};
 
 /// `AV_FRAME_FLAG_KEY`, defined from FFmpeg 6.1 (libavutil 58.29) on. Before
@@ -177,7 +178,7 @@ impl VideoFrame {
     }
 
     /// A zero-filled `yuv420p` picture of `width` × `height` tagged with
-    /// `range` and `space`, to fill through [`plane_mut`](Self::plane_mut):
+    /// `range` and `space`, to fill row by row through [`plane_mut`](Self::plane_mut):
     /// for converting pictures made elsewhere, and for tests and benchmarks.
     ///
     /// # Errors
@@ -229,8 +230,8 @@ impl VideoFrame {
         super::error::check(ret, || {
             format!("allocating a {width}x{height} yuv420p picture")
         })?;
-        // av_frame_get_buffer leaves its buffers uninitialised; zero them so
-        // that every byte `plane` hands out, padding included, is initialised.
+        // av_frame_get_buffer leaves its buffers uninitialised; zero them, so
+        // that every row `plane` hands out is initialised before it is written.
         // SAFETY: the frame is ours; its `buf` entries are null or buffers it
         // just allocated, each `size` bytes from `data`.
         for buf in unsafe { (*raw).buf } {
@@ -251,44 +252,40 @@ impl VideoFrame {
         format == AV_PIX_FMT_YUV420P as c_int || format == AV_PIX_FMT_YUVJ420P as c_int
     }
 
-    /// Plane `index` of a `yuv420p`, `yuvj420p` or `nv12` picture, and its
-    /// stride (bytes from one row's start to the next): the bytes from the
-    /// plane's first sample to its last, `stride × (rows − 1) + row bytes`
-    /// (chroma planes have `⌈height / 2⌉` rows of `⌈width / 2⌉` samples, two
-    /// bytes each in nv12). `None` for another format or an empty picture, an
-    /// index past the format's planes, a bottom-up (negative) or too short
-    /// stride, or a plane that does not lie inside the frame's own buffers.
-    pub fn plane(&self, index: usize) -> Option<(&[u8], usize)> {
-        let (data, stride, len) = self.plane_span(index)?;
-        // SAFETY: the `len` bytes from `data` lie inside one of the frame's
-        // reference-counted buffers (checked by `plane_span`), which stay alive
-        // while `&self` is borrowed (unreferencing takes `&mut self`). FFmpeg
-        // never writes a buffer that other references share, and a decoder
-        // hands out finished pictures. The bytes are initialised: decoders
-        // draw pictures from pools allocated zero-filled (`av_buffer_allocz`)
-        // and `new_yuv420p` zeroes its buffer.
-        Some((
-            unsafe { std::slice::from_raw_parts(data.as_ptr(), len) },
-            stride,
-        ))
+    /// Plane `index` of a `yuv420p`, `yuvj420p` or `nv12` picture, read in
+    /// place: its rows of picture bytes (chroma planes have `⌈height / 2⌉` rows
+    /// of `⌈width / 2⌉` samples, two bytes each in nv12), without the padding
+    /// between rows. `None` for another format or an empty picture, an index
+    /// past the format's planes, a bottom-up (negative) or too short stride,
+    /// or a plane that does not lie inside the frame's own buffers.
+    pub fn plane(&self, index: usize) -> Option<Plane<'_>> {
+        let span = self.plane_span(index)?;
+        // SAFETY: the span lies inside one of the frame's reference-counted
+        // buffers (checked by `plane_span`), which stay alive while `&self` is
+        // borrowed (unreferencing takes `&mut self`); FFmpeg never writes a
+        // buffer that other references share, and a decoder hands out finished
+        // pictures. What `Plane` hands out, each row's `row_bytes`, is
+        // initialised: a decoder writes every sample of the picture it returns
+        // (it conceals damage rather than leaving holes), and `new_yuv420p`
+        // zeroes its buffers. The padding between rows is not initialised in
+        // general (only libavcodec's default pools are zero-filled), and
+        // `Plane` never hands it out.
+        Some(unsafe { Plane::new(span) })
     }
 
     /// [`plane`](Self::plane) to write into; `None` also when the picture's
     /// buffers are shared (a decoded picture the decoder still references):
     /// for pictures made with [`new_yuv420p`](Self::new_yuv420p).
-    pub fn plane_mut(&mut self, index: usize) -> Option<(&mut [u8], usize)> {
+    pub fn plane_mut(&mut self, index: usize) -> Option<PlaneMut<'_>> {
         // SAFETY: a live frame we own exclusively (`&mut self`).
         if unsafe { ffi::av_frame_is_writable(self.raw.as_ptr()) } == 0 {
             return None;
         }
-        let (data, stride, len) = self.plane_span(index)?;
-        // SAFETY: inside the frame's buffers and initialised, as in `plane`;
-        // writable means no other reference shares them, and `&mut self`
-        // excludes any other access while the slice lives.
-        Some((
-            unsafe { std::slice::from_raw_parts_mut(data.as_ptr(), len) },
-            stride,
-        ))
+        let span = self.plane_span(index)?;
+        // SAFETY: inside the frame's buffers and initialised row by row, as in
+        // `plane`; writable means no other reference shares them, and
+        // `&mut self` excludes any other access while the plane lives.
+        Some(unsafe { PlaneMut::new(span) })
     }
 
     /// `(bytes per row, rows)` of plane `index` in the formats whose planes
@@ -316,10 +313,10 @@ impl VideoFrame {
         }
     }
 
-    /// Plane `index`'s first byte, stride and length (see [`plane`](Self::plane)),
+    /// Plane `index`'s first byte, stride and rows (see [`plane`](Self::plane)),
     /// checked to lie inside one of the frame's buffers rather than trusted to
     /// FFmpeg's allocation rules.
-    fn plane_span(&self, index: usize) -> Option<(NonNull<u8>, usize, usize)> {
+    fn plane_span(&self, index: usize) -> Option<Span> {
         let (row_bytes, rows) = self.plane_geometry(index)?;
         let frame = self.get();
         // `index` is at most 2 here (`plane_geometry`), within `data`'s 8.
@@ -343,7 +340,12 @@ impl VideoFrame {
                     .checked_add(buf.size)
                     .is_some_and(|limit| end <= limit)
         });
-        inside.then_some((data, stride, len))
+        inside.then_some(Span {
+            data,
+            stride,
+            row_bytes,
+            rows,
+        })
     }
 }
 
@@ -428,24 +430,84 @@ mod tests {
     }
 
     #[test]
-    fn planes_span_exactly_the_pictures_rows() {
+    fn planes_are_the_pictures_rows() {
         let mut frame =
             VideoFrame::new_yuv420p(33, 17, ColorRange::Full, ColorSpace::Bt709).unwrap();
         assert!(frame.is_yuv420p());
         assert_eq!(frame.color_range(), ColorRange::Full);
         assert_eq!(frame.color_space(), ColorSpace::Bt709);
         for (index, (row_bytes, rows)) in [(33, 17), (17, 9), (17, 9)].into_iter().enumerate() {
-            let (bytes, stride) = frame.plane(index).unwrap();
-            assert!(stride >= row_bytes);
-            assert_eq!(bytes.len(), stride * (rows - 1) + row_bytes);
-            assert!(bytes.iter().all(|&byte| byte == 0), "zero-filled");
-            let (bytes, _) = frame.plane_mut(index).unwrap();
-            bytes.fill(0x80);
+            let plane = frame.plane(index).unwrap();
+            assert_eq!((plane.row_bytes(), plane.row_count()), (row_bytes, rows));
+            assert!(plane.stride() > row_bytes, "padded rows");
+            assert_eq!(plane.as_contiguous(), None);
+            assert_eq!(plane.rows().len(), rows);
+            assert!(plane.rows().flatten().all(|&byte| byte == 0), "zero-filled");
+            let mut plane = frame.plane_mut(index).unwrap();
+            plane.rows_mut().for_each(|row| row.fill(0x80));
+            plane.row_mut(rows - 1)[row_bytes - 1] = 0x81;
         }
         assert!(frame.plane(3).is_none());
-        assert!(frame.plane(0).unwrap().0.iter().all(|&byte| byte == 0x80));
+        let luma = frame.plane(0).unwrap();
+        assert!(luma.rows().take(16).flatten().all(|&byte| byte == 0x80));
+        assert_eq!(luma.row(16)[32], 0x81);
         frame.unref();
         assert!(frame.plane(0).is_none() && frame.plane_mut(0).is_none());
+    }
+
+    #[test]
+    fn a_plane_without_padding_is_one_slice() {
+        let frame = VideoFrame::new_yuv420p(128, 6, ColorRange::Full, ColorSpace::Bt709).unwrap();
+        for (index, (row_bytes, rows)) in [(128, 6), (64, 3), (64, 3)].into_iter().enumerate() {
+            let plane = frame.plane(index).unwrap();
+            assert_eq!(plane.stride(), row_bytes, "no padding at this width");
+            assert_eq!(plane.as_contiguous().unwrap().len(), row_bytes * rows);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "row 17 of a plane of 17 rows")]
+    fn a_row_past_the_plane_is_refused() {
+        let frame = VideoFrame::new_yuv420p(33, 17, ColorRange::Full, ColorSpace::Bt709).unwrap();
+        let _ = frame.plane(0).unwrap().row(17);
+    }
+
+    /// Writes `byte` over every byte of the frame's buffers, padding included,
+    /// as a pool that is not zero-filled leaves them: bytes nobody wrote.
+    fn scribble_over_buffers(frame: &mut VideoFrame, byte: u8) {
+        // SAFETY: a frame we own exclusively; each non-null `buf` entry is a
+        // buffer of `size` bytes from `data`, not shared (`new_yuv420p`'s).
+        for buf in unsafe { (*frame.as_mut_ptr()).buf } {
+            // SAFETY: as above.
+            if let Some(buf) = unsafe { buf.as_ref() } {
+                // SAFETY: as above.
+                unsafe { ptr::write_bytes(buf.data, byte, buf.size) };
+            }
+        }
+    }
+
+    #[test]
+    fn planes_hand_out_the_pictures_bytes_and_never_the_padding_between_rows() {
+        let mut frame =
+            VideoFrame::new_yuv420p(33, 17, ColorRange::Limited, ColorSpace::Bt601).unwrap();
+        scribble_over_buffers(&mut frame, 0xEE);
+        for index in 0..3 {
+            let mut plane = frame.plane_mut(index).unwrap();
+            assert!(plane.row_count() > 1, "rows with padding between them");
+            plane.rows_mut().for_each(|row| row.fill(index as u8 + 1));
+        }
+        for index in 0..3 {
+            let plane = frame.plane(index).unwrap();
+            assert!(plane.stride() > plane.row_bytes(), "a padded picture");
+            let mut handed_out = plane
+                .rows()
+                .flatten()
+                .chain(plane.as_contiguous().into_iter().flatten());
+            assert!(
+                handed_out.all(|&byte| byte == index as u8 + 1),
+                "plane {index} hands out bytes the picture never wrote"
+            );
+        }
     }
 
     #[test]

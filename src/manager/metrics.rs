@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::stream::StreamStatus;
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 14] = [
+pub const METRIC_NAMES: [&str; 15] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
@@ -20,6 +20,7 @@ pub const METRIC_NAMES: [&str; 14] = [
     "rtsp_ingest_frames_evicted_total",
     "rtsp_ingest_decode_errors_total",
     "rtsp_ingest_reconnects_total",
+    "rtsp_ingest_events_lost_total",
     "rtsp_ingest_bytes_in_total",
     "rtsp_ingest_last_frame_age_seconds",
     "rtsp_ingest_first_frame_latency_seconds",
@@ -180,6 +181,12 @@ impl Collector for Snapshot {
             "rtsp_ingest_reconnects",
             "Connection attempts after the first",
             |s| s.reconnects,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_events_lost",
+            "State-transition events dropped unread from a full event channel",
+            |s| s.events_lost,
         )?;
         self.counter(
             &mut encoder,

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Receiver;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::slab::{Frame, FrameLayout, SlabConfig};
-use crate::stream::{Stream, StreamConfig, StreamEvent, StreamShared, StreamStatus};
+use crate::stream::{EventChannel, Stream, StreamConfig, StreamEvent, StreamShared, StreamStatus};
 pub use batch::{BatchEntry, BatchView, Batcher};
 use budget::Budget;
 pub use metrics::METRIC_NAMES;
@@ -25,12 +25,20 @@ pub use metrics::METRIC_NAMES;
 /// How long [`StreamManager::shutdown`] waits for every worker together.
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(450);
 
+/// Events [`StreamManager::events`] holds for every stream together, unless
+/// [`ManagerConfig::event_capacity`] says otherwise; past it the oldest go
+/// first, each counted in its stream's [`StreamStatus::events_lost`]. Sixteen
+/// streams' worth of
+/// [`STREAM_EVENTS_CAPACITY`](crate::stream::STREAM_EVENTS_CAPACITY).
+pub const MANAGER_EVENTS_CAPACITY: usize = 16 * 1024;
+
 /// How to run a [`StreamManager`]. `Default` + owned setters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManagerConfig {
     cores: Option<Vec<usize>>,
     memory_budget_mb: Option<f64>,
     assumed_frame_size: (u32, u32),
+    event_capacity: usize,
 }
 
 impl Default for ManagerConfig {
@@ -39,6 +47,7 @@ impl Default for ManagerConfig {
             cores: Some(Vec::new()),
             memory_budget_mb: None,
             assumed_frame_size: (1920, 1080),
+            event_capacity: MANAGER_EVENTS_CAPACITY,
         }
     }
 }
@@ -70,6 +79,13 @@ impl ManagerConfig {
     /// does not fit, the stream fails with [`ErrorKind::OverBudget`].
     pub fn assumed_frame_size(mut self, width: u32, height: u32) -> Self {
         self.assumed_frame_size = (width, height);
+        self
+    }
+
+    /// Events [`StreamManager::events`] holds before dropping the oldest
+    /// (default [`MANAGER_EVENTS_CAPACITY`]; at least 1).
+    pub fn event_capacity(mut self, events: usize) -> Self {
+        self.event_capacity = events.max(1);
         self
     }
 }
@@ -132,7 +148,9 @@ pub struct StreamManager {
     streams: ArcSwap<HashMap<String, Arc<Entry>>>,
     /// Serialises add / remove / start / stop so each sees the map it changes.
     control: Mutex<()>,
-    events: (Sender<StreamEvent>, Receiver<StreamEvent>),
+    /// Every stream's transitions, bounded, drop-oldest.
+    events: Arc<EventChannel>,
+    events_received: Receiver<StreamEvent>,
     budget: Arc<Budget>,
     cores: Option<Vec<usize>>,
     next_core: AtomicUsize,
@@ -152,10 +170,12 @@ impl StreamManager {
         let limit = config
             .memory_budget_mb
             .map(|megabytes| (megabytes.max(0.0) * 1024.0 * 1024.0) as usize);
+        let (events, events_received) = EventChannel::bounded(config.event_capacity);
         Self {
             streams: ArcSwap::from_pointee(HashMap::new()),
             control: Mutex::new(()),
-            events: crossbeam_channel::unbounded(),
+            events,
+            events_received,
             budget: Arc::new(Budget::new(limit)),
             cores,
             next_core: AtomicUsize::new(0),
@@ -306,8 +326,11 @@ impl StreamManager {
     }
 
     /// State transitions of every stream, with timestamps, in order per stream.
+    /// Bounded: it holds the newest [`ManagerConfig::event_capacity`] events
+    /// (default [`MANAGER_EVENTS_CAPACITY`]); older ones are dropped unread and
+    /// counted in their stream's [`StreamStatus::events_lost`].
     pub fn events(&self) -> &Receiver<StreamEvent> {
-        &self.events.1
+        &self.events_received
     }
 
     /// A stream's newest frame, if any.
@@ -394,12 +417,7 @@ impl StreamManager {
         let budget = Arc::clone(&self.budget);
         let owner = id.to_owned();
         let admit = Box::new(move |bytes: usize| budget.reserve(&owner, bytes));
-        Stream::spawn(
-            id.to_owned(),
-            config.clone(),
-            self.events.0.clone(),
-            Some(admit),
-        )
+        Stream::spawn(id.to_owned(), config.clone(), &self.events, Some(admit))
     }
 
     fn estimate_slab_bytes(&self, config: &StreamConfig) -> Result<usize> {

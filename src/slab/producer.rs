@@ -182,8 +182,8 @@ impl Producer {
                 // Pinned: nothing can be removed while the consumer reads in
                 // place; push if there is room (the next rebuild thins it).
                 return match ring.push(&mut self.role, slot) {
-                    Ok(position) => {
-                        sampler.record(ring, position, time);
+                    Ok(before) => {
+                        sampler.record_push(ring, before, time);
                         Committed::Queued { seq }
                     }
                     Err(_) => {

@@ -229,8 +229,15 @@ impl Ring {
 
     // --- producer side ---------------------------------------------------------
 
-    /// Appends `slot`, or gives it back if the queue is full.
-    pub(crate) fn push(&self, _role: &mut WriterRole, slot: Arc<Slot>) -> Result<u32, Arc<Slot>> {
+    /// Appends `slot`, or gives it back if the queue is full. Returns the queue
+    /// the push replaced (the new element is at its `tail`): it may differ from
+    /// the caller's last [`cursor`](Self::cursor) if the consumer popped or
+    /// cleared meanwhile.
+    pub(crate) fn push(
+        &self,
+        _role: &mut WriterRole,
+        slot: Arc<Slot>,
+    ) -> Result<Cursor, Arc<Slot>> {
         let raw = Arc::into_raw(slot).cast_mut();
         let mut current = self.load();
         loop {
@@ -246,7 +253,7 @@ impl Ring {
                 ..current
             };
             match self.try_replace(current, next) {
-                Ok(()) => return Ok(current.tail),
+                Ok(()) => return Ok(current),
                 Err(fresh) => current = fresh,
             }
         }

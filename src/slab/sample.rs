@@ -12,6 +12,14 @@
 //! its tail is not provisional, a new frame is simply pushed: thinning costs
 //! O(queue) only when the stride changes or a provisional tail is replaced.
 //!
+//! Planning changes nothing: a plan whose rebuild loses its CAS to the consumer
+//! (a pop, a clear, a pin) is simply made again from the queue as it now is.
+//! The stride a plan widened to takes effect only once its rebuild lands
+//! ([`Sampler::record_rebuild`]), and a new span begins when a push lands in
+//! an empty queue ([`Sampler::record_push`]), whether the plan saw it empty or
+//! the consumer emptied it between the plan and the push. So every outcome is
+//! that of the plan made against the queue the commit's CAS replaced.
+//!
 //! The sample time is a clock the producer keeps: it advances by the pts
 //! difference between consecutive frames when that is plausible (not backwards,
 //! not more than a second past the arrival-time difference) and by the arrival
@@ -45,8 +53,12 @@ pub(crate) struct Sampler {
     capacity: usize,
     /// The sample time of the span's first frame.
     origin: i64,
-    /// Cell width in nanoseconds; 0 while every frame is kept.
+    /// Cell width in nanoseconds that the queue is thinned to; 0 while every
+    /// frame is kept.
     stride: i64,
+    /// The cell width the last plan thins to: `stride`, or wider when the queue
+    /// was full. Becomes `stride` only when that plan's rebuild lands.
+    planned_stride: i64,
     /// Positions of the queued frames to keep, oldest first (allocated once).
     keep: Vec<u32>,
     clock: SampleClock,
@@ -59,6 +71,7 @@ impl Sampler {
             capacity,
             origin: 0,
             stride: 0,
+            planned_stride: 0,
             keep: Vec::with_capacity(capacity),
             clock: SampleClock::default(),
         }
@@ -74,20 +87,29 @@ impl Sampler {
         &self.keep
     }
 
-    /// The current stride in nanoseconds (0: every frame is kept).
+    /// The stride the last plan thins to, in nanoseconds (0: every frame is kept).
     #[cfg(test)]
-    pub(crate) fn stride(&self) -> i64 {
-        self.stride
+    pub(crate) fn planned_stride(&self) -> i64 {
+        self.planned_stride
     }
 
-    /// Records that the frame at `time` now sits at ring `position`.
-    pub(crate) fn record(&mut self, ring: &Ring, position: u32, time: i64) {
-        self.times[ring.cell_index(position)] = time;
+    /// Records that the frame at `time` was pushed onto the queue `before` (the
+    /// queue its push replaced), so it sits at `before.tail`. Onto an empty
+    /// queue, it begins a new span, even if the plan saw frames that the
+    /// consumer took or cleared before the push landed.
+    pub(crate) fn record_push(&mut self, ring: &Ring, before: Cursor, time: i64) {
+        if before.len() == 0 {
+            self.origin = time;
+            self.stride = 0;
+        }
+        self.times[ring.cell_index(before.tail)] = time;
     }
 
-    /// Records a rebuild from `current`: the kept frames moved to the positions
-    /// from `current.tail` on, and the new frame at `time` follows them.
+    /// Records the last plan's rebuild from `current`: the kept frames moved to
+    /// the positions from `current.tail` on, the new frame at `time` follows
+    /// them, and the plan's stride is now the queue's.
     pub(crate) fn record_rebuild(&mut self, ring: &Ring, current: Cursor, time: i64) {
+        self.stride = self.planned_stride;
         let mut to = current.tail;
         for index in 0..self.keep.len() {
             let from = self.keep[index];
@@ -97,12 +119,14 @@ impl Sampler {
         self.times[ring.cell_index(to)] = time;
     }
 
-    /// Plans where a frame at `time` goes in the queue `current`.
+    /// Plans where a frame at `time` goes in the queue `current`. Changes only
+    /// the plan ([`keep`](Self::keep), `planned_stride`), never the span: a plan
+    /// whose rebuild loses its CAS leaves no trace.
     pub(crate) fn plan(&mut self, ring: &Ring, current: Cursor, time: i64) -> Plan {
+        self.planned_stride = self.stride;
         if current.len() == 0 {
-            // Empty (cleared, or taken to the last frame): a new span begins.
-            self.origin = time;
-            self.stride = 0;
+            // Empty (cleared, or taken to the last frame): a new span begins
+            // once the push lands (`record_push`).
             return Plan::Push;
         }
         if self.capacity == 1 {
@@ -112,7 +136,7 @@ impl Sampler {
         let tail = Cursor::retreat(current.tail);
         let time_at = |position: u32| self.times[ring.cell_index(position)];
         let provisional_tail = current.len() >= 2
-            && self.stride > 0
+            && self.planned_stride > 0
             && self.cell(time_at(tail)) == self.cell(time_at(Cursor::retreat(tail)));
         if !provisional_tail && (current.len() as usize) < self.capacity {
             return Plan::Push;
@@ -126,9 +150,10 @@ impl Sampler {
         }
     }
 
-    /// The cell of sample time `time` (only meaningful while `stride > 0`).
+    /// The cell of sample time `time` at the planned stride (only meaningful
+    /// while it is above 0).
     fn cell(&self, time: i64) -> i64 {
-        (time - self.origin).div_euclid(self.stride)
+        (time - self.origin).div_euclid(self.planned_stride)
     }
 
     /// Keeps the first queued frame of each cell (every frame while the stride is 0).
@@ -137,7 +162,7 @@ impl Sampler {
         let mut last_cell = None;
         for position in current.positions() {
             let time = self.times[ring.cell_index(position)];
-            let cell = (self.stride > 0).then(|| self.cell(time));
+            let cell = (self.planned_stride > 0).then(|| self.cell(time));
             if cell.is_none() || cell != last_cell {
                 self.keep.push(position);
                 last_cell = cell;
@@ -150,14 +175,14 @@ impl Sampler {
     /// nested: each new cell is two old ones, so its first frame is one the
     /// queue kept.
     fn widen(&mut self, time: i64) {
-        if self.stride > 0 {
-            self.stride = self.stride.saturating_mul(2);
+        if self.planned_stride > 0 {
+            self.planned_stride = self.planned_stride.saturating_mul(2);
             return;
         }
         let span = time.saturating_sub(self.origin).max(0).unsigned_abs();
         let gaps = (self.capacity as u64).saturating_sub(1).max(1);
         let from_span = i64::try_from(span.saturating_mul(2).div_ceil(gaps)).unwrap_or(i64::MAX);
-        self.stride = from_span.max(1);
+        self.planned_stride = from_span.max(1);
     }
 }
 
@@ -237,8 +262,8 @@ mod tests {
         let mut sampler = Sampler::new(8);
         sampler.origin = 0;
         sampler.widen(280);
-        assert_eq!(sampler.stride(), 80);
+        assert_eq!(sampler.planned_stride(), 80);
         sampler.widen(900);
-        assert_eq!(sampler.stride(), 160);
+        assert_eq!(sampler.planned_stride(), 160);
     }
 }

@@ -159,6 +159,8 @@ pub struct StreamConfig {
     pub(crate) reader_slots: usize,
     pub(crate) max_memory_mb: Option<f64>,
     pub(crate) core: Option<usize>,
+    /// Test-only fault injection ([`inject_panic_after`](Self::inject_panic_after)).
+    pub(crate) panic_after: Option<u64>,
 }
 
 impl StreamConfig {
@@ -215,6 +217,7 @@ impl StreamConfig {
             reader_slots: 2,
             max_memory_mb: None,
             core: None,
+            panic_after: None,
         })
     }
 
@@ -334,6 +337,17 @@ impl StreamConfig {
     /// `core_affinity::get_core_ids()`).
     pub fn core(mut self, core: usize) -> Self {
         self.core = Some(core);
+        self
+    }
+
+    /// **Test-only fault injection, not part of the supported API**: the
+    /// worker panics once it has published `frames` frames (counted from its
+    /// start), as a bug in a converter or a tracing layer would. The crate's own
+    /// tests use it to show that a panicking worker is contained; nothing else
+    /// should call it.
+    #[doc(hidden)]
+    pub fn inject_panic_after(mut self, frames: u64) -> Self {
+        self.panic_after = Some(frames);
         self
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::config::StreamConfig;
+use super::events::{EventChannel, STREAM_EVENTS_CAPACITY};
 use super::status::{StatusCell, StreamEvent, StreamStatus};
 use super::worker;
 use crate::error::{Error, ErrorKind, Result};
@@ -87,11 +88,18 @@ impl StreamShared {
         self.wake_signal.notify_all();
     }
 
-    pub(crate) fn mark_finished(&self) {
-        *self
+    /// The worker's last act: `enter_final_state` (which must not block), then
+    /// the finished flag, both under the flag's lock. So whoever sees the final
+    /// state (in the status or as an event) and then asks `is_finished` gets
+    /// true, and whoever sees `is_finished` reads the final state.
+    pub(crate) fn finish(&self, enter_final_state: impl FnOnce()) {
+        let mut finished = self
             .finished
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = true;
+            .unwrap_or_else(|poison| poison.into_inner());
+        enter_final_state();
+        *finished = true;
+        drop(finished);
         self.finished_signal.notify_all();
     }
 
@@ -213,14 +221,17 @@ impl Stream {
     /// [`ErrorKind::InvalidConfig`] for an invalid config or a core index this
     /// machine does not have; an OS error if the thread cannot be spawned.
     pub fn start(id: impl Into<String>, config: StreamConfig) -> Result<Self> {
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        let mut stream = Self::start_with_events(id, config, sender)?;
+        let (channel, receiver) = EventChannel::bounded(STREAM_EVENTS_CAPACITY);
+        let mut stream = Self::spawn(id.into(), config, &channel, None)?;
         stream.events = Some(receiver);
         Ok(stream)
     }
 
     /// Like [`start`](Self::start), announcing state transitions on `events`
-    /// (one channel can serve many streams; [`events`](Self::events) is then `None`).
+    /// (one channel can serve many streams; [`events`](Self::events) is then
+    /// `None`). The worker never blocks on it: when a bounded `events` is full
+    /// the new event is dropped and counted in
+    /// [`StreamStatus::events_lost`]; an unbounded one grows while nobody reads.
     ///
     /// # Errors
     /// As [`start`](Self::start).
@@ -229,14 +240,14 @@ impl Stream {
         config: StreamConfig,
         events: Sender<StreamEvent>,
     ) -> Result<Self> {
-        Self::spawn(id.into(), config, events, None)
+        Self::spawn(id.into(), config, &EventChannel::from_sender(events), None)
     }
 
     /// Starts a stream whose slab must be admitted by `admit_slab` first.
     pub(crate) fn spawn(
         id: String,
         config: StreamConfig,
-        events: Sender<StreamEvent>,
+        events: &Arc<EventChannel>,
         admit_slab: Option<SlabAdmission>,
     ) -> Result<Self> {
         config.validate()?;
@@ -270,7 +281,9 @@ impl Stream {
     }
 
     /// State transitions with timestamps, in order, when the stream was started
-    /// with [`start`](Self::start).
+    /// with [`start`](Self::start). Bounded: it holds the newest
+    /// [`STREAM_EVENTS_CAPACITY`] events, older ones are dropped unread and
+    /// counted in [`StreamStatus::events_lost`].
     pub fn events(&self) -> Option<&Receiver<StreamEvent>> {
         self.events.as_ref()
     }
@@ -295,7 +308,8 @@ impl Stream {
         Arc::clone(&self.shared)
     }
 
-    /// Whether the worker has ended (stopped, or failed for good).
+    /// Whether the worker has ended (stopped, or failed for good: a worker that
+    /// panicked has ended too, its stream `Failed` with the panic's message).
     pub fn is_finished(&self) -> bool {
         self.worker.is_none()
             || *self

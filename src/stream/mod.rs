@@ -2,6 +2,8 @@
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
 mod config;
+mod events;
+mod feed;
 mod handle;
 mod latency;
 mod session;
@@ -9,6 +11,8 @@ mod status;
 mod worker;
 
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
+pub(crate) use events::EventChannel;
+pub use events::STREAM_EVENTS_CAPACITY;
 pub use handle::{FrameSource, Stream};
 pub(crate) use handle::StreamShared;
 pub use latency::LatencyHistogram;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::config::{SkipPolicy, StreamConfig};
+use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::{SlabEnds, StreamShared};
 use super::status::{Counters, MediaInfo, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{
-    DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
-    SendOutcome, VideoFrame,
+    Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome, VideoFrame,
 };
 use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
 
@@ -186,36 +186,41 @@ impl Session<'_> {
         timing: &Timing,
         received: Instant,
     ) -> Result<bool> {
-        let counters = &self.shared.status.counters;
+        let shared = self.shared;
         let mut progressed = false;
-        loop {
-            let sent = match decoder.send_packet(packet) {
-                Ok(sent) => sent,
-                Err(error) => {
+        let fed = feed(
+            decoder,
+            packet,
+            frame,
+            || shared.is_stopping(),
+            |decoded| match decoded {
+                Decoded::Frame(frame) => {
+                    progressed = true;
+                    Counters::add(&shared.status.counters.decoded, 1);
+                    self.on_frame(frame, converter, input, timing, (received, Instant::now()))
+                }
+                Decoded::Error(error) => {
                     self.decode_error(&error);
-                    SendOutcome::Sent
+                    Ok(())
                 }
-            };
-            loop {
-                match decoder.receive_frame(frame) {
-                    Ok(DecodeOutcome::Frame) => {
-                        progressed = true;
-                        Counters::add(&counters.decoded, 1);
-                        let stamps = (received, Instant::now());
-                        self.on_frame(frame, converter, input, timing, stamps)?;
-                    }
-                    Ok(DecodeOutcome::Again | DecodeOutcome::Eof) => break,
-                    Err(error) => {
-                        self.decode_error(&error);
-                        break;
-                    }
-                }
+            },
+        )?;
+        match fed {
+            Fed::Done => {}
+            Fed::GaveUp => {
+                let error = Error::new(
+                    ErrorKind::Decode,
+                    format!(
+                        "the decoder answered \"full\" {MAX_SEND_ROUNDS} times with no frame \
+                         to give (it breaks FFmpeg's EAGAIN contract); packet dropped"
+                    ),
+                );
+                tracing::warn!(stream = %shared.status.id, "{error}");
+                self.decode_error(&error);
             }
-            // `Again`: the decoder was full; its frames are out now, send again.
-            if sent != SendOutcome::Again {
-                return Ok(progressed);
-            }
+            Fed::Stopped => return Err(Error::new(ErrorKind::Stopped, "stopped while decoding")),
         }
+        Ok(progressed)
     }
 
     fn decode_error(&mut self, error: &Error) {
@@ -304,6 +309,17 @@ impl Session<'_> {
             );
         }
         status.frame_published(received);
+        if let Some(frames) = self.config.panic_after {
+            // Relaxed: this thread wrote the counter; no other memory rides on it.
+            if status
+                .counters
+                .published
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= frames
+            {
+                panic!("injected panic after {frames} frames (StreamConfig::inject_panic_after)");
+            }
+        }
         if !self.published {
             self.published = true;
             status.first_frame(self.started.elapsed());

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use crossbeam_channel::Sender;
 
+use super::events::{EventChannel, EventSender};
 use super::latency::{LatencyHistogram, LatencyRecorder};
 use crate::error::Error;
 use crate::slab::{EvictCounts, SlabStats};
@@ -38,7 +38,7 @@ pub enum StreamState {
     /// Stopped on request.
     Stopped,
     /// Given up: retrying cannot help (an unsupported codec, no video stream, an
-    /// invalid configuration).
+    /// invalid configuration), or the worker panicked ([`ErrorKind::Panic`](crate::ErrorKind::Panic)).
     Failed(Error),
 }
 
@@ -135,10 +135,17 @@ pub struct StreamStatus {
     /// policy, or because nothing consumes the queue), by reason. Latest
     /// readers may have seen them.
     pub evicted: EvictCounts,
-    /// Packets the decoder refused and decode calls that failed.
+    /// Packets the decoder refused (with an error, or "full" past the re-send
+    /// bound) and decode calls that failed.
     pub decode_errors: u64,
     /// Connection attempts after the first.
     pub reconnects: u64,
+    /// This stream's state-transition events lost because the event channel
+    /// was full with nobody reading: the oldest go first (see
+    /// [`STREAM_EVENTS_CAPACITY`](super::STREAM_EVENTS_CAPACITY)). On a channel
+    /// given to [`Stream::start_with_events`](super::Stream::start_with_events),
+    /// which the stream cannot evict from, its new events are the ones lost.
+    pub events_lost: u64,
     /// Bytes of compressed media read.
     pub bytes_in: u64,
     /// Time since the last published frame arrived.
@@ -211,8 +218,8 @@ pub(crate) struct StatusCell {
     epoch: Instant,
     record: ArcSwap<StateRecord>,
     pub(crate) counters: Counters,
-    /// Where state transitions are announced (unbounded: transitions are rare).
-    events: Sender<StreamEvent>,
+    /// Where state transitions are announced (bounded, drop-oldest).
+    events: EventSender,
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -224,11 +231,12 @@ impl StatusCell {
         id: String,
         url: String,
         core: Option<usize>,
-        events: Sender<StreamEvent>,
+        events: &Arc<EventChannel>,
     ) -> Self {
+        let events = events.register(&id);
         let since = SystemTime::now();
         // The first event: the stream exists and is connecting.
-        let _ = events.send(StreamEvent {
+        events.send(StreamEvent {
             id: id.clone(),
             state: StreamState::Connecting,
             at: since,
@@ -276,8 +284,7 @@ impl StatusCell {
             last_error: error.clone().or_else(|| current.last_error.clone()),
             media: current.media.clone(),
         }));
-        // A receiver that went away only means nobody listens any more.
-        let _ = self.events.send(StreamEvent {
+        self.events.send(StreamEvent {
             id: self.id.clone(),
             state,
             at: since,
@@ -337,6 +344,7 @@ impl StatusCell {
             evicted: slab.map(|slab| slab.evicted).unwrap_or_default(),
             decode_errors: Counters::get(&counters.decode_errors),
             reconnects: Counters::get(&counters.reconnects),
+            events_lost: self.events.lost(),
             bytes_in: Counters::get(&counters.bytes_in),
             last_frame_age: since_epoch(Counters::get(&counters.last_frame_at))
                 .map(|at| self.epoch.elapsed().saturating_sub(at)),

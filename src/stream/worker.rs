@@ -1,7 +1,10 @@
 //! The worker thread's outer loop: connect, run a session, and on its end decide
 //! between reconnecting (with full-jitter backoff), waiting out an auth failure,
-//! giving up, or stopping.
+//! giving up, or stopping. A panic anywhere below is contained here: the stream
+//! fails with the panic's message and the worker ends like any other.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::handle::StreamShared;
@@ -9,8 +12,50 @@ use super::session::{self, SessionEnd};
 use super::status::{Counters, StreamState};
 use crate::error::{Error, ErrorKind};
 
-/// Runs one stream until it is stopped or fails for good.
+/// Runs one stream until it is stopped, fails for good or panics; always ends
+/// by entering its final state and marking the worker finished, so `stop`
+/// never waits on a dead worker.
 pub(crate) fn run(shared: &StreamShared) {
+    // AssertUnwindSafe: what the unwind leaves behind is sound to read. The
+    // session's FFmpeg objects, converter and slab producer are locals of the
+    // panicking frames and are dropped by the unwind; what outlives it is the
+    // status (atomic counters and a state record swapped whole, never seen
+    // half-written), the slab's reading ends (published frames are complete;
+    // a slot being filled is abandoned when its writer drops) and the interrupt.
+    // The panic then fails the stream, so nothing resumes the broken session.
+    let failure = match panic::catch_unwind(AssertUnwindSafe(|| run_until_done(shared))) {
+        Ok(failure) => failure,
+        Err(payload) => {
+            let message = crate::redact::redact_url(panic_message(payload.as_ref())).into_owned();
+            Some(Error::new(
+                ErrorKind::Panic,
+                format!("the worker panicked: {message}"),
+            ))
+        }
+    };
+    let status = &shared.status;
+    shared.finish(|| match &failure {
+        None => status.set_state(StreamState::Stopped),
+        Some(error) => status.set_state_for(StreamState::Failed(error.clone()), error.clone()),
+    });
+    // Logged only now: if the panic came from a `tracing` layer, this may panic
+    // again, and the stream must be finished by then.
+    if let Some(error) = failure.filter(|error| error.kind() == ErrorKind::Panic) {
+        tracing::error!(stream = %status.id, "{error}");
+    }
+}
+
+/// The text of a panic: `panic!`'s message (a `&str` or a `String`).
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}
+
+/// The worker's life; returns when it was stopped (`None`) or failed for good.
+fn run_until_done(shared: &StreamShared) -> Option<Error> {
     pin_to_core(shared);
     let config = &shared.config;
     let status = &shared.status;
@@ -26,7 +71,7 @@ pub(crate) fn run(shared: &StreamShared) {
             failures = 0;
         }
         let error = match end {
-            SessionEnd::Stopped => break,
+            SessionEnd::Stopped => return None,
             SessionEnd::Failed(error) => error,
             SessionEnd::Ended => Error::new(ErrorKind::Connect, "the server ended the stream"),
             SessionEnd::Stalled(timeout) => Error::new(
@@ -35,20 +80,18 @@ pub(crate) fn run(shared: &StreamShared) {
             ),
         };
         if shared.is_stopping() {
-            break;
+            return None;
         }
         tracing::warn!(stream = %status.id, url = %status.url, "session ended: {error}");
         match error.kind() {
             ErrorKind::Auth => {
                 status.set_state_for(StreamState::AuthFailed, error);
                 if !shared.wait(config.auth_retry) {
-                    break;
+                    return None;
                 }
             }
             ErrorKind::Unsupported | ErrorKind::InvalidConfig | ErrorKind::OverBudget => {
-                status.set_state_for(StreamState::Failed(error.clone()), error);
-                shared.mark_finished();
-                return;
+                return Some(error);
             }
             _ => {
                 let delay = config.backoff.delay(failures, &mut rng);
@@ -61,14 +104,12 @@ pub(crate) fn run(shared: &StreamShared) {
                     error,
                 );
                 if !shared.wait(delay) {
-                    break;
+                    return None;
                 }
             }
         }
         Counters::add(&status.counters.reconnects, 1);
     }
-    status.set_state(StreamState::Stopped);
-    shared.mark_finished();
 }
 
 fn pin_to_core(shared: &StreamShared) {
