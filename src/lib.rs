@@ -47,7 +47,9 @@
 //! exponential backoff, waits a minute between logins after a 401/403, never
 //! publishes a frame FFmpeg flags as corrupt (after damage it waits for the next
 //! keyframe), and never prints a password: not in logs, errors, status or
-//! FFmpeg's own log lines.
+//! FFmpeg's own log lines, wherever the URL carries it (userinfo, or a
+//! `password=`, `pwd=`, `token=`, ... path or query parameter; see
+//! [`redact`]).
 //!
 //! ## The frame slab
 //!

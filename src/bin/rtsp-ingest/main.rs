@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let message = error.to_string();
-            eprintln!("rtsp-ingest: {}", rtsp_ingest::redact::redact_url(&message));
+            eprintln!("rtsp-ingest: {}", rtsp_ingest::redact::redact(&message));
             ExitCode::FAILURE
         }
     }
