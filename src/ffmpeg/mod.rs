@@ -23,7 +23,8 @@
 //! * Every blocking call is bounded: [`Input`] arms its [`Interrupt`] with the
 //!   open, read or close timeout before each one, and [`Interrupt::stop`] ends
 //!   any of them from another thread within about 100 ms.
-//! * FFmpeg's log goes to `tracing` (target `ffmpeg`), scrubbed of credentials.
+//! * FFmpeg's log goes to `tracing` (target `ffmpeg`), whole lines at a time,
+//!   scrubbed of credentials ([`crate::redact`]).
 //!
 //! Works with FFmpeg 5.1 and newer; see [`VideoFrame::is_key`] and the scaler's
 //! flag constants for the differences it bridges.
