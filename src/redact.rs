@@ -15,7 +15,8 @@
 //!   `pass` (password, passwd), `pwd`, `psw`, `secret`, `token`, `auth`, `key`
 //!   or `sig` (signature), so `/user=admin&password=***&channel=1` (XMEye),
 //!   `/live?pwd=***`, `/cam;token=***`; the value runs to the next `&`, `;`,
-//!   `#`, whitespace, `"`, `<` or `>`, percent-encoded or not;
+//!   `#`, whitespace, control character (a terminal colour code), `"`, `<`,
+//!   `>` or `` ` `` (none of which a URL holds raw), percent-encoded or not;
 //! - **the value of `Authorization:` headers**, keeping the scheme
 //!   (`Authorization: Basic ***`): FFmpeg dumps its RTSP requests at trace
 //!   level, and a Basic header is the login in base64;
@@ -79,7 +80,7 @@ fn and_then<'a>(text: Cow<'a, str>, step: impl FnOnce(&str) -> Cow<'_, str>) -> 
 /// group 2 the value.
 static SECRET_PARAMETER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)([?&;/][a-z0-9_.\-]*(?:pass|pwd|psw|secret|token|auth|key|sig)[a-z0-9_.\-]*=)([^&;#\s"<>]+)"#,
+        r#"(?i)([?&;/][a-z0-9_.\-]*(?:pass|pwd|psw|secret|token|auth|key|sig)[a-z0-9_.\-]*=)([^&;#\s"<>`\x00-\x1f]+)"#,
     )
     .expect("a valid pattern")
 });
@@ -101,7 +102,9 @@ fn redact_userinfo(text: &str) -> Cow<'_, str> {
         let authority_start = search + found + 3;
         // The URL ends at whitespace or a character URLs never hold.
         let url_end = text[authority_start..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>'))
+            .find(|c: char| {
+                c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '`')
+            })
             .map_or(text.len(), |end| authority_start + end);
         let authority_end = text[authority_start..url_end]
             .find(['/', '?', '#'])
@@ -372,6 +375,14 @@ mod tests {
             ("/streams?auth=t0k3n HTTP/1.1", "/streams?auth=*** HTTP/1.1"),
             ("/psw=abc", "/psw=***"),
             ("rtsp://cam/x?secret=1#frag", "rtsp://cam/x?secret=***#frag"),
+            (
+                "url `rtsp://cam/x?sig=1` is bad",
+                "url `rtsp://cam/x?sig=***` is bad",
+            ),
+            (
+                "'\x1b[33mrtsp://u:p@cam/x?key=k1\x1b[0m'",
+                "'\x1b[33mrtsp://u:***@cam/x?key=***\x1b[0m'",
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(redact(text), expected, "{text}");

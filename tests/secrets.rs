@@ -609,3 +609,29 @@ fn the_control_api_never_shows_a_secret() {
         assert!(!stderr.contains(form), "stderr shows {form:?} ({case})");
     }
 }
+
+#[test]
+fn argument_errors_do_not_echo_a_secret() {
+    let secret = "ArgS3cret";
+    let url = format!("rtsp://{USER}:{secret}@127.0.0.1:9/cam0?channel=1&pwd={secret}");
+    for args in [
+        vec!["bench", "--duration", url.as_str()],
+        vec!["probe", "rtsp://127.0.0.1:9/cam0", url.as_str()],
+        vec!["run", "--transport", url.as_str()],
+    ] {
+        let output = Command::new(BIN).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains(secret), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("rtsp://viewer:***@127.0.0.1:9/cam0?channel=1&pwd=***"),
+            "{args:?} names the argument: {stderr}"
+        );
+    }
+    let help = Command::new(BIN)
+        .args(["probe", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: rtsp-ingest probe"));
+}
