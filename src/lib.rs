@@ -47,7 +47,9 @@
 //! exponential backoff, waits a minute between logins after a 401/403, never
 //! publishes a frame FFmpeg flags as corrupt (after damage it waits for the next
 //! keyframe), and never prints a password: not in logs, errors, status or
-//! FFmpeg's own log lines. A panic in the worker (a converter, a crate it
+//! FFmpeg's own log lines, wherever the URL carries it (userinfo, or a
+//! `password=`, `pwd=`, `token=`, ... path or query parameter; see
+//! [`redact`]). A panic in the worker (a converter, a crate it
 //! calls, a `tracing` layer) is contained: the stream becomes `Failed` with the
 //! panic's message ([`ErrorKind::Panic`]), `stop` returns at once, and the
 //! manager can start it again. Event channels are bounded and never block the

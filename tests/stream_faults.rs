@@ -1,7 +1,8 @@
 //! The stream worker against misbehaving servers, and against its own panic:
 //! every fault goes through a fault-injecting TCP proxy in front of a real RTSP
-//! server on 127.0.0.1. For every fault, the password in the URL must appear in
-//! no log line (FFmpeg's included), error, status or event.
+//! server on 127.0.0.1. For every fault, the password in the URL and the token
+//! in its query must appear in no log line (FFmpeg's included), error, status
+//! or event.
 
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
@@ -27,11 +28,14 @@ use stream_util::{collect_frames, wait_for};
 
 const USER: &str = "viewer";
 const PASSWORD: &str = "pw-s3cr3t-42";
+/// A second secret, in the URL's query (`?token=`), which FFmpeg must send.
+const TOKEN: &str = "tk-s3cr3t-43";
 
 /// A stream through `proxy` with credentials in the URL and short timeouts.
 fn start(proxy_url: &str, tweak: impl FnOnce(StreamConfig) -> StreamConfig) -> Stream {
     log_capture::install();
     let url = proxy_url.replacen("rtsp://", &format!("rtsp://{USER}:{PASSWORD}@"), 1);
+    let url = format!("{url}?token={TOKEN}");
     let config = StreamConfig::new(&url)
         .unwrap()
         .connect_timeout(Duration::from_millis(1500))
@@ -48,16 +52,23 @@ fn events(stream: &Stream) -> Vec<StreamEvent> {
     stream.events().unwrap().try_iter().collect()
 }
 
-/// The password appears nowhere a user could see it.
+/// The password and the token appear nowhere a user could see them.
 fn assert_no_secret(stream: &Stream, events: &[StreamEvent]) {
     let shown = format!("{:?}\n{:?}", stream.status(), events);
-    assert!(
-        !shown.contains(PASSWORD),
-        "password in status or events: {shown}"
-    );
-    assert!(!format!("{stream:?}").contains(PASSWORD));
     let logs = log_capture::captured();
-    assert!(!logs.contains(PASSWORD), "password in the logs");
+    for secret in [PASSWORD, TOKEN] {
+        assert!(
+            !shown.contains(secret),
+            "{secret} in status or events: {shown}"
+        );
+        assert!(!format!("{stream:?}").contains(secret));
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+    assert!(
+        stream.status().url.ends_with("?token=***"),
+        "{}",
+        stream.status().url
+    );
     let basic = log_capture::base64(format!("{USER}:{PASSWORD}").as_bytes());
     assert!(!logs.contains(&basic), "Basic credentials in the logs");
 }

@@ -16,7 +16,7 @@ use super::options::{InputOptions, Probe};
 use super::packet::{known, Packet};
 use super::stream_info::{Rational, VideoCodec, VideoStreamInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::redact::redact_url;
+use crate::redact::redact;
 
 /// What [`Input::read_packet`] got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Input {
     /// message and the redacted URL.
     pub fn open(url: &str, options: &InputOptions, interrupt: Arc<Interrupt>) -> Result<Self> {
         super::init();
-        let redacted = redact_url(url).into_owned();
+        let redacted = redact(url).into_owned();
         let context = format!("opening {redacted}");
         if interrupt.is_stopped() {
             return Err(Error::new(

@@ -3,21 +3,31 @@
 //! safe to call from any thread.
 //!
 //! Each message is formatted by FFmpeg itself (`av_log_format_line2`, which
-//! consumes the `va_list`), split into lines (FFmpeg often logs a line in
-//! several calls; the pieces are joined per thread), passed through
-//! [`redact_secrets`], and emitted at the mapped level: panic/fatal/error →
-//! `ERROR`, warning → `WARN`, info → `INFO`, verbose → `DEBUG`, debug/trace →
-//! `TRACE`. FFmpeg's own level (default warning, [`set_level`]) filters first,
-//! so messages below it are never formatted.
+//! consumes the `va_list`, into a [`MESSAGE_CAPACITY`] buffer) and added to
+//! this thread's [`PendingLine`] (FFmpeg often logs a line in several calls).
+//! Only whole lines are scrubbed ([`redact`]) and emitted, at the mapped
+//! level: panic/fatal/error → `ERROR`, warning → `WARN`, info → `INFO`,
+//! verbose → `DEBUG`, debug/trace → `TRACE`. FFmpeg's own level (default
+//! warning, [`set_level`]) filters first, so messages below it are never
+//! formatted.
+//!
+//! FFmpeg's byte-by-byte dump of RTSP replies (`ret=%d c=%02x [%c]`, trace
+//! level) is dropped unformatted: it spells out, one character per line, the
+//! reply lines that `line='…'` shows whole, where the scrubber can see them
+//! (a `Content-Base` echoes the URL's path and query, secrets included).
+//!
+//! A line is never shown in pieces, which could each hold half a URL and so
+//! escape the scrubber: a line that outgrows [`MAX_LINE`], or a message that
+//! outgrows its buffer, is shown up to its last whole word, marked as cut,
+//! and the rest of it is dropped.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
 use ffmpeg_sys_next as ffi;
 use tracing::Level;
 
-use crate::redact::redact_url;
+use crate::redact::redact;
 
 /// How FFmpeg's bindings spell `va_list` in a callback parameter: a pointer to
 /// the register-save struct on x86-64 System V, the `va_list` type elsewhere.
@@ -26,8 +36,19 @@ type VaList = *mut ffi::__va_list_tag;
 #[cfg(not(all(target_arch = "x86_64", not(windows))))]
 type VaList = ffi::va_list;
 
-/// Longest line kept: longer ones are cut (FFmpeg's own buffer is 1 KiB).
-const LINE_CAPACITY: usize = 4096;
+/// The longest message kept whole (one `av_log` call, formatted); longer ones
+/// are cut (FFmpeg's own buffer is 1 KiB).
+pub const MESSAGE_CAPACITY: usize = 4096;
+
+/// The longest line kept whole (the messages of one line together); longer
+/// ones are cut.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// The formats of the messages dropped unformatted (see the module docs).
+const DROPPED_FORMATS: [&CStr; 1] = [c"ret=%d c=%02x [%c]\n"];
+
+/// What ends a line shown cut short.
+const CUT_MARK: &str = " …(cut)";
 
 /// How much of FFmpeg's log to produce (FFmpeg's `AV_LOG_*` levels).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -83,8 +104,8 @@ pub(super) fn install() {
 }
 
 thread_local! {
-    /// This thread's partial line and FFmpeg's `print_prefix` state.
-    static PENDING: RefCell<(String, c_int)> = const { RefCell::new((String::new(), 1)) };
+    /// This thread's line in the making and FFmpeg's `print_prefix` state.
+    static PENDING: RefCell<(PendingLine, c_int)> = const { RefCell::new((PendingLine::new(), 1)) };
 }
 
 /// The `av_log` callback.
@@ -94,10 +115,14 @@ thread_local! {
 /// `AVClass` pointer, `fmt` a printf format matching the arguments in `vl`.
 unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_char, vl: VaList) {
     // SAFETY: plain getter.
-    if level > unsafe { ffi::av_log_get_level() } || !enabled(level) {
+    if level > unsafe { ffi::av_log_get_level() } || !enabled(level) || fmt.is_null() {
         return;
     }
-    let mut buf: [c_char; LINE_CAPACITY] = [0; LINE_CAPACITY];
+    // SAFETY: FFmpeg passes a NUL-terminated format string, alive for the call.
+    if DROPPED_FORMATS.contains(&unsafe { CStr::from_ptr(fmt) }) {
+        return;
+    }
+    let mut buf: [c_char; MESSAGE_CAPACITY] = [0; MESSAGE_CAPACITY];
     let capacity = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
     // A panic must not unwind into C; a lost log line is the worst outcome.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -110,7 +135,7 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
             // exactly what av_log_format_line2 expects; `buf` is writable for
             // `capacity` bytes and gets NUL-terminated (truncated if longer);
             // `print_prefix` is a valid int.
-            unsafe {
+            let length = unsafe {
                 ffi::av_log_format_line2(
                     avcl,
                     level,
@@ -121,19 +146,67 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
                     print_prefix,
                 )
             };
+            // It returns the length the whole message needed.
+            let cut = length >= capacity;
             // SAFETY: NUL-terminated above, within `buf`.
-            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-            line.push_str(&text.to_string_lossy());
-            while let Some(end) = line.find('\n') {
-                let complete: String = line.drain(..=end).collect();
-                emit(level, complete.trim_end());
-            }
-            if line.len() > LINE_CAPACITY {
-                let partial = std::mem::take(line);
-                emit(level, &partial);
-            }
+            let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
+            line.push(&text.to_string_lossy(), cut, |whole| emit(level, whole));
         });
     }));
+}
+
+/// A line being assembled from FFmpeg's messages.
+#[derive(Debug)]
+struct PendingLine {
+    text: String,
+    /// The line outgrew [`MAX_LINE`] and was shown cut: what is left of it,
+    /// up to its newline, is dropped.
+    dropping: bool,
+}
+
+impl PendingLine {
+    const fn new() -> Self {
+        Self {
+            text: String::new(),
+            dropping: false,
+        }
+    }
+
+    /// Adds one formatted message (`cut`: its end was lost), and hands every
+    /// line it completes to `emit`, scrubbed.
+    fn push(&mut self, message: &str, cut: bool, mut emit: impl FnMut(&str)) {
+        let mut rest = message;
+        while let Some(newline) = rest.find('\n') {
+            if !std::mem::take(&mut self.dropping) {
+                self.text.push_str(&rest[..newline]);
+                emit(&redact(self.text.trim_end()));
+            }
+            self.text.clear();
+            rest = &rest[newline + 1..];
+        }
+        if self.dropping {
+            return;
+        }
+        self.text.push_str(rest);
+        if cut || self.text.len() > MAX_LINE {
+            emit(&cut_short(&self.text));
+            self.text.clear();
+            self.text.shrink_to(MESSAGE_CAPACITY);
+            // A lost message end may have held the newline: the next message
+            // starts afresh. A line too long goes on in the next messages.
+            self.dropping = !cut;
+        }
+    }
+}
+
+/// `text` up to its last whole word, scrubbed, and marked as cut: its last
+/// word may be the first half of a URL whose other half is lost, which the
+/// scrubber could not recognise.
+fn cut_short(text: &str) -> String {
+    let whole = text
+        .rfind(char::is_whitespace)
+        .map_or("", |space| &text[..space]);
+    format!("{}{CUT_MARK}", redact(whole.trim_end()))
 }
 
 /// The `tracing` level for an FFmpeg level.
@@ -168,7 +241,6 @@ fn emit(level: c_int, line: &str) {
     if line.is_empty() {
         return;
     }
-    let line = redact_secrets(line);
     match severity(level) {
         Level::ERROR => tracing::error!(target: "ffmpeg", "{line}"),
         Level::WARN => tracing::warn!(target: "ffmpeg", "{line}"),
@@ -176,41 +248,6 @@ fn emit(level: c_int, line: &str) {
         Level::DEBUG => tracing::debug!(target: "ffmpeg", "{line}"),
         _ => tracing::trace!(target: "ffmpeg", "{line}"),
     }
-}
-
-/// Scrubs what FFmpeg may print that carries a secret: passwords in URLs
-/// ([`redact_url`]) and the value of `Authorization:` headers (the RTSP request
-/// dumps at debug level).
-pub fn redact_secrets(text: &str) -> Cow<'_, str> {
-    let text = redact_url(text);
-    const HEADER: &str = "authorization:";
-    if !text.to_ascii_lowercase().contains(HEADER) {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    for (index, line) in text.split('\n').enumerate() {
-        if index > 0 {
-            out.push('\n');
-        }
-        let lower = line.to_ascii_lowercase();
-        match lower.find(HEADER) {
-            Some(at) => {
-                let value_start = at + HEADER.len();
-                out.push_str(&line[..value_start]);
-                // Keep the scheme ("Basic", "Digest") and hide the rest.
-                let value = line[value_start..].trim_start();
-                let scheme = value.split_whitespace().next().unwrap_or("");
-                out.push(' ');
-                out.push_str(scheme);
-                out.push_str(" ***");
-                if line.ends_with('\r') {
-                    out.push('\r');
-                }
-            }
-            None => out.push_str(line),
-        }
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -244,21 +281,94 @@ pub(crate) mod tests {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
+    /// `av_log(NULL, AV_LOG_ERROR, "%s", text)`.
+    fn log_error(text: &str) {
+        let text = std::ffi::CString::new(text).unwrap();
+        // SAFETY: a printf format with one `%s` and one NUL-terminated string.
+        unsafe {
+            ffi::av_log(
+                std::ptr::null_mut(),
+                ffi::AV_LOG_ERROR,
+                c"%s".as_ptr(),
+                text.as_ptr(),
+            )
+        };
+    }
+
     #[test]
-    fn authorization_headers_and_urls_are_scrubbed() {
-        let dump = "DESCRIBE rtsp://admin:hunter2@cam/x RTSP/1.0\r\nCSeq: 3\r\nAuthorization: Basic YWRtaW46aHVudGVyMg==\r\n";
-        let clean = redact_secrets(dump);
+    fn long_lines_never_show_half_a_url() {
+        super::super::init();
+        let output = capture(|| {
+            // A URL in two messages, past the first 4 KiB of its line.
+            log_error(&format!("{} ", "w".repeat(4090)));
+            log_error("rtsp://viewer:FIRSTHALF");
+            log_error("secondhalf@127.0.0.1/cam0?token=TOKENHALF");
+            log_error("tokenrest, end of a long line\n");
+            // The same, across MAX_LINE: the line is cut before the URL, and
+            // the rest of it dropped.
+            let filler = format!("{} ", "x".repeat(1000));
+            let mut length = 0;
+            while length + filler.len() <= MAX_LINE {
+                log_error(&filler);
+                length += filler.len();
+            }
+            log_error(&format!("{} ", "z".repeat(MAX_LINE - length - 1)));
+            log_error("rtsp://viewer:FIRSTHALF");
+            log_error("secondhalf@127.0.0.1/cam0?token=TOKENHALF");
+            log_error("tokenrest, end of a longer line\n");
+            log_error("the next line\n");
+            // One message longer than its buffer, cut inside a URL.
+            log_error(&format!(
+                "{} rtsp://viewer:FIRSTHALFsecondhalf@127.0.0.1/cam0\n",
+                "y".repeat(MESSAGE_CAPACITY - 12)
+            ));
+            log_error("the last line\n");
+        });
+        for half in ["FIRST", "second", "TOKEN", "tokenrest, end of a longer"] {
+            let shown = output.lines().find(|line| line.contains(half));
+            assert!(shown.is_none(), "{half:?} in {shown:?}");
+        }
         assert!(
-            !clean.contains("hunter2") && !clean.contains("YWRt"),
-            "{clean}"
+            output.contains("rtsp://viewer:***@127.0.0.1/cam0?token=*** end of a long line"),
+            "a long line stays whole"
         );
-        assert!(clean.contains("rtsp://admin:***@cam/x"), "{clean}");
+        assert_eq!(output.matches(CUT_MARK).count(), 2, "{output}");
+        for line in ["the next line", "the last line"] {
+            assert!(output.contains(line), "{line:?} lost");
+        }
         assert!(
-            clean.contains("Authorization: Basic ***\r\nCSeq")
-                || clean.contains("Authorization: Basic ***\r\n"),
-            "{clean}"
+            output
+                .lines()
+                .all(|line| line.len() < MAX_LINE + MESSAGE_CAPACITY),
+            "lines are bounded"
         );
-        assert!(matches!(redact_secrets("plain line"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn rtsp_replies_are_not_spelled_out_byte_by_byte() {
+        super::super::init();
+        let output = capture(|| {
+            for byte in b"Content-Base: rtsp://cam/x?pwd=Sp3lled\n" {
+                let byte = c_int::from(*byte);
+                // SAFETY: FFmpeg's own format, with its three int arguments.
+                unsafe {
+                    ffi::av_log(
+                        std::ptr::null_mut(),
+                        ffi::AV_LOG_ERROR,
+                        c"ret=%d c=%02x [%c]\n".as_ptr(),
+                        1 as c_int,
+                        byte,
+                        byte,
+                    )
+                };
+            }
+            log_error("line='Content-Base: rtsp://cam/x?pwd=Sp3lled'\n");
+        });
+        assert!(!output.contains("c=53 [S]"), "{output}");
+        assert!(
+            output.contains("line='Content-Base: rtsp://cam/x?pwd=***"),
+            "{output}"
+        );
     }
 
     #[test]

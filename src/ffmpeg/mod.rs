@@ -18,12 +18,13 @@
 //!   `EOF` become states ([`ReadOutcome`], [`SendOutcome`], [`DecodeOutcome`]),
 //!   anything else a [`crate::Error`] whose [`ErrorKind`](crate::ErrorKind) says
 //!   what to do (retry a `Connect` or `Timeout`, fix an `Auth`, give up on
-//!   `Unsupported`) and whose message is FFmpeg's, with the URL's password
-//!   replaced by `***`.
+//!   `Unsupported`) and whose message is FFmpeg's, with the URL's secrets
+//!   replaced by `***` ([`crate::redact`]).
 //! * Every blocking call is bounded: [`Input`] arms its [`Interrupt`] with the
 //!   open, read or close timeout before each one, and [`Interrupt::stop`] ends
 //!   any of them from another thread within about 100 ms.
-//! * FFmpeg's log goes to `tracing` (target `ffmpeg`), scrubbed of credentials.
+//! * FFmpeg's log goes to `tracing` (target `ffmpeg`), whole lines at a time,
+//!   scrubbed of credentials ([`crate::redact`]).
 //!
 //! Works with FFmpeg 5.1 and newer; see [`VideoFrame::is_key`] and the scaler's
 //! flag constants for the differences it bridges.
@@ -92,7 +93,7 @@ pub use encoder::{EncodeOutcome, Encoder, EncoderOptions};
 pub use frame::{ColorRange, ColorSpace, VideoFrame};
 pub use input::{Input, ReadOutcome};
 pub use interrupt::Interrupt;
-pub use log::{redact_secrets, set_level as set_log_level, LogLevel};
+pub use log::{set_level as set_log_level, LogLevel};
 pub use options::{InputOptions, Probe, RtspTransport};
 pub use packet::Packet;
 pub use plane::{Plane, PlaneMut};

@@ -1,8 +1,10 @@
 //! What one stream is asked to do: [`StreamConfig`] and its option types.
 //!
 //! Credentials live in [`Credentials`], never in the URL kept here: a URL given
-//! with `user:password@` is split on the way in, so nothing that prints the
-//! config, its URL or its errors can print the password.
+//! with `user:password@` is split on the way in. A secret the URL must keep
+//! (a `?password=` or XMEye's `&password=` in the path) is held as a
+//! [`Secret`] too, and the URL prints with it masked. So nothing that prints
+//! the config, its URL or its errors can print a password.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -13,38 +15,12 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
+use crate::redact::redact;
+pub use crate::redact::Secret;
 use crate::slab::{DropPolicy, PixelFormat};
 
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidConfig, message)
-}
-
-/// A password that prints as `***` in `Debug` and `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// A camera login.
@@ -140,10 +116,49 @@ impl Backoff {
     }
 }
 
+/// The source's URL without its userinfo. Its path or query may still carry
+/// secrets, so it prints redacted.
+#[derive(Clone, PartialEq)]
+struct SourceUrl {
+    /// What FFmpeg opens (with the credentials put back in). Never printed.
+    url: Url,
+    /// [`redact`]ed `url`: what [`StreamConfig::url`] shows.
+    shown: String,
+    /// The values of `url`'s secret parameters, as written and decoded, held
+    /// so that [`redact`] hides them wherever FFmpeg echoes them.
+    _secrets: Vec<Secret>,
+}
+
+impl SourceUrl {
+    fn new(url: Url) -> Self {
+        let mut secrets = Vec::new();
+        for value in crate::redact::secret_parameters(url.as_str()) {
+            let decoded = percent_decode(value);
+            if decoded != value {
+                secrets.push(Secret::new(value));
+            }
+            secrets.push(Secret::new(decoded));
+        }
+        // After the secrets are held, so that their other spellings go too.
+        let shown = redact(url.as_str()).into_owned();
+        Self {
+            url,
+            shown,
+            _secrets: secrets,
+        }
+    }
+}
+
+impl fmt::Debug for SourceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.shown, f)
+    }
+}
+
 /// Everything one stream needs. Build with [`StreamConfig::new`] and the owned setters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamConfig {
-    url: Url,
+    url: SourceUrl,
     credentials: Option<Credentials>,
     pub(crate) transport: Transport,
     pub(crate) format: PixelFormat,
@@ -172,14 +187,10 @@ impl StreamConfig {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidConfig`] for a URL that does not parse, has another
-    /// scheme, or has no host; the message shows the URL without its password.
+    /// scheme, or has no host; the message shows the URL without its secrets.
     pub fn new(url: &str) -> Result<Self> {
-        let mut parsed = Url::parse(url).map_err(|error| {
-            invalid(format!(
-                "url `{}` does not parse: {error}",
-                crate::redact::redact_url(url)
-            ))
-        })?;
+        let mut parsed = Url::parse(url)
+            .map_err(|error| invalid(format!("url `{}` does not parse: {error}", redact(url))))?;
         if !matches!(parsed.scheme(), "rtsp" | "rtsps") {
             return Err(invalid(format!(
                 "url scheme `{}` is not rtsp or rtsps",
@@ -187,10 +198,7 @@ impl StreamConfig {
             )));
         }
         if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(invalid(format!(
-                "url `{}` has no host",
-                crate::redact::redact_url(url)
-            )));
+            return Err(invalid(format!("url `{}` has no host", redact(url))));
         }
         let credentials =
             (!parsed.username().is_empty() || parsed.password().is_some()).then(|| Credentials {
@@ -201,7 +209,7 @@ impl StreamConfig {
         let _ = parsed.set_username("");
         let _ = parsed.set_password(None);
         Ok(Self {
-            url: parsed,
+            url: SourceUrl::new(parsed),
             credentials,
             transport: Transport::default(),
             format: PixelFormat::default(),
@@ -221,9 +229,11 @@ impl StreamConfig {
         })
     }
 
-    /// The URL without credentials: safe to print.
+    /// The URL as it may be shown: without its userinfo, and with the value of
+    /// every secret-like path or query parameter (`password=`, `pwd=`,
+    /// `token=`, ..., see [`crate::redact`]) replaced by `***`.
     pub fn url(&self) -> &str {
-        self.url.as_str()
+        &self.url.shown
     }
 
     /// The login, if any.
@@ -232,12 +242,12 @@ impl StreamConfig {
     }
 
     /// The URL FFmpeg must open, with the credentials percent-encoded back in.
-    /// Never print it; [`crate::redact::redact_url`] scrubs it where FFmpeg does.
+    /// Never print it; [`redact`] scrubs it where FFmpeg does.
     pub(crate) fn url_with_credentials(&self) -> String {
         let Some(credentials) = &self.credentials else {
-            return self.url.to_string();
+            return self.url.url.to_string();
         };
-        let mut url = self.url.clone();
+        let mut url = self.url.url.clone();
         // Cannot fail: `new` checked the URL has a host. `set_username` and
         // `set_password` percent-encode what needs it.
         let _ = url.set_username(&credentials.username);
@@ -459,12 +469,45 @@ mod tests {
     }
 
     #[test]
+    fn secrets_in_the_path_or_query_print_masked_and_reach_ffmpeg() {
+        let xmeye = "rtsp://10.0.0.7:554/user=admin&password=Xm3y3-pw&channel=1&stream=0.sdp";
+        let config = StreamConfig::new(xmeye).unwrap();
+        assert_eq!(
+            config.url(),
+            "rtsp://10.0.0.7:554/user=admin&password=***&channel=1&stream=0.sdp"
+        );
+        assert_eq!(config.url_with_credentials(), xmeye);
+        let config =
+            StreamConfig::new("rtsp://u:pw1@cam/live?channel=1&PWD=p%40ss%2Fw0rd").unwrap();
+        assert_eq!(config.url(), "rtsp://cam/live?channel=1&PWD=***");
+        assert_eq!(
+            config.url_with_credentials(),
+            "rtsp://u:pw1@cam/live?channel=1&PWD=p%40ss%2Fw0rd"
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("p%40ss") && !debug.contains("w0rd"),
+            "{debug}"
+        );
+        // While the config lives, the decoded value is hidden wherever it shows.
+        assert_eq!(
+            crate::redact::redact("FFmpeg echoes p@ss/w0rd"),
+            "FFmpeg echoes ***"
+        );
+    }
+
+    #[test]
     fn bad_urls_are_refused_without_their_password() {
         let err = StreamConfig::new("http://u:hunter2@cam/x").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         assert!(err.to_string().contains("`http`"), "{err}");
         let err = StreamConfig::new("rtsp://u:hunter2@[::1/x").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = StreamConfig::new("rtsp://[::1/x?token=hunter3").unwrap_err();
+        assert!(err.to_string().contains("token=***"), "{err}");
+        // A raw '#' in the password: not a port, so not shown either.
+        let err = StreamConfig::new("rtsp://admin:Pass#123@cam/live").unwrap_err();
+        assert!(!err.to_string().contains("Pass"), "{err}");
         assert!(StreamConfig::new("not a url").is_err());
     }
 

@@ -26,7 +26,7 @@ pub(crate) fn run(shared: &StreamShared) {
     let failure = match panic::catch_unwind(AssertUnwindSafe(|| run_until_done(shared))) {
         Ok(failure) => failure,
         Err(payload) => {
-            let message = crate::redact::redact_url(panic_message(payload.as_ref())).into_owned();
+            let message = crate::redact::redact(panic_message(payload.as_ref())).into_owned();
             Some(Error::new(
                 ErrorKind::Panic,
                 format!("the worker panicked: {message}"),

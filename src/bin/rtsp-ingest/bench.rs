@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::redact::redact;
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
 use rtsp_ingest::stream::{LatencyHistogram, StreamStatus, Transport};
@@ -133,7 +133,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map(|status| {
                 json!({
                     "id": status.id,
-                    "url": redact_url(&status.url),
+                    "url": redact(&status.url),
                     "state": status.state.name(),
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,

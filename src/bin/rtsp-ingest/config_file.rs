@@ -148,7 +148,7 @@ pub fn parse(name: &str, text: &str) -> Result<ConfigFile, String> {
         let config = options::apply(options, &url).map_err(|error| {
             fail(
                 Some(error.field()),
-                rtsp_ingest::redact::redact_url(error.message()).into_owned(),
+                rtsp_ingest::redact::redact(error.message()).into_owned(),
             )
         })?;
         streams.push((id, config));

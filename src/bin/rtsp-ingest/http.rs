@@ -11,9 +11,10 @@
 //! discards an unread body, so one `Content-Length: 1000000000000` aborts the
 //! process; its headers are unbounded too.)
 //!
-//! Passwords never leave: statuses carry URLs without credentials, a password
-//! of the wrong type is refused without its value, and every error message is
-//! scrubbed with [`redact_url`] on the way out.
+//! Passwords never leave: statuses carry URLs without credentials (and with
+//! secret path or query parameters masked), a password of the wrong type is
+//! refused without its value, and every error message, and the request target
+//! logged for each request, is scrubbed with [`redact`] on the way out.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use percent_encoding::percent_decode_str;
 use rtsp_ingest::manager::StreamManager;
-use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::redact::redact;
 use rtsp_ingest::{Error, ErrorKind};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -186,7 +187,7 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, manager: &StreamManager) {
     eprintln!(
         "http: {peer} {} {} {} ({} ms)",
         request.method.escape_debug(),
-        redact_url(&request.target).escape_debug(),
+        redact(&request.target).escape_debug(),
         response.status,
         begun.elapsed().as_millis()
     );
@@ -436,8 +437,8 @@ fn error_with(
     extra: ErrorBody,
 ) -> Response {
     let body = ErrorBody {
-        error: redact_url(message.as_ref()).into_owned(),
-        field: field.map(|field| redact_url(field).into_owned()),
+        error: redact(message.as_ref()).into_owned(),
+        field: field.map(|field| redact(field).into_owned()),
         ..extra
     };
     respond_json(status, &body)

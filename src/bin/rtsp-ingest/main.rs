@@ -78,8 +78,36 @@ fn init_logging() {
     set_log_level(level);
 }
 
+/// The parsed command line; a usage error (which quotes the argument at
+/// fault, maybe a URL with its password) is printed scrubbed.
+fn parse_command_line() -> Result<Cli, ExitCode> {
+    use std::io::IsTerminal;
+
+    Cli::try_parse().map_err(|error| {
+        // `--help` and `--version` are answers on stdout, not errors.
+        let styled = match error.use_stderr() {
+            true => std::io::stderr().is_terminal(),
+            false => std::io::stdout().is_terminal(),
+        };
+        let text = match styled {
+            true => error.render().ansi().to_string(),
+            false => error.render().to_string(),
+        };
+        let text = rtsp_ingest::redact::redact(&text);
+        if error.use_stderr() {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
@@ -93,7 +121,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let message = error.to_string();
-            eprintln!("rtsp-ingest: {}", rtsp_ingest::redact::redact_url(&message));
+            eprintln!("rtsp-ingest: {}", rtsp_ingest::redact::redact(&message));
             ExitCode::FAILURE
         }
     }

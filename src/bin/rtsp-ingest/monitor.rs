@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::redact::redact;
 use rtsp_ingest::stream::{StreamEvent, StreamState, StreamStatus};
 use serde_json::json;
 
@@ -144,7 +144,7 @@ pub fn event_line(event: &StreamEvent) -> String {
         "{}: {}{detail}{}",
         event.id,
         event.state.name(),
-        redact_url(&cause)
+        redact(&cause)
     )
 }
 
@@ -154,7 +154,7 @@ pub fn summary_line(status: &StreamStatus) -> String {
         "{} {} {} decoded={} published={} dropped={} evicted={} decode_errors={} reconnects={} bytes_in={}",
         status.id,
         status.state.name(),
-        redact_url(&status.url),
+        redact(&status.url),
         status.decoded,
         status.published,
         status.dropped.total(),
@@ -167,10 +167,7 @@ pub fn summary_line(status: &StreamStatus) -> String {
         line.push_str(&format!(" first_frame_ms={}", latency.as_millis()));
     }
     if let Some(error) = &status.last_error {
-        line.push_str(&format!(
-            " last_error=\"{}\"",
-            redact_url(&error.to_string())
-        ));
+        line.push_str(&format!(" last_error=\"{}\"", redact(&error.to_string())));
     }
     line
 }
@@ -193,7 +190,7 @@ fn table(statuses: &[StreamStatus], rates: &[Option<f64>]) -> String {
             .last_frame_age
             .map_or("-".to_owned(), |age| format!("{} ms", age.as_millis()));
         let error = status.last_error.as_ref().map_or(String::new(), |error| {
-            let text = redact_url(&error.to_string()).into_owned();
+            let text = redact(&error.to_string()).into_owned();
             match text.char_indices().nth(48) {
                 Some((cut, _)) => format!("{}…", &text[..cut]),
                 None => text,

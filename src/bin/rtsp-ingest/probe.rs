@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::redact::redact;
 use rtsp_ingest::slab::{Frame, PixelFormat};
 use rtsp_ingest::stream::{Stream, StreamState, StreamStatus, Transport};
 use rtsp_ingest::ErrorKind;
@@ -108,11 +108,11 @@ fn failure(status: &StreamStatus, timeout: Duration, auth: bool) -> (ExitCode, S
                 status.state.name()
             )
         },
-        |error| redact_url(&error.to_string()).into_owned(),
+        |error| redact(&error.to_string()).into_owned(),
     );
     (
         ExitCode::from(code),
-        format!("{}: {why}", redact_url(&status.url)),
+        format!("{}: {why}", redact(&status.url)),
     )
 }
 
@@ -133,7 +133,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
     let profile = media.as_ref().and_then(|m| m.profile.clone());
     let declared = media.as_ref().and_then(|m| m.fps);
     let report = json!({
-        "url": redact_url(&status.url),
+        "url": redact(&status.url),
         "codec": codec,
         "profile": profile,
         "width": frame.width(),
@@ -155,7 +155,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
         writeln!(
             stdout,
             "url          {}\ncodec        {codec}{profile}\nresolution   {}x{}\nfps          {fps}\ntransport    {}\nfirst frame  {} ms",
-            redact_url(&status.url),
+            redact(&status.url),
             frame.width(),
             frame.height(),
             args.target.transport,

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, UNIX_EPOCH};
 
-use rtsp_ingest::redact::redact_url;
+use rtsp_ingest::redact::redact;
 use rtsp_ingest::stream::{StreamState, StreamStatus};
 use rtsp_ingest::Error;
 use serde::Serialize;
@@ -55,7 +55,7 @@ impl<'a> ErrorReport<'a> {
     pub fn new(error: &'a Error) -> Self {
         Self {
             kind: error.kind().name(),
-            message: redact_url(error.message()),
+            message: redact(error.message()),
         }
     }
 }
@@ -104,7 +104,7 @@ impl<'a> StatusReport<'a> {
         let latency = &status.publish_latency;
         Self {
             id: &status.id,
-            url: redact_url(&status.url),
+            url: redact(&status.url),
             state: status.state.name(),
             state_detail,
             since: status.since.duration_since(UNIX_EPOCH).map_or(0, |since| {
