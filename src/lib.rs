@@ -13,6 +13,7 @@
 //! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, encoder and RTP muxer, scrubbed logging |
 //! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos |
 //! | [`redact`] | credential scrubbing for every text that leaves the process |
+//! | [`resolve`] | camera host names to addresses, bounded by the stream's deadline and stop flag |
 //!
 //! ## Open one camera, read the newest frame as BGR
 //!
@@ -165,6 +166,7 @@ pub mod ffmpeg;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod manager;
 pub mod redact;
+pub mod resolve;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod simulate;
 pub mod slab;

@@ -5,14 +5,16 @@
 //! config, its URL or its errors can print the password.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use url::Url;
+use url::{Host, Url};
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
+use crate::resolve::DnsConfig;
 use crate::slab::{DropPolicy, PixelFormat};
 
 fn invalid(message: String) -> Error {
@@ -159,6 +161,7 @@ pub struct StreamConfig {
     pub(crate) reader_slots: usize,
     pub(crate) max_memory_mb: Option<f64>,
     pub(crate) core: Option<usize>,
+    pub(crate) dns: DnsConfig,
 }
 
 impl StreamConfig {
@@ -215,6 +218,7 @@ impl StreamConfig {
             reader_slots: 2,
             max_memory_mb: None,
             core: None,
+            dns: DnsConfig::default(),
         })
     }
 
@@ -239,6 +243,23 @@ impl StreamConfig {
         // `set_password` percent-encode what needs it.
         let _ = url.set_username(&credentials.username);
         let _ = url.set_password(Some(credentials.password.expose()));
+        url.into()
+    }
+
+    /// The URL's host when it is a name to resolve (not a literal address).
+    pub(crate) fn host_name(&self) -> Option<&str> {
+        match self.url.host()? {
+            Host::Domain(name) => Some(name),
+            Host::Ipv4(_) | Host::Ipv6(_) => None,
+        }
+    }
+
+    /// [`url_with_credentials`](Self::url_with_credentials) with the host
+    /// replaced by `address`, which the caller resolved it to. Never print it.
+    pub(crate) fn url_with_credentials_at(&self, address: IpAddr) -> String {
+        let mut url = Url::parse(&self.url_with_credentials()).expect("it parsed before");
+        // Cannot fail: an rtsp URL with a host can take any address as its host.
+        let _ = url.set_ip_host(address);
         url.into()
     }
 
@@ -334,6 +355,15 @@ impl StreamConfig {
     /// `core_affinity::get_core_ids()`).
     pub fn core(mut self, core: usize) -> Self {
         self.core = Some(core);
+        self
+    }
+
+    /// Where the camera's host name is looked up (default: `/etc/hosts`, then
+    /// the DNS servers of `/etc/resolv.conf`). The lookup runs in the stream's
+    /// own code, bounded by the connect timeout and ended by a stop within
+    /// 20 ms; see [`crate::resolve`].
+    pub fn dns(mut self, dns: DnsConfig) -> Self {
+        self.dns = dns;
         self
     }
 
@@ -442,6 +472,23 @@ mod tests {
             config.url_with_credentials(),
             "rtsp://admin:p%40ss%3Aw0rd@10.0.0.5:554/live?ch=1"
         );
+    }
+
+    #[test]
+    fn a_resolved_address_replaces_only_the_host() {
+        let config = StreamConfig::new("rtsp://admin:p%40ss@cam.lan:8554/live?ch=1").unwrap();
+        assert_eq!(config.host_name(), Some("cam.lan"));
+        assert_eq!(
+            config.url_with_credentials_at("10.0.0.5".parse().unwrap()),
+            "rtsp://admin:p%40ss@10.0.0.5:8554/live?ch=1"
+        );
+        assert_eq!(
+            config.url_with_credentials_at("fd00::5".parse().unwrap()),
+            "rtsp://admin:p%40ss@[fd00::5]:8554/live?ch=1"
+        );
+        for literal in ["rtsp://10.0.0.5/x", "rtsp://[fd00::5]:554/x"] {
+            assert_eq!(StreamConfig::new(literal).unwrap().host_name(), None);
+        }
     }
 
     #[test]

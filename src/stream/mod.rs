@@ -2,6 +2,7 @@
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
 mod config;
+mod connect;
 mod handle;
 mod latency;
 mod session;

@@ -2,7 +2,6 @@
 //! corrupt frames → convert straight into a slab slot → commit with metadata,
 //! until the stream ends, stalls, fails or is stopped.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::config::{SkipPolicy, StreamConfig};
@@ -98,11 +97,7 @@ impl Session<'_> {
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
-        let mut input = Input::open(
-            &self.config.url_with_credentials(),
-            &options,
-            Arc::clone(&self.shared.interrupt),
-        )?;
+        let mut input = super::connect::open(self.shared, &options)?;
         let info = input.best_video_stream()?;
         input.discard_other_streams(info.index);
         let decoder_options = DecoderOptions::default()
