@@ -44,7 +44,10 @@
 //! ```
 //!
 //! The stream never hangs (every blocking FFmpeg call has a deadline and obeys
-//! `stop`), detects stalls from media progress, reconnects with jittered
+//! `stop`, and the camera's host name is resolved by [`resolve`], which obeys
+//! them too), says what it waits for while it connects
+//! ([`StreamStatus::state_detail`](stream::StreamStatus::state_detail):
+//! "no answer to DESCRIBE for 3.0 s"), detects stalls from media progress, reconnects with jittered
 //! exponential backoff, waits a minute between logins after a 401/403, never
 //! publishes a frame FFmpeg flags as corrupt (after damage it waits for the next
 //! keyframe), and never prints a password: not in logs, errors, status or

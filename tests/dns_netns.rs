@@ -175,6 +175,14 @@ fn ctrl_c_while_a_host_name_resolves_ends_the_run_within_the_bound() {
         took <= EXIT_BOUND,
         "exited {took:?} after SIGINT (bound {EXIT_BOUND:?}):\n{stderr}"
     );
+    // The status lines said why nothing arrived.
+    let resolving = stdout.iter().any(|line| {
+        line.contains("\"type\":\"status\"") && line.contains("\"stage\":\"resolving\"")
+    });
+    assert!(
+        resolving,
+        "a status with the resolving stage in {stdout:#?}"
+    );
     let summary = stdout
         .iter()
         .rev()

@@ -8,7 +8,10 @@
 //! [`redact_secrets`], and emitted at the mapped level: panic/fatal/error →
 //! `ERROR`, warning → `WARN`, info → `INFO`, verbose → `DEBUG`, debug/trace →
 //! `TRACE`. FFmpeg's own level (default warning, [`set_level`]) filters first,
-//! so messages below it are never formatted.
+//! so messages below it are never formatted, except the RTSP client's two
+//! progress messages (a request sent, an answer line), which are read for the
+//! stream's [`ConnectStage`](super::ConnectStage) and emitted only if the
+//! level asks for them.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -17,6 +20,7 @@ use std::ffi::{c_char, c_int, c_void};
 use ffmpeg_sys_next as ffi;
 use tracing::Level;
 
+use super::stage::{self, Progress};
 use crate::redact::redact_url;
 
 /// How FFmpeg's bindings spell `va_list` in a callback parameter: a pointer to
@@ -93,8 +97,15 @@ thread_local! {
 /// Called by FFmpeg only: `avcl` is null or an object whose first field is an
 /// `AVClass` pointer, `fmt` a printf format matching the arguments in `vl`.
 unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_char, vl: VaList) {
+    // The RTSP client's progress messages are read whatever the level (see
+    // `stage`); every other message only when it will be emitted.
+    // SAFETY: FFmpeg passes a NUL-terminated format string (null is tolerated).
+    let progress = (!fmt.is_null())
+        .then(|| Progress::of(unsafe { std::ffi::CStr::from_ptr(fmt) }))
+        .flatten();
     // SAFETY: plain getter.
-    if level > unsafe { ffi::av_log_get_level() } || !enabled(level) {
+    let emitted = level <= unsafe { ffi::av_log_get_level() } && enabled(level);
+    if !emitted && progress.is_none() {
         return;
     }
     let mut buf: [c_char; LINE_CAPACITY] = [0; LINE_CAPACITY];
@@ -106,24 +117,31 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
                 return; // re-entered from a subscriber that logs through FFmpeg
             };
             let (line, print_prefix) = &mut *pending;
+            // A message read only for its progress leaves the line state alone.
+            let mut own_prefix = 1;
+            let prefix = if emitted {
+                print_prefix
+            } else {
+                &mut own_prefix
+            };
             // SAFETY: FFmpeg's contract for this callback: the arguments are
             // exactly what av_log_format_line2 expects; `buf` is writable for
             // `capacity` bytes and gets NUL-terminated (truncated if longer);
-            // `print_prefix` is a valid int.
+            // `prefix` is a valid int.
             unsafe {
-                ffi::av_log_format_line2(
-                    avcl,
-                    level,
-                    fmt,
-                    vl,
-                    buf.as_mut_ptr(),
-                    capacity,
-                    print_prefix,
-                )
+                ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), capacity, prefix)
             };
             // SAFETY: NUL-terminated above, within `buf`.
-            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-            line.push_str(&text.to_string_lossy());
+            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+            if let Some(progress) = progress {
+                // SAFETY: `avcl` is what FFmpeg passed to av_log: null or an
+                // object whose first field is its AVClass pointer.
+                unsafe { stage::note_log_message(avcl, progress, &text) };
+            }
+            if !emitted {
+                return;
+            }
+            line.push_str(&text);
             while let Some(end) = line.find('\n') {
                 let complete: String = line.drain(..=end).collect();
                 emit(level, complete.trim_end());

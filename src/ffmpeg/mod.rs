@@ -75,6 +75,7 @@ mod options;
 mod packet;
 mod rtp_muxer;
 mod scaler;
+mod stage;
 mod stream_info;
 #[cfg(test)]
 mod tests;
@@ -96,6 +97,7 @@ pub use options::{InputOptions, Probe, RtspTransport};
 pub use packet::Packet;
 pub use rtp_muxer::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 pub use scaler::{ScaleAlgorithm, Scaler};
+pub use stage::ConnectStage;
 pub use stream_info::{Rational, VideoCodec, VideoStreamInfo};
 
 /// One-time process setup: the log callback (and FFmpeg's level, warning) and

@@ -249,7 +249,9 @@ impl StreamConfig {
     /// The URL's host when it is a name to resolve (not a literal address).
     pub(crate) fn host_name(&self) -> Option<&str> {
         match self.url.host()? {
-            Host::Domain(name) => Some(name),
+            // `rtsp` is not a scheme the URL standard knows, so an IPv4 address
+            // arrives as an opaque host.
+            Host::Domain(name) => name.parse::<IpAddr>().is_err().then_some(name),
             Host::Ipv4(_) | Host::Ipv6(_) => None,
         }
     }

@@ -8,14 +8,14 @@
 //! no `Host` header, and Digest auth hashes the URI that the same request
 //! carries, so both stay consistent (`tests/stream_resolve.rs` checks a
 //! login against a real server). With `rtsps`, TLS then sends no SNI name.
-//! When a name has several addresses they are tried in order while the
-//! connection is refused.
+//! When a name has several addresses they are tried in order while the TCP
+//! connection fails (before any request was sent).
 
 use std::sync::Arc;
 
 use super::handle::StreamShared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{Input, InputOptions};
+use crate::ffmpeg::{ConnectStage, Input, InputOptions, Interrupt};
 use crate::resolve;
 
 /// Resolves the camera's host (when it is a name) and opens the first address
@@ -30,6 +30,7 @@ pub(crate) fn open(shared: &StreamShared, options: &InputOptions) -> Result<Inpu
             Arc::clone(interrupt),
         );
     };
+    interrupt.set_stage(Some(ConnectStage::Resolving));
     let addresses = resolve::resolve(host, &config.dns, config.connect_timeout, &|| {
         interrupt.is_stopped()
     })?;
@@ -38,7 +39,8 @@ pub(crate) fn open(shared: &StreamShared, options: &InputOptions) -> Result<Inpu
     for address in addresses {
         let url = config.url_with_credentials_at(address);
         match Input::open(&url, options, Arc::clone(interrupt)) {
-            Err(error) if error.kind() == ErrorKind::Connect && !interrupt.is_stopped() => {
+            // Refused before any request went out: the next address may listen.
+            Err(error) if error.kind() == ErrorKind::Connect && still_connecting(interrupt) => {
                 refused = Some(Error::new(
                     ErrorKind::Connect,
                     format!("{host} is {address}: {}", error.message()),
@@ -54,4 +56,11 @@ pub(crate) fn open(shared: &StreamShared, options: &InputOptions) -> Result<Inpu
         }
     }
     Err(refused.expect("a lookup that succeeds gives at least one address"))
+}
+
+/// Whether the attempt failed while still opening its TCP connection (not
+/// stopped, no request sent yet).
+fn still_connecting(interrupt: &Interrupt) -> bool {
+    !interrupt.is_stopped()
+        && interrupt.stage().map(|(stage, _)| stage) == Some(ConnectStage::Connecting)
 }

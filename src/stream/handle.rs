@@ -103,7 +103,8 @@ impl StreamShared {
     }
 
     pub(crate) fn status(&self) -> StreamStatus {
-        self.status.snapshot(self.slab_drops())
+        self.status
+            .snapshot(self.slab_drops(), self.interrupt.stage())
     }
 
     pub(crate) fn latest(&self) -> Option<Frame> {

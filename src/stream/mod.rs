@@ -9,8 +9,9 @@ mod session;
 mod status;
 mod worker;
 
+pub use crate::ffmpeg::ConnectStage;
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub use handle::Stream;
 pub(crate) use handle::StreamShared;
 pub use latency::LatencyHistogram;
-pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};
+pub use status::{MediaInfo, StateDetail, StreamDrops, StreamEvent, StreamState, StreamStatus};

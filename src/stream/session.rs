@@ -10,8 +10,8 @@ use super::status::{Counters, MediaInfo, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{
-    DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
-    SendOutcome, VideoFrame,
+    ConnectStage, DecodeOutcome, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational,
+    ReadOutcome, SendOutcome, VideoFrame,
 };
 use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig};
 
@@ -98,6 +98,9 @@ impl Session<'_> {
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
         let mut input = super::connect::open(self.shared, &options)?;
+        self.shared
+            .interrupt
+            .set_stage(Some(ConnectStage::FirstFrame));
         let info = input.best_video_stream()?;
         input.discard_other_streams(info.index);
         let decoder_options = DecoderOptions::default()

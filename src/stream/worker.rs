@@ -20,6 +20,8 @@ pub(crate) fn run(shared: &StreamShared) {
     let started = Instant::now();
     let mut producer = None;
     loop {
+        // A new attempt: the last one's stage is over.
+        shared.interrupt.set_stage(None);
         status.set_state(StreamState::Connecting);
         let (end, published) = session::run(shared, started, &mut producer);
         if published {
