@@ -12,18 +12,27 @@ use crate::error::{Error, ErrorKind};
 /// Runs one stream until it is stopped or fails for good.
 pub(crate) fn run(shared: &StreamShared) {
     pin_to_core(shared);
+    let mut producer = None;
+    run_sessions(shared, &mut producer);
+    // The slab's producer goes first: a worker that says it has finished holds
+    // no slab (the manager frees its budget then).
+    drop(producer);
+    shared.mark_finished();
+}
+
+/// Sessions, reconnects and waits until a stop or a final failure.
+fn run_sessions(shared: &StreamShared, producer: &mut Option<crate::slab::Producer>) {
     let config = &shared.config;
     let status = &shared.status;
     let mut rng = fastrand::Rng::new();
     // Consecutive attempts that published nothing: the backoff exponent.
     let mut failures = 0u32;
     let started = Instant::now();
-    let mut producer = None;
     loop {
         // A new attempt: the last one's stage is over.
         shared.interrupt.set_stage(None);
         status.set_state(StreamState::Connecting);
-        let (end, published) = session::run(shared, started, &mut producer);
+        let (end, published) = session::run(shared, started, producer);
         if published {
             failures = 0;
         }
@@ -49,7 +58,6 @@ pub(crate) fn run(shared: &StreamShared) {
             }
             ErrorKind::Unsupported | ErrorKind::InvalidConfig | ErrorKind::OverBudget => {
                 status.set_state_for(StreamState::Failed(error.clone()), error);
-                shared.mark_finished();
                 return;
             }
             _ => {
@@ -70,7 +78,6 @@ pub(crate) fn run(shared: &StreamShared) {
         Counters::add(&status.counters.reconnects, 1);
     }
     status.set_state(StreamState::Stopped);
-    shared.mark_finished();
 }
 
 fn pin_to_core(shared: &StreamShared) {
