@@ -169,6 +169,7 @@ pub mod ffmpeg;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod manager;
 pub mod redact;
+#[cfg(not(rtsp_ingest_loom))]
 pub mod resolve;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod simulate;

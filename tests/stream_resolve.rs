@@ -8,6 +8,7 @@
 mod dns_server;
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
+#[allow(dead_code)]
 #[path = "support/stream_util.rs"]
 mod stream_util;
 

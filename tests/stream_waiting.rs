@@ -7,6 +7,7 @@
 
 #[path = "support/dns_server.rs"]
 mod dns_server;
+#[allow(dead_code)]
 #[path = "support/stream_util.rs"]
 mod stream_util;
 
