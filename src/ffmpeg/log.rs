@@ -99,10 +99,18 @@ thread_local! {
 unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_char, vl: VaList) {
     // The RTSP client's progress messages are read whatever the level (see
     // `stage`); every other message only when it will be emitted.
-    // SAFETY: FFmpeg passes a NUL-terminated format string (null is tolerated).
-    let progress = (!fmt.is_null())
-        .then(|| Progress::of(unsafe { std::ffi::CStr::from_ptr(fmt) }))
-        .flatten();
+    // Its first byte rules out nearly every message before the string is measured.
+    let first = if fmt.is_null() {
+        0
+    } else {
+        // SAFETY: FFmpeg passes a NUL-terminated format string: one byte at least.
+        unsafe { *fmt.cast::<u8>() }
+    };
+    let progress = match first {
+        // SAFETY: as above, non-null and NUL-terminated.
+        b'S' | b'l' => Progress::of(unsafe { std::ffi::CStr::from_ptr(fmt) }),
+        _ => None,
+    };
     // SAFETY: plain getter.
     let emitted = level <= unsafe { ffi::av_log_get_level() } && enabled(level);
     if !emitted && progress.is_none() {
