@@ -131,7 +131,9 @@ fn exchange(
     // Connected: only this server's datagrams arrive, and an ICMP "port
     // unreachable" surfaces as `ConnectionRefused`.
     socket.connect(server).map_err(failed)?;
-    let ids = [fastrand::u16(..), fastrand::u16(..)];
+    // Random (RFC 5452), and never equal: the id tells the two answers apart.
+    let first = fastrand::u16(..);
+    let ids = [first, first.wrapping_add(fastrand::u16(1..))];
     for (id, record) in ids.into_iter().zip([TYPE::A, TYPE::AAAA]) {
         socket
             .send(&query(id, name, record).map_err(failed)?)
