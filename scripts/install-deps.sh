@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages rtsp-ingest builds and tests against (Debian 12,
 # as root): FFmpeg's development libraries for ffmpeg-sys-next, clang for its
-# bindgen, the ffmpeg CLI, and GStreamer's RTSP server (through python3-gi) that
-# the integration tests run on 127.0.0.1. Skips apt when everything is present.
+# bindgen, the ffmpeg CLI, GStreamer's RTSP server (through python3-gi) that
+# the integration tests run on 127.0.0.1, and iproute2 for the tests that make
+# network namespaces of their own. Skips apt when everything is present.
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
     python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools gstreamer1.0-rtsp
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
+    iproute2
 )
 
 missing=()

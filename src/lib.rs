@@ -13,6 +13,7 @@
 //! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, encoder and RTP muxer, scrubbed logging |
 //! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos |
 //! | [`redact`] | credential scrubbing for every text that leaves the process |
+//! | [`resolve`] | camera host names to addresses, bounded by the stream's deadline and stop flag |
 //!
 //! ## Open one camera, read the newest frame as BGR
 //!
@@ -43,7 +44,10 @@
 //! ```
 //!
 //! The stream never hangs (every blocking FFmpeg call has a deadline and obeys
-//! `stop`), detects stalls from media progress, reconnects with jittered
+//! `stop`, and the camera's host name is resolved by [`resolve`], which obeys
+//! them too), says what it waits for while it connects
+//! ([`StreamStatus::state_detail`](stream::StreamStatus::state_detail):
+//! "no answer to DESCRIBE for 3.0 s"), detects stalls from media progress, reconnects with jittered
 //! exponential backoff, waits a minute between logins after a 401/403, never
 //! publishes a frame FFmpeg flags as corrupt (after damage it waits for the next
 //! keyframe), and never prints a password: not in logs, errors, status or
@@ -193,6 +197,8 @@ pub mod ffmpeg;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod manager;
 pub mod redact;
+#[cfg(not(rtsp_ingest_loom))]
+pub mod resolve;
 #[cfg(not(rtsp_ingest_loom))]
 pub mod simulate;
 pub mod slab;

@@ -1,9 +1,11 @@
 //! `rtsp-ingest bench --json`: the schema the comparison scripts read, against
-//! simulated cameras and a real RTSP server with a login.
+//! simulated cameras and a real RTSP server with a login; and what a camera
+//! that never answers is reported as waiting for.
 
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
 
+use std::net::TcpListener;
 use std::process::Command;
 
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264};
@@ -62,19 +64,24 @@ fn the_json_report_has_the_documented_schema() {
         keys,
         [
             "decode_errors",
+            "dropped",
+            "evicted",
             "first_frame_ms",
             "fps",
             "frames_decoded",
             "frames_dropped",
+            "frames_evicted",
             "frames_published",
             "id",
             "reconnects",
             "state",
+            "state_detail",
             "url"
         ]
     );
     for stream in streams {
         assert_eq!(stream["state"], "streaming", "{stream}");
+        assert!(stream["state_detail"].is_null(), "{stream}");
         assert!(
             (20.0..=30.0).contains(&number(stream, "fps")),
             "real time: {stream}"
@@ -114,4 +121,52 @@ fn bench_needs_something_to_measure() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--simulate"));
+}
+
+/// A TCP server on 127.0.0.1 that accepts every connection and never answers.
+fn mute_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming().map_while(Result::ok) {
+            held.push(connection);
+        }
+    });
+    port
+}
+
+/// The seconds in "no answer to OPTIONS for 3.0 s".
+fn waited_seconds(detail: &str) -> f64 {
+    let seconds = detail
+        .strip_prefix("no answer to OPTIONS for ")
+        .and_then(|rest| rest.strip_suffix(" s"))
+        .unwrap_or_else(|| panic!("what the stream waits for, in {detail:?}"));
+    seconds.parse().unwrap()
+}
+
+#[test]
+fn a_camera_that_never_answers_is_reported_with_what_it_waits_for() {
+    // FFmpeg's first request is OPTIONS; the connect timeout (5 s) has not fired
+    // when the 3 s measurement ends.
+    let url = format!("rtsp://127.0.0.1:{}/live", mute_server());
+    let report = bench(&["--duration", "3", &url]);
+    let stream = &report["streams"][0];
+    assert_eq!(stream["state"], "connecting", "{stream}");
+    let detail = stream["state_detail"].as_str().unwrap();
+    assert!((2.8..=3.5).contains(&waited_seconds(detail)), "{detail}");
+
+    let output = Command::new(BIN)
+        .args(["bench", "--duration", "3", &url])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let table = String::from_utf8(output.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("cam0"))
+        .unwrap_or_else(|| panic!("a row for cam0 in\n{table}"));
+    assert!(row.contains("connecting"), "{row}");
+    let detail = &row[row.find("no answer").unwrap_or_else(|| panic!("{row}"))..];
+    assert!((2.8..=3.5).contains(&waited_seconds(detail)), "{row}");
 }

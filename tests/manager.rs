@@ -2,6 +2,8 @@
 //! once, run-time control, the memory budget, batches, metrics, and bounded
 //! removal and shutdown whatever the cameras do.
 
+#[path = "support/dns_server.rs"]
+mod dns_server;
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
 #[path = "support/rtsp_fixture.rs"]
@@ -9,11 +11,16 @@ mod rtsp_fixture;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dns_server::{DnsServer, Reply};
 use fault_proxy::{Fault, FaultProxy};
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264, MOUNT_MJPEG};
 use rtsp_ingest::manager::{ManagerConfig, Missing, StreamManager, METRIC_NAMES};
+use rtsp_ingest::resolve::DnsConfig;
 use rtsp_ingest::stream::{Backoff, StreamConfig, StreamState, StreamStatus};
 use rtsp_ingest::ErrorKind;
 
@@ -405,4 +412,139 @@ fn shutdown_with_eight_streams_in_every_state_takes_under_500_ms() {
         "{:#?}",
         manager.list()
     );
+}
+
+/// Threads of this process named `name` (stream `id`'s worker is `rtsp-{id}`;
+/// Linux keeps 15 bytes of a thread's name).
+fn threads_named(name: &str) -> usize {
+    let name = &name[..name.len().min(15)];
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+#[test]
+fn shutdown_while_a_host_name_resolves_takes_at_most_200_ms() {
+    let dns = DnsServer::start(|_| Reply::Silence);
+    let resolver = DnsConfig::default()
+        .no_hosts_file()
+        .nameservers(vec![dns.address()]);
+    let manager = StreamManager::new(ManagerConfig::default());
+    for n in 0..4 {
+        let url = format!("rtsp://camera{n}.invalid-host.test/live");
+        manager
+            .add(&format!("dns{n}"), config(&url).dns(resolver.clone()))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(dns.asked().len() >= 4, "{:?}", dns.asked());
+    let begun = Instant::now();
+    manager.shutdown();
+    let took = begun.elapsed();
+    assert!(took <= Duration::from_millis(200), "shutdown took {took:?}");
+    for n in 0..4 {
+        assert_eq!(threads_named(&format!("rtsp-dns{n}")), 0, "dns{n}");
+        assert_eq!(
+            manager.status(&format!("dns{n}")).unwrap().state,
+            StreamState::Stopped
+        );
+    }
+}
+
+/// A FIFO: reading it blocks in the kernel until a writer comes, where no stop
+/// flag reaches. As a stream's hosts file it holds the worker in a call that
+/// cannot be interrupted, as `getaddrinfo` once did.
+struct Fifo(PathBuf);
+
+impl Fifo {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("rtsp-ingest-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let made = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success());
+        Fifo(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Lets every reader blocked on the FIFO go on (it reads an empty file).
+    fn release(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Non-blocking: opening fails (ENXIO) while no reader waits.
+        while std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0)
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "no reader on the FIFO");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Fifo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_worker_that_does_not_stop_is_never_doubled_and_keeps_its_budget() {
+    let fifo = Fifo::new("stuck-hosts");
+    let stuck = config("rtsp://stuck-camera.test/live").dns(
+        DnsConfig::default()
+            .hosts_file(fifo.path())
+            .nameservers(Vec::new()),
+    );
+    let manager = StreamManager::new(ManagerConfig::default().memory_budget_mb(64.0));
+    manager.add("stuck", stuck.clone()).unwrap();
+    let (reserved, _) = manager.memory();
+    assert!(reserved > 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(threads_named("rtsp-stuck"), 1);
+
+    // The stop times out: the worker is left running, and no second one starts.
+    manager.stop("stuck").unwrap();
+    assert_eq!(threads_named("rtsp-stuck"), 1);
+    let error = manager.start("stuck").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AlreadyExists, "{error}");
+    let error = manager.restart("stuck").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AlreadyExists, "{error}");
+    assert_eq!(threads_named("rtsp-stuck"), 1, "start and restart refused");
+
+    // Removed, its worker still runs: the budget stays reserved, the id busy.
+    manager.remove("stuck").unwrap();
+    assert!(manager.ids().is_empty());
+    assert_eq!(manager.memory().0, reserved, "kept while the worker runs");
+    let error = manager.add("stuck", stuck.clone()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AlreadyExists, "{error}");
+    assert_eq!(threads_named("rtsp-stuck"), 1);
+
+    // Once the worker ends, the budget and the id are free.
+    fifo.release();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threads_named("rtsp-stuck") > 0 || manager.memory().0 > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} workers, {} bytes reserved",
+            threads_named("rtsp-stuck"),
+            manager.memory().0
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    manager
+        .add("stuck", config(&format!("rtsp://{closed}/x")))
+        .unwrap();
+    assert_eq!(manager.memory().0, reserved);
+    manager.remove("stuck").unwrap();
+    assert_eq!(manager.memory().0, 0);
 }

@@ -14,6 +14,7 @@ use super::error::{self as averror, classify, interrupted_error, Code};
 use super::interrupt::{self, Interrupt};
 use super::options::{InputOptions, Probe};
 use super::packet::{known, Packet};
+use super::stage::ConnectStage;
 use super::stream_info::{Rational, VideoCodec, VideoStreamInfo};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::redact;
@@ -106,6 +107,8 @@ impl Input {
             };
         }
         interrupt.arm(options.open_timeout);
+        // The RTSP client's log moves it on to each request (see `stage`).
+        interrupt.set_stage(Some(ConnectStage::Connecting));
         let ret = dict.with_raw(|dict| {
             // SAFETY: `ctx` is a caller-allocated context (FFmpeg frees it and
             // nulls `ctx` on failure); `c_url` is NUL-terminated; a null format
@@ -169,6 +172,7 @@ impl Input {
     /// by [`read_packet`](Self::read_packet) later.
     pub fn find_stream_info(&mut self) -> Result<()> {
         self.interrupt.arm(self.open_timeout);
+        self.interrupt.set_stage(Some(ConnectStage::Probing));
         // With `fflags nobuffer` FFmpeg drops the packets it reads while probing,
         // the stream's first keyframe among them: buffer them for this call only.
         let flags = self.get().flags;

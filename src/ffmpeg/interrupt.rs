@@ -9,10 +9,15 @@
 //! [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) or
 //! [`ErrorKind::Stopped`](crate::ErrorKind::Stopped) rather than FFmpeg's
 //! generic "Immediate exit requested".
+//!
+//! The interrupt also records what the call it bounds is waiting for
+//! ([`ConnectStage`], see [`super::stage`]), and since when.
 
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
+
+use super::stage::ConnectStage;
 
 /// Why the callback interrupted a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +65,15 @@ pub struct Interrupt {
     /// Why the callback last returned "interrupt": `FIRED_NONE`, `FIRED_DEADLINE`
     /// or `FIRED_STOP`. Cleared by `arm` and read by the error mapping.
     fired: AtomicU8,
+    /// What the current connection attempt waits for and since when, packed in
+    /// one word so that readers never see one without the other: the
+    /// [`ConnectStage::code`] in the top 8 bits (0 = none), the microseconds
+    /// from `base` to the stage's start in the low 56 (2^56 µs is 2,000 years).
+    stage: AtomicU64,
 }
+
+/// The low bits of `Interrupt::stage`: microseconds since `base`.
+const STAGE_SINCE_MASK: u64 = (1 << 56) - 1;
 
 impl Default for Interrupt {
     fn default() -> Self {
@@ -70,6 +83,7 @@ impl Default for Interrupt {
             armed_for: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             fired: AtomicU8::new(FIRED_NONE),
+            stage: AtomicU64::new(0),
         }
     }
 }
@@ -120,6 +134,27 @@ impl Interrupt {
         self.stop.load(Ordering::Relaxed)
     }
 
+    /// Records that the attempt now waits for `stage` (from now on), or for
+    /// nothing in particular (`None`).
+    pub(crate) fn set_stage(&self, stage: Option<ConnectStage>) {
+        let word = stage.map_or(0, |stage| {
+            let since = u64::try_from(self.base.elapsed().as_micros()).unwrap_or(u64::MAX);
+            (u64::from(stage.code()) << 56) | (since & STAGE_SINCE_MASK)
+        });
+        // Relaxed: the word is self-contained (stage and start together) and
+        // publishes no other memory; readers only need to see it eventually.
+        self.stage.store(word, Ordering::Relaxed);
+    }
+
+    /// What the current connection attempt waits for, and for how long it has.
+    pub fn stage(&self) -> Option<(ConnectStage, Duration)> {
+        // Relaxed: see `set_stage`.
+        let word = self.stage.load(Ordering::Relaxed);
+        let stage = ConnectStage::from_code(u8::try_from(word >> 56).unwrap_or(0))?;
+        let since = Duration::from_micros(word & STAGE_SINCE_MASK);
+        Some((stage, self.base.elapsed().saturating_sub(since)))
+    }
+
     /// Whether FFmpeg should give up now; records why.
     fn should_interrupt(&self) -> bool {
         // Relaxed loads and stores: see `arm` and `stop`.
@@ -165,6 +200,10 @@ impl Interrupt {
         std::ptr::from_ref(self).cast_mut().cast()
     }
 }
+
+/// [`callback`] as a function pointer, to recognise contexts bounded by an
+/// [`Interrupt`].
+pub(crate) const CALLBACK: unsafe extern "C" fn(*mut c_void) -> c_int = callback;
 
 /// The `AVIOInterruptCB::callback`: non-zero tells FFmpeg to abort the blocking
 /// operation with `AVERROR_EXIT`.
@@ -215,6 +254,24 @@ mod tests {
         assert_eq!(poll(&interrupt), 0);
         interrupt.arm(Duration::ZERO);
         assert_eq!(poll(&interrupt), 1);
+    }
+
+    #[test]
+    fn the_stage_comes_with_its_age() {
+        let interrupt = Interrupt::new();
+        assert_eq!(interrupt.stage(), None);
+        interrupt.set_stage(Some(ConnectStage::Describe));
+        std::thread::sleep(Duration::from_millis(30));
+        let (stage, age) = interrupt.stage().unwrap();
+        assert_eq!(stage, ConnectStage::Describe);
+        assert!(
+            age >= Duration::from_millis(30) && age < Duration::from_secs(5),
+            "{age:?}"
+        );
+        interrupt.set_stage(Some(ConnectStage::Setup));
+        assert!(interrupt.stage().unwrap().1 < Duration::from_millis(30));
+        interrupt.set_stage(None);
+        assert_eq!(interrupt.stage(), None);
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! level: panic/fatal/error → `ERROR`, warning → `WARN`, info → `INFO`,
 //! verbose → `DEBUG`, debug/trace → `TRACE`. FFmpeg's own level (default
 //! warning, [`set_level`]) filters first, so messages below it are never
-//! formatted.
+//! formatted, except the RTSP client's two progress messages (a request sent,
+//! an answer line), which are read for the stream's
+//! [`ConnectStage`](super::ConnectStage) and emitted only if the level asks
+//! for them.
 //!
 //! FFmpeg's byte-by-byte dump of RTSP replies (`ret=%d c=%02x [%c]`, trace
 //! level) is dropped unformatted: it spells out, one character per line, the
@@ -27,6 +30,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use ffmpeg_sys_next as ffi;
 use tracing::Level;
 
+use super::stage::{self, Progress};
 use crate::redact::redact;
 
 /// How FFmpeg's bindings spell `va_list` in a callback parameter: a pointer to
@@ -114,11 +118,24 @@ thread_local! {
 /// Called by FFmpeg only: `avcl` is null or an object whose first field is an
 /// `AVClass` pointer, `fmt` a printf format matching the arguments in `vl`.
 unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_char, vl: VaList) {
-    // SAFETY: plain getter.
-    if level > unsafe { ffi::av_log_get_level() } || !enabled(level) || fmt.is_null() {
+    if fmt.is_null() {
         return;
     }
-    // SAFETY: FFmpeg passes a NUL-terminated format string, alive for the call.
+    // The RTSP client's progress messages are read whatever the level (see
+    // `stage`); every other message only when it will be emitted. Its first
+    // byte rules out nearly every message before the string is measured.
+    // SAFETY: FFmpeg passes a NUL-terminated format string: one byte at least.
+    let progress = match unsafe { *fmt.cast::<u8>() } {
+        // SAFETY: as above, non-null and NUL-terminated, alive for the call.
+        b'S' | b'l' => Progress::of(unsafe { CStr::from_ptr(fmt) }),
+        _ => None,
+    };
+    // SAFETY: plain getter.
+    let emitted = level <= unsafe { ffi::av_log_get_level() } && enabled(level);
+    if !emitted && progress.is_none() {
+        return;
+    }
+    // SAFETY: as above.
     if DROPPED_FORMATS.contains(&unsafe { CStr::from_ptr(fmt) }) {
         return;
     }
@@ -131,26 +148,32 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
                 return; // re-entered from a subscriber that logs through FFmpeg
             };
             let (line, print_prefix) = &mut *pending;
+            // A message read only for its progress leaves the line state alone.
+            let mut own_prefix = 1;
+            let prefix = if emitted {
+                print_prefix
+            } else {
+                &mut own_prefix
+            };
             // SAFETY: FFmpeg's contract for this callback: the arguments are
             // exactly what av_log_format_line2 expects; `buf` is writable for
             // `capacity` bytes and gets NUL-terminated (truncated if longer);
-            // `print_prefix` is a valid int.
+            // `prefix` is a valid int.
             let length = unsafe {
-                ffi::av_log_format_line2(
-                    avcl,
-                    level,
-                    fmt,
-                    vl,
-                    buf.as_mut_ptr(),
-                    capacity,
-                    print_prefix,
-                )
+                ffi::av_log_format_line2(avcl, level, fmt, vl, buf.as_mut_ptr(), capacity, prefix)
             };
             // It returns the length the whole message needed.
             let cut = length >= capacity;
             // SAFETY: NUL-terminated above, within `buf`.
-            let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
-            line.push(&text.to_string_lossy(), cut, |whole| emit(level, whole));
+            let text = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+            if let Some(progress) = progress {
+                // SAFETY: `avcl` is what FFmpeg passed to av_log: null or an
+                // object whose first field is its AVClass pointer.
+                unsafe { stage::note_log_message(avcl, progress, &text) };
+            }
+            if emitted {
+                line.push(&text, cut, |whole| emit(level, whole));
+            }
         });
     }));
 }

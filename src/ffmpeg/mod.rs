@@ -77,6 +77,7 @@ mod packet;
 mod plane;
 mod rtp_muxer;
 mod scaler;
+mod stage;
 mod stream_info;
 #[cfg(test)]
 mod tests;
@@ -99,6 +100,7 @@ pub use packet::Packet;
 pub use plane::{Plane, PlaneMut};
 pub use rtp_muxer::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 pub use scaler::{ScaleAlgorithm, Scaler};
+pub use stage::ConnectStage;
 pub use stream_info::{Rational, VideoCodec, VideoStreamInfo};
 
 /// One-time process setup: the log callback (and FFmpeg's level, warning) and

@@ -7,7 +7,7 @@ mod batch;
 mod budget;
 mod metrics;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -152,6 +152,9 @@ pub struct StreamManager {
     events: Arc<EventChannel>,
     events_received: Receiver<StreamEvent>,
     budget: Arc<Budget>,
+    /// Ids of removed streams whose worker did not stop in time: their budget
+    /// stays reserved and `add` refuses the id until the worker ends.
+    ending: Arc<Mutex<HashSet<String>>>,
     cores: Option<Vec<usize>>,
     next_core: AtomicUsize,
     assumed_frame_size: (u32, u32),
@@ -177,6 +180,7 @@ impl StreamManager {
             events,
             events_received,
             budget: Arc::new(Budget::new(limit)),
+            ending: Arc::new(Mutex::new(HashSet::new())),
             cores,
             next_core: AtomicUsize::new(0),
             assumed_frame_size: config.assumed_frame_size,
@@ -186,7 +190,8 @@ impl StreamManager {
     /// Adds a stream and starts it.
     ///
     /// # Errors
-    /// [`ErrorKind::AlreadyExists`] for a duplicate id, [`ErrorKind::OverBudget`]
+    /// [`ErrorKind::AlreadyExists`] for a duplicate id (also while the worker of
+    /// a removed stream with this id has not ended), [`ErrorKind::OverBudget`]
     /// when its slab would pass the memory budget, [`ErrorKind::InvalidConfig`]
     /// for an invalid id or config.
     pub fn add(&self, id: &str, mut config: StreamConfig) -> Result<()> {
@@ -197,6 +202,15 @@ impl StreamManager {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!("stream `{id}` already exists"),
+            ));
+        }
+        if lock(&self.ending).contains(id) {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "stream `{id}` was removed but its worker did not stop in time and still runs; \
+                     add it again once it has ended"
+                ),
             ));
         }
         self.budget
@@ -243,7 +257,9 @@ impl StreamManager {
     }
 
     /// Stops and forgets a stream, releasing its memory; returns within about
-    /// 200 ms whatever its camera is doing.
+    /// 200 ms whatever its camera is doing. A worker that does not end within
+    /// the stop budget (1.5 s) is left to end alone; until it has, its memory
+    /// stays reserved and [`add`](Self::add) refuses its id.
     ///
     /// # Errors
     /// [`ErrorKind::UnknownStream`].
@@ -254,7 +270,18 @@ impl StreamManager {
             map.remove(id);
         });
         if let Some(mut stream) = lock(&entry.stream).take() {
-            stream.stop();
+            if !stream.stop() {
+                // Still running, maybe holding its slab: free the budget and the
+                // id when it ends (the hook runs then, or now if it just did).
+                lock(&self.ending).insert(id.to_owned());
+                let (budget, ending) = (Arc::clone(&self.budget), Arc::clone(&self.ending));
+                let owner = id.to_owned();
+                stream.on_finished(Box::new(move || {
+                    budget.release(&owner);
+                    lock(&ending).remove(&owner);
+                }));
+                return Ok(());
+            }
         }
         self.budget.release(id);
         Ok(())
@@ -263,12 +290,23 @@ impl StreamManager {
     /// Starts a stopped stream (a running one is left alone).
     ///
     /// # Errors
-    /// [`ErrorKind::UnknownStream`].
+    /// [`ErrorKind::UnknownStream`]; [`ErrorKind::AlreadyExists`] when a stop
+    /// timed out and the stream's worker has not ended yet (a second worker
+    /// for the same stream is never started).
     pub fn start(&self, id: &str) -> Result<()> {
         let _control = self.lock_control();
         let entry = self.entry(id)?;
         let mut slot = lock(&entry.stream);
-        if slot.as_ref().is_some_and(|stream| !stream.is_finished()) {
+        if let Some(stream) = slot.as_ref().filter(|stream| !stream.is_finished()) {
+            if stream.is_stopping() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "stream `{id}` is still stopping: its worker did not end in time; \
+                         start it once it has"
+                    ),
+                ));
+            }
             return Ok(());
         }
         let stream = self.spawn(id, &entry.config)?;
@@ -293,7 +331,7 @@ impl StreamManager {
     /// Stops and starts a stream again (a fresh connection and slab).
     ///
     /// # Errors
-    /// [`ErrorKind::UnknownStream`].
+    /// As [`start`](Self::start).
     pub fn restart(&self, id: &str) -> Result<()> {
         self.stop(id)?;
         self.start(id)

@@ -7,16 +7,18 @@
 //! the config, its URL or its errors can print a password.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use url::Url;
+use url::{Host, Url};
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
 use crate::redact::redact;
 pub use crate::redact::Secret;
+use crate::resolve::DnsConfig;
 use crate::slab::{DropPolicy, PixelFormat};
 
 fn invalid(message: String) -> Error {
@@ -176,6 +178,7 @@ pub struct StreamConfig {
     pub(crate) core: Option<usize>,
     /// Test-only fault injection ([`inject_panic_after`](Self::inject_panic_after)).
     pub(crate) panic_after: Option<u64>,
+    pub(crate) dns: DnsConfig,
 }
 
 impl StreamConfig {
@@ -226,6 +229,7 @@ impl StreamConfig {
             max_memory_mb: None,
             core: None,
             panic_after: None,
+            dns: DnsConfig::default(),
         })
     }
 
@@ -252,6 +256,25 @@ impl StreamConfig {
         // `set_password` percent-encode what needs it.
         let _ = url.set_username(&credentials.username);
         let _ = url.set_password(Some(credentials.password.expose()));
+        url.into()
+    }
+
+    /// The URL's host when it is a name to resolve (not a literal address).
+    pub(crate) fn host_name(&self) -> Option<&str> {
+        match self.url.url.host()? {
+            // `rtsp` is not a scheme the URL standard knows, so an IPv4 address
+            // arrives as an opaque host.
+            Host::Domain(name) => name.parse::<IpAddr>().is_err().then_some(name),
+            Host::Ipv4(_) | Host::Ipv6(_) => None,
+        }
+    }
+
+    /// [`url_with_credentials`](Self::url_with_credentials) with the host
+    /// replaced by `address`, which the caller resolved it to. Never print it.
+    pub(crate) fn url_with_credentials_at(&self, address: IpAddr) -> String {
+        let mut url = Url::parse(&self.url_with_credentials()).expect("it parsed before");
+        // Cannot fail: an rtsp URL with a host can take any address as its host.
+        let _ = url.set_ip_host(address);
         url.into()
     }
 
@@ -358,6 +381,15 @@ impl StreamConfig {
     #[doc(hidden)]
     pub fn inject_panic_after(mut self, frames: u64) -> Self {
         self.panic_after = Some(frames);
+        self
+    }
+
+    /// Where the camera's host name is looked up (default: `/etc/hosts`, then
+    /// the DNS servers of `/etc/resolv.conf`). The lookup runs in the stream's
+    /// own code, bounded by the connect timeout and ended by a stop within
+    /// 20 ms; see [`crate::resolve`].
+    pub fn dns(mut self, dns: DnsConfig) -> Self {
+        self.dns = dns;
         self
     }
 
@@ -494,6 +526,23 @@ mod tests {
             crate::redact::redact("FFmpeg echoes p@ss/w0rd"),
             "FFmpeg echoes ***"
         );
+    }
+
+    #[test]
+    fn a_resolved_address_replaces_only_the_host() {
+        let config = StreamConfig::new("rtsp://admin:p%40ss@cam.lan:8554/live?ch=1").unwrap();
+        assert_eq!(config.host_name(), Some("cam.lan"));
+        assert_eq!(
+            config.url_with_credentials_at("10.0.0.5".parse().unwrap()),
+            "rtsp://admin:p%40ss@10.0.0.5:8554/live?ch=1"
+        );
+        assert_eq!(
+            config.url_with_credentials_at("fd00::5".parse().unwrap()),
+            "rtsp://admin:p%40ss@[fd00::5]:8554/live?ch=1"
+        );
+        for literal in ["rtsp://10.0.0.5/x", "rtsp://[fd00::5]:554/x"] {
+            assert_eq!(StreamConfig::new(literal).unwrap().host_name(), None);
+        }
     }
 
     #[test]

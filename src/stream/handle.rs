@@ -28,6 +28,16 @@ pub(crate) struct SlabEnds {
 /// manager's memory budget).
 pub(crate) type SlabAdmission = Box<dyn Fn(usize) -> Result<()> + Send + Sync>;
 
+/// Run by the worker as its last act, once its slab producer is gone.
+pub(crate) type FinishHook = Box<dyn FnOnce() + Send>;
+
+/// Whether the worker has ended, and what it must run when it does.
+#[derive(Default)]
+struct Finish {
+    done: bool,
+    hooks: Vec<FinishHook>,
+}
+
 /// What the worker and the handle share.
 pub(crate) struct StreamShared {
     pub(crate) admit_slab: Option<SlabAdmission>,
@@ -37,7 +47,7 @@ pub(crate) struct StreamShared {
     pub(crate) interrupt: Arc<Interrupt>,
     pub(crate) slab: OnceLock<SlabEnds>,
     /// Set by the worker as its last act; `stop` waits on it with a deadline.
-    finished: Mutex<bool>,
+    finished: Mutex<Finish>,
     finished_signal: Condvar,
     /// Wakes the worker from a backoff wait when the stream is stopped.
     wake: Mutex<()>,
@@ -88,36 +98,59 @@ impl StreamShared {
         self.wake_signal.notify_all();
     }
 
-    /// The worker's last act: `enter_final_state` (which must not block), then
-    /// the finished flag, both under the flag's lock. So whoever sees the final
-    /// state (in the status or as an event) and then asks `is_finished` gets
-    /// true, and whoever sees `is_finished` reads the final state.
-    pub(crate) fn finish(&self, enter_final_state: impl FnOnce()) {
-        let mut finished = self
-            .finished
+    fn lock_finish(&self) -> std::sync::MutexGuard<'_, Finish> {
+        self.finished
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The worker's last act (its slab producer already gone):
+    /// `enter_final_state` (which must not block), the finish hooks, then the
+    /// finished flag, all under the flag's lock. So whoever sees the final
+    /// state (in the status or as an event) and then asks `is_finished` gets
+    /// true, whoever sees `is_finished` reads the final state, and a hook
+    /// registered meanwhile either runs here or sees `done`.
+    pub(crate) fn finish(&self, enter_final_state: impl FnOnce()) {
+        let mut finish = self.lock_finish();
         enter_final_state();
-        *finished = true;
-        drop(finished);
+        for hook in finish.hooks.drain(..) {
+            hook();
+        }
+        finish.done = true;
+        drop(finish);
         self.finished_signal.notify_all();
     }
 
+    fn is_finished(&self) -> bool {
+        self.lock_finish().done
+    }
+
+    /// Runs `hook` when the worker has ended: now if it has.
+    fn on_finished(&self, hook: FinishHook) {
+        let mut finish = self.lock_finish();
+        if finish.done {
+            drop(finish);
+            hook();
+        } else {
+            finish.hooks.push(hook);
+        }
+    }
+
     fn wait_finished(&self, budget: Duration) -> bool {
-        let guard = self
-            .finished
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let guard = self.lock_finish();
         let (guard, _) = self
             .finished_signal
-            .wait_timeout_while(guard, budget, |finished| !*finished)
+            .wait_timeout_while(guard, budget, |finish| !finish.done)
             .unwrap_or_else(|poison| poison.into_inner());
-        *guard
+        guard.done
     }
 
     pub(crate) fn status(&self) -> StreamStatus {
         self.status
-            .snapshot(self.slab.get().map(|ends| ends.reader.stats()))
+            .snapshot(
+                self.slab.get().map(|ends| ends.reader.stats()),
+                self.interrupt.stage(),
+            )
     }
 
     pub(crate) fn latest(&self) -> Option<Frame> {
@@ -140,7 +173,7 @@ impl StreamShared {
             if let Some(ends) = self.slab.get() {
                 return Some(ends);
             }
-            if *finished || self.is_stopping() {
+            if finished.done || self.is_stopping() {
                 return None;
             }
             let left = match deadline {
@@ -211,6 +244,9 @@ pub struct Stream {
     worker: Option<JoinHandle<()>>,
     /// The receiving end of the stream's own event channel, if it has one.
     events: Option<Receiver<StreamEvent>>,
+    /// Whether a stop already waited out its budget: the worker was left to
+    /// finish alone, and dropping the handle does not wait for it again.
+    abandoned: bool,
 }
 
 impl Stream {
@@ -258,7 +294,7 @@ impl Stream {
             status,
             interrupt: Interrupt::new(),
             slab: OnceLock::new(),
-            finished: Mutex::new(false),
+            finished: Mutex::new(Finish::default()),
             finished_signal: Condvar::new(),
             wake: Mutex::new(()),
             wake_signal: Condvar::new(),
@@ -277,6 +313,7 @@ impl Stream {
             shared,
             worker: Some(worker),
             events: None,
+            abandoned: false,
         })
     }
 
@@ -310,13 +347,22 @@ impl Stream {
 
     /// Whether the worker has ended (stopped, or failed for good: a worker that
     /// panicked has ended too, its stream `Failed` with the panic's message).
+    /// After a [`stop`](Self::stop) that returned false, false until the worker
+    /// ends.
     pub fn is_finished(&self) -> bool {
-        self.worker.is_none()
-            || *self
-                .shared
-                .finished
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+        self.worker.is_none() || self.shared.is_finished()
+    }
+
+    /// Whether the stream was asked to stop (its worker may still be ending).
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.shared.is_stopping()
+    }
+
+    /// Runs `hook` once the worker has ended and dropped its slab producer
+    /// (now, if it has): how the manager frees what a worker that did not stop
+    /// in time still holds.
+    pub(crate) fn on_finished(&self, hook: FinishHook) {
+        self.shared.on_finished(hook);
     }
 
     /// The newest frame if newer than `seq` (pass the last frame's `seq()`).
@@ -374,9 +420,11 @@ impl Stream {
             .take()
     }
 
-    /// Stops the worker: interrupts whatever FFmpeg call it is in and joins it.
-    /// Returns within about 200 ms whatever the camera is doing; returns false if
-    /// the worker did not finish within 1.5 s (it is then left to finish alone).
+    /// Stops the worker: interrupts whatever FFmpeg call or host-name lookup it
+    /// is in and joins it. Returns within about 200 ms whatever the camera or
+    /// its DNS server is doing; returns false if the worker did not finish
+    /// within 1.5 s (it is then left to finish alone, and
+    /// [`is_finished`](Self::is_finished) says when it has).
     pub fn stop(&mut self) -> bool {
         self.request_stop();
         self.join(STOP_BUDGET)
@@ -388,7 +436,8 @@ impl Stream {
         self.shared.request_stop();
     }
 
-    /// Waits up to `budget` for a stopped worker and reaps it.
+    /// Waits up to `budget` for a stopped worker and reaps it; on a timeout
+    /// keeps its handle, so the stream still counts as running.
     pub(crate) fn join(&mut self, budget: Duration) -> bool {
         let Some(worker) = self.worker.take() else {
             return true;
@@ -399,6 +448,8 @@ impl Stream {
             true
         } else {
             tracing::error!(stream = %self.id(), "worker did not stop within {budget:?}");
+            self.worker = Some(worker);
+            self.abandoned = true;
             false
         }
     }
@@ -442,7 +493,12 @@ impl std::fmt::Debug for FrameSource {
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        self.stop();
+        if self.abandoned {
+            // Already waited for once: let it finish alone (the thread detaches).
+            self.request_stop();
+        } else {
+            self.stop();
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
 mod config;
+mod connect;
 mod events;
 mod feed;
 mod handle;
@@ -10,10 +11,11 @@ mod session;
 mod status;
 mod worker;
 
+pub use crate::ffmpeg::ConnectStage;
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;
 pub use handle::{FrameSource, Stream};
 pub(crate) use handle::StreamShared;
 pub use latency::LatencyHistogram;
-pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};
+pub use status::{MediaInfo, StateDetail, StreamDrops, StreamEvent, StreamState, StreamStatus};

@@ -2,7 +2,6 @@
 //! corrupt frames → convert straight into a slab slot → commit with metadata,
 //! until the stream ends, stalls, fails or is stopped.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::config::{SkipPolicy, StreamConfig};
@@ -12,7 +11,8 @@ use super::status::{Counters, MediaInfo, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{
-    Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome, VideoFrame,
+    ConnectStage, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
+    VideoFrame,
 };
 use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
 
@@ -98,11 +98,10 @@ impl Session<'_> {
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
-        let mut input = Input::open(
-            &self.config.url_with_credentials(),
-            &options,
-            Arc::clone(&self.shared.interrupt),
-        )?;
+        let mut input = super::connect::open(self.shared, &options)?;
+        self.shared
+            .interrupt
+            .set_stage(Some(ConnectStage::FirstFrame));
         let info = input.best_video_stream()?;
         input.discard_other_streams(info.index);
         let decoder_options = DecoderOptions::default()

@@ -5,6 +5,7 @@
 //! last error, what the camera sends) changes rarely and is swapped whole through
 //! `arc-swap`; the counters change per frame and are plain atomics.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +15,7 @@ use arc_swap::ArcSwap;
 use super::events::{EventChannel, EventSender};
 use super::latency::{LatencyHistogram, LatencyRecorder};
 use crate::error::Error;
+use crate::ffmpeg::ConnectStage;
 use crate::slab::{EvictCounts, SlabStats};
 
 /// Where a stream is in its life.
@@ -53,6 +55,27 @@ impl StreamState {
             StreamState::AuthFailed => "auth_failed",
             StreamState::Stopped => "stopped",
             StreamState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// What a `Connecting` stream is waiting for, and for how long it has been.
+/// `Display` says it in words: "no answer to DESCRIBE for 3.0 s".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StateDetail {
+    /// The step the connection attempt is at.
+    pub stage: ConnectStage,
+    /// Since the step began.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for StateDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.elapsed.as_secs_f64();
+        match (self.stage, self.stage.request()) {
+            (_, Some(request)) => write!(f, "no answer to {request} for {seconds:.1} s"),
+            (ConnectStage::FirstFrame, _) => write!(f, "no frame yet after {seconds:.1} s"),
+            (stage, None) => write!(f, "{stage} for {seconds:.1} s"),
         }
     }
 }
@@ -119,6 +142,10 @@ pub struct StreamStatus {
     pub state: StreamState,
     /// When the current state began.
     pub since: SystemTime,
+    /// While `Connecting`: the step the attempt waits at (resolving the host
+    /// name, connecting, the answer to OPTIONS, DESCRIBE, SETUP or PLAY,
+    /// probing, the first frame) and for how long; `None` in other states.
+    pub state_detail: Option<StateDetail>,
     /// The error that ended the last session, if any.
     pub last_error: Option<Error>,
     /// What the camera sends, once connected.
@@ -319,9 +346,15 @@ impl StatusCell {
         );
     }
 
-    /// The status, with the slab's books once the slab exists.
-    pub(crate) fn snapshot(&self, slab: Option<SlabStats>) -> StreamStatus {
+    /// The status, with the slab's books once the slab exists. `stage`: what
+    /// the connection attempt waits for, shown while connecting.
+    pub(crate) fn snapshot(
+        &self,
+        slab: Option<SlabStats>,
+        stage: Option<(ConnectStage, Duration)>,
+    ) -> StreamStatus {
         let record = self.record();
+        let connecting = record.state == StreamState::Connecting;
         let counters = &self.counters;
         let since_epoch = |value: u64| (value != 0).then(|| Duration::from_nanos(value - 1));
         StreamStatus {
@@ -329,6 +362,9 @@ impl StatusCell {
             url: self.url.clone(),
             state: record.state.clone(),
             since: record.since,
+            state_detail: stage
+                .filter(|_| connecting)
+                .map(|(stage, elapsed)| StateDetail { stage, elapsed }),
             last_error: record.last_error.clone(),
             media: record.media.clone(),
             core: self.core,

@@ -55,6 +55,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// The worker's life; returns when it was stopped (`None`) or failed for good.
+/// The slab's producer is a local here, so it is gone (on return or unwind)
+/// before the worker says it has finished: a finished worker holds no slab,
+/// and the manager frees its budget then.
 fn run_until_done(shared: &StreamShared) -> Option<Error> {
     pin_to_core(shared);
     let config = &shared.config;
@@ -65,6 +68,8 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
     let started = Instant::now();
     let mut producer = None;
     loop {
+        // A new attempt: the last one's stage is over.
+        shared.interrupt.set_stage(None);
         status.set_state(StreamState::Connecting);
         let (end, published) = session::run(shared, started, &mut producer);
         if published {

@@ -168,6 +168,8 @@ pub struct ServerConfig {
     pub looping: bool,
     /// Require HTTP Basic credentials `(user, password)`; without them clients get 401.
     pub auth: Option<(String, String)>,
+    /// Check `auth` with Digest (MD5 over the request URI) instead of Basic.
+    pub digest: bool,
     /// One pipeline shared by all clients (camera-like, non-deterministic start frame).
     pub shared: bool,
     /// Allowed lower transports.
@@ -187,6 +189,7 @@ impl Default for ServerConfig {
         ServerConfig {
             looping: false,
             auth: None,
+            digest: false,
             shared: false,
             protocols: Protocols::TcpAndUdp,
             extra_clips: Vec::new(),
@@ -206,6 +209,11 @@ impl ServerConfig {
     pub fn auth(mut self, user: &str, password: &str) -> Self {
         self.auth = Some((user.to_owned(), password.to_owned()));
         self
+    }
+    /// Require Digest auth.
+    pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
+        self.digest = true;
+        self.auth(user, password)
     }
     /// Shared media.
     pub fn shared(mut self) -> Self {
@@ -293,6 +301,9 @@ impl RtspServer {
         }
         if let Some((u, p)) = &config.auth {
             cmd.arg("--auth").arg(format!("{u}:{p}"));
+            if config.digest {
+                cmd.arg("--auth-method").arg("digest");
+            }
         }
         for (mount, file) in &config.extra_clips {
             cmd.arg("--clip").arg(format!("{mount}={}", file.display()));

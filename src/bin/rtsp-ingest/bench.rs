@@ -1,6 +1,7 @@
 //! `rtsp-ingest bench`: ingest streams for a while and measure what it cost:
 //! per stream, frames decoded / published / dropped, fps and first-frame
-//! latency; in total, the process's CPU time per decoded frame (`getrusage`),
+//! latency, and for a stream still connecting what it waits for ("no answer
+//! to DESCRIBE for 3.0 s"); in total, the process's CPU time per decoded frame (`getrusage`),
 //! its peak RSS, and the decode-to-publish latency percentiles.
 //!
 //! With `--simulate N` the cameras run in this process and their (small) CPU
@@ -135,6 +136,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "id": status.id,
                     "url": redact(&status.url),
                     "state": status.state.name(),
+                    "state_detail": status.state_detail.map(|detail| detail.to_string()),
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,
                     "frames_dropped": status.dropped.total(),
@@ -166,14 +168,16 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     writeln!(
         stdout,
-        "{:<8} {:<12} {:>8} {:>9} {:>7} {:>6} {:>10}",
+        "{:<8} {:<12} {:>8} {:>9} {:>7} {:>6} {:>10}  WAITING FOR",
         "STREAM", "STATE", "DECODED", "PUBLISHED", "DROPPED", "FPS", "FIRST (ms)"
     )?;
     for status in &statuses {
         let first = ms(status.first_frame_latency).map_or("-".to_owned(), |ms| format!("{ms:.0}"));
-        writeln!(
-            stdout,
-            "{:<8} {:<12} {:>8} {:>9} {:>7} {:>6.1} {:>10}",
+        let waiting = status
+            .state_detail
+            .map_or(String::new(), |detail| detail.to_string());
+        let row = format!(
+            "{:<8} {:<12} {:>8} {:>9} {:>7} {:>6.1} {:>10}  {waiting}",
             status.id,
             status.state.name(),
             status.decoded,
@@ -181,7 +185,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             status.dropped.total(),
             fps(status),
             first
-        )?;
+        );
+        writeln!(stdout, "{}", row.trim_end())?;
     }
     let per_frame = cpu_ms_per_frame.map_or("-".to_owned(), |ms| format!("{ms:.3}"));
     let quantile =

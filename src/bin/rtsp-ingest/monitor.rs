@@ -163,6 +163,9 @@ pub fn summary_line(status: &StreamStatus) -> String {
         status.reconnects,
         status.bytes_in,
     );
+    if let Some(detail) = &status.state_detail {
+        line.push_str(&format!(" waiting=\"{detail}\""));
+    }
     if let Some(latency) = status.first_frame_latency {
         line.push_str(&format!(" first_frame_ms={}", latency.as_millis()));
     }
@@ -182,15 +185,18 @@ fn table(statuses: &[StreamStatus], rates: &[Option<f64>]) -> String {
         .max(6);
     let mut text = format!(
         "{:<width$}  {:<12}  {:>6}  {:>8}  {:>6}  {:>6}  {:>8}  {}\n",
-        "STREAM", "STATE", "FPS", "FRAMES", "DROPS", "RECONN", "AGE", "LAST ERROR"
+        "STREAM", "STATE", "FPS", "FRAMES", "DROPS", "RECONN", "AGE", "WAITING FOR / LAST ERROR"
     );
     for (status, fps) in statuses.iter().zip(rates) {
         let fps = fps.map_or("-".to_owned(), |fps| format!("{fps:.1}"));
         let age = status
             .last_frame_age
             .map_or("-".to_owned(), |age| format!("{} ms", age.as_millis()));
-        let error = status.last_error.as_ref().map_or(String::new(), |error| {
-            let text = redact(&error.to_string()).into_owned();
+        // A connecting stream says what it waits for; any other its last error.
+        let waiting = status.state_detail.map(|detail| detail.to_string());
+        let error = status.last_error.as_ref().map(|error| error.to_string());
+        let error = waiting.or(error).map_or(String::new(), |text| {
+            let text = redact(&text).into_owned();
             match text.char_indices().nth(48) {
                 Some((cut, _)) => format!("{}…", &text[..cut]),
                 None => text,

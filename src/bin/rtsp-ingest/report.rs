@@ -16,7 +16,8 @@ pub struct StatusReport<'a> {
     id: &'a str,
     url: Cow<'a, str>,
     state: &'static str,
-    /// `{attempt, next_in_ms}` while reconnecting, `{error}` when failed, else null.
+    /// `{stage, elapsed_ms, message}` while connecting, `{attempt, next_in_ms}`
+    /// while reconnecting, `{error}` when failed, else null.
     state_detail: Option<StateDetail<'a>>,
     since: u64,
     last_error: Option<ErrorReport<'a>>,
@@ -40,8 +41,19 @@ pub struct StatusReport<'a> {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 enum StateDetail<'a> {
-    Reconnecting { attempt: u32, next_in_ms: f64 },
-    Failed { error: ErrorReport<'a> },
+    /// What the attempt waits for: `"describe"`, 3000.0, "no answer to DESCRIBE for 3.0 s".
+    Connecting {
+        stage: &'static str,
+        elapsed_ms: f64,
+        message: String,
+    },
+    Reconnecting {
+        attempt: u32,
+        next_in_ms: f64,
+    },
+    Failed {
+        error: ErrorReport<'a>,
+    },
 }
 
 /// An error as `{kind, message}`.
@@ -92,6 +104,11 @@ impl<'a> StatusReport<'a> {
     /// The record of `status`.
     pub fn new(status: &'a StreamStatus) -> Self {
         let state_detail = match &status.state {
+            StreamState::Connecting => status.state_detail.map(|detail| StateDetail::Connecting {
+                stage: detail.stage.name(),
+                elapsed_ms: millis(detail.elapsed),
+                message: detail.to_string(),
+            }),
             StreamState::Reconnecting { attempt, next_in } => Some(StateDetail::Reconnecting {
                 attempt: *attempt,
                 next_in_ms: millis(*next_in),
