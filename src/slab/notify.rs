@@ -138,8 +138,8 @@ impl Notifier {
         if let Some(value) = ready() {
             return Some(value);
         }
-        let _registered = Registration::new(self);
-        let mut epoch = _registered.epoch;
+        let registration = Registration::new(self);
+        let mut epoch = registration.epoch;
         loop {
             if let Some(value) = ready() {
                 return Some(value);
