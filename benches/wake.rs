@@ -12,7 +12,8 @@
 //! not line up with the poller's sleeps), stamping `Instant::now()` just before
 //! the commit; the consumer takes the difference when it has the frame.
 //! `--load N` runs N simulated 640x360 H.264 cameras decoded by the engine
-//! meanwhile (the machine busy as in production).
+//! meanwhile (the machine busy as in production). Last, how late a
+//! `wait_after` with nothing to wake it returns after its timeout.
 //!
 //! Run: `cargo bench --bench wake -- [--frames N] [--load N]`.
 
@@ -165,6 +166,22 @@ fn mutex_condvar(frames: usize) -> Vec<Duration> {
     consumer.join().unwrap()
 }
 
+/// How late `wait_after` returns after its timeout when no frame comes:
+/// `rounds` waits of 5 ms on a slab nobody publishes to.
+fn timeout_lateness(rounds: usize) -> Vec<Duration> {
+    let (producer, reader) = slab();
+    let timeout = Duration::from_millis(5);
+    let late = (0..rounds)
+        .map(|_| {
+            let begun = Instant::now();
+            assert!(reader.wait_after(u64::MAX, timeout).is_none());
+            begun.elapsed().saturating_sub(timeout)
+        })
+        .collect();
+    drop(producer);
+    late
+}
+
 /// N simulated cameras decoded by the engine, for as long as the value lives.
 fn background_load(cameras: usize) -> Option<(Simulator, StreamManager)> {
     if cameras == 0 {
@@ -201,6 +218,10 @@ fn main() {
     println!("{}", summary("wait_after", wait_after(frames)));
     println!("{}", summary("poll_1ms", poll_1ms(frames)));
     println!("{}", summary("mutex_condvar", mutex_condvar(frames)));
+    println!(
+        "{}   (past a 5 ms timeout)",
+        summary("timeout_late", timeout_lateness(200))
+    );
     if let Some((_simulator, manager)) = loaded {
         let decoded: u64 = manager.list().iter().map(|status| status.decoded).sum();
         println!("background: {decoded} frames decoded by {load} streams");
