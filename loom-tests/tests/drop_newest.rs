@@ -1,41 +1,44 @@
 #![cfg(rtsp_ingest_loom)]
-//! `DropPolicy::DropNewest` at its edges: `begin` refuses a frame
-//! (`QueueFull`) when the queue is full, at capacities 1 and 2, while the
-//! consumer pops concurrently, and pops of an empty queue return `None`.
+//! `DropPolicy::DropNewest` at its edges: a commit to a full queue is published
+//! as the latest snapshot but left out of the queue (`Committed::LatestOnly`,
+//! counted as `queue_full`), at capacities 1 and 2, while the consumer pops or
+//! clears concurrently, and pops of an empty queue return `None`.
 //!
 //! Checked in every interleaving:
-//! * a commit is always `Committed::Queued` (nothing is evicted or skipped);
-//! * `begin` is not refused once the consumer's pops that made room are visible
-//!   to the producer (a flag the consumer sets after each pop, read before
-//!   `begin`);
+//! * a commit is `Queued` or `LatestOnly`, never anything else, and `begin` never
+//!   refuses for want of room (only for want of a slot, which these slabs have);
+//! * a commit is not left out once the consumer's pops that made room are
+//!   visible to the producer (a count the consumer publishes after each pop,
+//!   read before `begin`);
 //! * a pop is not `None` once the producer's commits that filled the queue are
-//!   visible to the consumer (the mirror flag);
-//! * popped seqs are unique and, for `pop_oldest`, strictly increasing, and the
-//!   books balance: every offered seq is refused, popped or still queued.
+//!   visible to the consumer (the mirror count);
+//! * once `clear` has returned, no frame committed before it started is popped;
+//! * popped seqs are unique and, for `pop_oldest`, strictly increasing; the whole
+//!   history is one that some sequential order of the same calls gives
+//!   (`loom_tests::Linearizable`), and the books balance: every offered seq is
+//!   left out, popped, cleared or still queued.
 //!
-//! Across all interleavings, each race reaches both a refusal and an accepted
-//! frame, and the empty-start races reach a pop that finds the queue empty.
+//! Across all interleavings, each race reaches both a frame left out and one
+//! queued, and the empty-start races reach a pop that finds the queue empty.
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::{assert_increasing, assert_intact, check_books, offer, slab, Delivered, Reached};
-use rtsp_ingest::slab::{Committed, DropPolicy, DropReason, Rejected};
+use loom_tests::{
+    assert_increasing, check_books, delivered, offer, slab, Answer, Call, History, Linearizable,
+    Reached,
+};
+use rtsp_ingest::slab::{Committed, DropPolicy};
 
-/// Which end the consumer pops.
-#[derive(Clone, Copy, Debug)]
-enum Pop {
-    Oldest,
-    Latest,
-}
-
-/// `pre` frames queued first (checked: the `capacity + 1`th is refused), then
-/// `offers` more racing the consumer's `pops`; then checks that some
-/// interleaving reached each of `reachable` (`queued`, `queue_full`,
+/// `pre` frames committed first (checked: the first `capacity` are queued, the
+/// rest left out), then `offers` more racing the consumer's `pops`; then checks
+/// that some interleaving reached each of `reachable` (`queued`, `latest_only`,
 /// `pop none`, `pop some`).
-fn race(capacity: usize, pre: usize, offers: usize, pops: &'static [Pop], reachable: &[&str]) {
+fn race(capacity: usize, pre: usize, offers: usize, pops: &'static [Call], reachable: &[&str]) {
     let reached = Reached::default();
     let notes = reached.clone();
+    let sequential = Linearizable::new(capacity, DropPolicy::DropNewest, (pre, offers, 0), pops);
+    let every_order = sequential.clone();
     loom::model(move || {
         let (mut producer, mut consumer, _reader) = slab(capacity, DropPolicy::DropNewest, 1);
         let mut outcomes = Vec::new();
@@ -48,19 +51,13 @@ fn race(capacity: usize, pre: usize, offers: usize, pops: &'static [Pop], reacha
                 );
             } else {
                 assert!(
-                    matches!(
-                        outcome,
-                        Err(Rejected {
-                            reason: DropReason::QueueFull,
-                            ..
-                        })
-                    ),
+                    matches!(outcome, Ok(Committed::LatestOnly { .. })),
                     "a full queue took {outcome:?}"
                 );
             }
             outcomes.push(outcome);
         }
-        let mut queued = outcomes.iter().filter(|o| o.is_ok()).count();
+        let mut queued = pre.min(capacity);
         if pre == 0 {
             assert!(consumer.pop_oldest().is_none());
             assert!(consumer.pop_latest().is_none());
@@ -72,68 +69,69 @@ fn race(capacity: usize, pre: usize, offers: usize, pops: &'static [Pop], reacha
         let (popped_seen, queued_seen) = (Arc::clone(&popped_count), Arc::clone(&queued_count));
         let pop_notes = notes.clone();
         let ordered = thread::spawn(move || {
-            let mut popped = Vec::new();
+            let mut answers = Vec::new();
+            let mut taken = 0;
             let mut oldest = Vec::new();
-            for &end in pops {
+            for &call in pops {
                 let known_queued = queued_seen.load(Ordering::Acquire);
-                let frame = match end {
-                    Pop::Oldest => consumer.pop_oldest(),
-                    Pop::Latest => consumer.pop_latest(),
+                let answer = call.run(&mut consumer);
+                let Answer::Popped(popped) = answer else {
+                    unreachable!("pops only")
                 };
-                if known_queued > popped.len() {
+                if known_queued > taken {
                     assert!(
-                        frame.is_some(),
-                        "{known_queued} queued, {popped:?} popped, got None"
+                        popped.is_some(),
+                        "{known_queued} queued, {taken} popped, got None"
                     );
                 }
-                pop_notes.note(if frame.is_some() {
+                pop_notes.note(if popped.is_some() {
                     "pop some"
                 } else {
                     "pop none"
                 });
-                if let Some(frame) = frame {
-                    assert_intact(&frame);
-                    if let Pop::Oldest = end {
-                        oldest.push(frame.seq());
+                if let Some(seq) = popped {
+                    if call == Call::PopOldest {
+                        oldest.push(seq);
                     }
-                    popped.push(frame.seq());
-                    popped_seen.store(popped.len(), Ordering::Release);
+                    taken += 1;
+                    popped_seen.store(taken, Ordering::Release);
                 }
+                answers.push(answer);
             }
             assert_increasing("pop_oldest", &oldest);
-            (consumer, popped)
+            (consumer, answers)
         });
 
         for _ in 0..offers {
             let known_popped = popped_count.load(Ordering::Acquire);
             let outcome = offer(&mut producer);
             match outcome {
-                Ok(committed) => {
-                    assert!(
-                        matches!(committed, Committed::Queued { .. }),
-                        "{committed:?}"
-                    );
+                Ok(Committed::Queued { .. }) => {
                     queued += 1;
                     queued_count.store(queued, Ordering::Release);
                 }
-                Err(Rejected { reason, .. }) => {
-                    assert_eq!(reason, DropReason::QueueFull, "{outcome:?}");
-                    assert!(
-                        queued - known_popped >= capacity,
-                        "refused with {queued} queued and {known_popped} known popped"
-                    );
-                }
+                Ok(Committed::LatestOnly { .. }) => assert!(
+                    queued - known_popped >= capacity,
+                    "left out with {queued} queued and {known_popped} known popped"
+                ),
+                _ => panic!("DropNewest commits only queue or leave out: {outcome:?}"),
             }
             outcomes.push(outcome);
         }
 
-        let (mut consumer, popped) = ordered.join().unwrap();
+        let (mut consumer, answers) = ordered.join().unwrap();
         notes.note_offers(&outcomes[pre..]);
-        check_books(&outcomes, &Delivered { popped, cleared: 0 }, &mut consumer);
+        let queued = check_books(&outcomes, &delivered(&answers), &mut consumer);
+        sequential.check(&History {
+            offers: outcomes,
+            answers,
+            queued,
+        });
     });
     for what in reachable {
         reached.assert(what);
     }
+    every_order.assert_every_order_reached();
 }
 
 #[test]
@@ -142,8 +140,8 @@ fn capacity_1_empty_start() {
         1,
         0,
         2,
-        &[Pop::Oldest, Pop::Oldest],
-        &["queued", "queue_full", "pop none", "pop some"],
+        &[Call::PopOldest, Call::PopOldest],
+        &["queued", "latest_only", "pop none", "pop some"],
     );
 }
 
@@ -153,8 +151,8 @@ fn capacity_1_full_start() {
         1,
         2,
         2,
-        &[Pop::Oldest, Pop::Latest],
-        &["queued", "queue_full", "pop none"],
+        &[Call::PopOldest, Call::PopLatest],
+        &["queued", "latest_only", "pop none"],
     );
 }
 
@@ -164,8 +162,8 @@ fn capacity_2_empty_start() {
         2,
         0,
         3,
-        &[Pop::Latest, Pop::Oldest],
-        &["queued", "queue_full", "pop none", "pop some"],
+        &[Call::PopLatest, Call::PopOldest],
+        &["queued", "latest_only", "pop none", "pop some"],
     );
 }
 
@@ -175,7 +173,36 @@ fn capacity_2_full_start() {
         2,
         3,
         2,
-        &[Pop::Oldest, Pop::Oldest],
-        &["queued", "queue_full"],
+        &[Call::PopOldest, Call::PopOldest],
+        &["queued", "latest_only"],
+    );
+}
+
+/// `clear` racing commits into a full queue: once it returns, the frames
+/// committed before it started are gone for good, and the next pop gets a
+/// frame committed after (or concurrently), or nothing.
+#[test]
+fn clear_then_pop_vs_commits() {
+    loom_tests::race(
+        DropPolicy::DropNewest,
+        2,
+        (2, 2, 1),
+        &[Call::Clear, Call::PopOldest],
+        false,
+        &["Clear inside", "latest_only", "queued"],
+    );
+}
+
+/// Capacity 1, full: each racing commit is left out of the queue unless the
+/// clear came first, while a latest-reader must see every one of them.
+#[test]
+fn reader_vs_clear_and_pop_latest() {
+    loom_tests::race(
+        DropPolicy::DropNewest,
+        1,
+        (1, 1, 1),
+        &[Call::Clear, Call::PopLatest],
+        true,
+        &["Clear inside", "latest_only", "queued"],
     );
 }

@@ -8,8 +8,11 @@
 //!
 //! Checked in every interleaving:
 //! * no frame is both evicted and popped, none is popped twice, and every offered
-//!   seq ends up exactly once in {popped, still queued, evicted, published only,
-//!   cleared}, with exact drop counts (`loom_tests::check_books`);
+//!   seq ends up exactly once in {popped, still queued, overwritten, published
+//!   only, cleared}, with exact counts (`loom_tests::check_books`);
+//! * with only pops and clears in the script, the whole history (each commit's
+//!   outcome and eviction, each pop's frame, the queue left) is one that some
+//!   sequential order of the same calls gives (`loom_tests::Linearizable`);
 //! * `pop_oldest` results strictly increase; an in-place read returns strictly
 //!   increasing seqs, none already popped;
 //! * every frame the consumer got, popped or read in place, keeps its pixels
@@ -17,7 +20,8 @@
 //!
 //! And across all interleavings (reachability, checked after `loom::model`):
 //! the contested oldest frame is evicted in some and popped in others, and a
-//! commit during an in-place read is published only (`latest_only`) in some.
+//! commit during an in-place read is published only (`latest_only`, counted as
+//! `queue_full`) in some.
 //! The latter is what catches a pin that no longer stops evictions: loom's
 //! partial-order reduction does not schedule the producer between the pin and
 //! the cell reads (the producer's own read of a cell hides the consumer's), so
@@ -25,7 +29,8 @@
 
 use loom::thread;
 use loom_tests::{
-    assert_increasing, assert_intact, check_books, offer_n, slab, Delivered, Reached,
+    assert_increasing, assert_intact, check_books, offer_n, slab, Answer, Call, Delivered, History,
+    Linearizable, Reached,
 };
 use rtsp_ingest::slab::{Committed, Consumer, DropPolicy, Frame};
 
@@ -40,10 +45,23 @@ enum Op {
     Clear,
 }
 
+impl Op {
+    /// The same call, if a sequential replay can reproduce its answer.
+    fn call(self) -> Option<Call> {
+        match self {
+            Op::PopOldest => Some(Call::PopOldest),
+            Op::PopLatest => Some(Call::PopLatest),
+            Op::Clear => Some(Call::Clear),
+            Op::ReadOldest | Op::ReadAll | Op::ReadRange(..) => None,
+        }
+    }
+}
+
 /// Runs the consumer's script, checking each answer; returns what it popped and
-/// cleared, and every frame it got (held to the end).
-fn consume(consumer: &mut Consumer, script: &[Op]) -> (Delivered, Vec<Frame>) {
+/// cleared, the pops' and clears' answers, and every frame it got (held to the end).
+fn consume(consumer: &mut Consumer, script: &[Op]) -> (Delivered, Vec<Answer>, Vec<Frame>) {
     let mut delivered = Delivered::default();
+    let mut answers = Vec::new();
     let mut oldest_popped = Vec::new();
     let mut held = Vec::new();
     for &op in script {
@@ -52,11 +70,13 @@ fn consume(consumer: &mut Consumer, script: &[Op]) -> (Delivered, Vec<Frame>) {
                 let frame = consumer.pop_oldest();
                 oldest_popped.extend(frame.as_ref().map(Frame::seq));
                 delivered.popped.extend(frame.as_ref().map(Frame::seq));
+                answers.push(Answer::Popped(frame.as_ref().map(Frame::seq)));
                 frame.into_iter().collect()
             }
             Op::PopLatest => {
                 let frame = consumer.pop_latest();
                 delivered.popped.extend(frame.as_ref().map(Frame::seq));
+                answers.push(Answer::Popped(frame.as_ref().map(Frame::seq)));
                 frame.into_iter().collect()
             }
             Op::ReadOldest => consumer.read_oldest().into_iter().collect(),
@@ -69,7 +89,9 @@ fn consume(consumer: &mut Consumer, script: &[Op]) -> (Delivered, Vec<Frame>) {
                 frames
             }
             Op::Clear => {
-                delivered.cleared += consumer.clear();
+                let cleared = consumer.clear();
+                delivered.cleared += cleared;
+                answers.push(Answer::Cleared(cleared));
                 Vec::new()
             }
         };
@@ -89,26 +111,39 @@ fn consume(consumer: &mut Consumer, script: &[Op]) -> (Delivered, Vec<Frame>) {
         // Everything got so far is still intact after this call's interleavings.
         held.iter().for_each(assert_intact);
     }
-    (delivered, held)
+    (delivered, answers, held)
 }
 
 /// `pre` frames committed before the race, then `commits` more racing `script`;
 /// then checks that some interleaving reached each of `reachable` (offer
 /// outcomes as `Reached::note_offers` names them, `popped N`, `evicted N`).
+/// A script of pops and clears is also checked to be linearizable; its
+/// consumer holds every frame it popped, so the slab gets a reader slot per pop.
 fn race(capacity: usize, pre: usize, commits: usize, script: &'static [Op], reachable: &[&str]) {
     let reached = Reached::default();
     let notes = reached.clone();
+    let calls: Option<Vec<Call>> = script.iter().map(|op| op.call()).collect();
+    let sequential = calls
+        .as_ref()
+        .map(|calls| Linearizable::new(capacity, DropPolicy::Latest, (pre, commits, 0), calls));
+    let every_order = sequential.clone();
+    let reader_slots = if sequential.is_some() {
+        script.len()
+    } else {
+        0
+    };
     loom::model(move || {
-        let (mut producer, mut consumer, _reader) = slab(capacity, DropPolicy::Latest, 0);
+        let (mut producer, mut consumer, _reader) =
+            slab(capacity, DropPolicy::Latest, reader_slots);
         let mut offers = offer_n(&mut producer, pre);
         let ordered = thread::spawn(move || {
-            let (delivered, held) = consume(&mut consumer, script);
-            (consumer, delivered, held)
+            let (delivered, answers, held) = consume(&mut consumer, script);
+            (consumer, delivered, answers, held)
         });
 
         offers.extend(offer_n(&mut producer, commits));
 
-        let (mut consumer, delivered, held) = ordered.join().unwrap();
+        let (mut consumer, delivered, answers, held) = ordered.join().unwrap();
         held.iter().for_each(assert_intact);
         drop(held);
         notes.note_offers(&offers[pre..]);
@@ -120,10 +155,20 @@ fn race(capacity: usize, pre: usize, commits: usize, script: &'static [Op], reac
                 notes.note(format!("evicted {evicted_seq}"));
             }
         }
-        check_books(&offers, &delivered, &mut consumer);
+        let queued = check_books(&offers, &delivered, &mut consumer);
+        if let Some(sequential) = &sequential {
+            sequential.check(&History {
+                offers,
+                answers,
+                queued,
+            });
+        }
     });
     for what in reachable {
         reached.assert(what);
+    }
+    if let Some(sequential) = every_order {
+        sequential.assert_every_order_reached();
     }
 }
 
@@ -210,5 +255,20 @@ fn capacity_3_evict_vs_pop_oldest_then_pop_latest() {
         3,
         &[Op::PopOldest, Op::PopLatest],
         &["popped 0", "evicted 0", "popped 5"],
+    );
+}
+
+/// Clear and `pop_latest` racing evictions, checked by `loom_tests::race`: after
+/// the clear, nothing committed before it is popped, and `pop_latest` gets the
+/// newest frame (`Latest` always queues it).
+#[test]
+fn capacity_2_evict_vs_clear_then_pop_latest() {
+    loom_tests::race(
+        DropPolicy::Latest,
+        2,
+        (2, 2, 1),
+        &[Call::Clear, Call::PopLatest],
+        false,
+        &["Clear inside", "PopLatest inside", "overwrote", "queued"],
     );
 }

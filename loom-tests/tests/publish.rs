@@ -1,71 +1,54 @@
 #![cfg(rtsp_ingest_loom)]
-//! Publication: the producer's commit both publishes the latest snapshot and
-//! queues the frame, while latest-readers and the ordered consumer run.
+//! Publication: the producer's commit both offers the frame to the ordered
+//! queue and publishes it as the latest snapshot, under every policy, while
+//! latest-readers and the ordered consumer run.
 //!
 //! Checked in every interleaving:
 //! * a frame a reader sees (`latest` / `latest_after`) holds the pixels committed
 //!   with its `seq`, and keeps them while held across later commits;
-//! * one reader's successive frames never go backwards (`latest_after` is strictly
-//!   newer), and every frame seen was committed;
+//! * the latest snapshot is never stale: not older than a frame the reader knows
+//!   was committed (whatever the queue did with it: queued, thinned, left out
+//!   because it was full), and one reader's successive frames never go
+//!   backwards (`latest_after` is strictly newer); every frame seen was committed;
 //! * `pop_oldest` gives strictly increasing seqs, each older than everything still
 //!   queued, with no duplicates;
-//! * the books balance: offered = refused + committed, and every committed seq is
-//!   popped, still queued, evicted or published only, exactly once, with the
-//!   slab's counters agreeing.
+//! * the books balance (`loom_tests::check_books`), and the latest snapshot at
+//!   the end is the last frame committed.
+//!
+//! Across all interleavings, the `DropNewest` and `Sample` races reach a full
+//! queue (`latest_only` / `thinned`) that readers must look past.
 
 use loom::thread;
-use loom_tests::{assert_increasing, assert_intact, check_books, offer_n, slab, Delivered};
+use loom_tests::{
+    assert_increasing, assert_intact, check_books, check_seen, offer_n, slab, watch, Delivered,
+    Progress, Reached,
+};
 use rtsp_ingest::slab::{DropPolicy, Frame, Reader};
 
-/// `latest`, then `latest` again: the second is never older than the first.
+/// `latest`, then `latest` again: the second never older than the first.
 fn watch_latest(reader: &Reader) -> Vec<Frame> {
-    let first = reader.latest();
-    first.iter().for_each(assert_intact);
-    let second = reader.latest();
-    if let Some(first) = &first {
-        let second = second.as_ref().expect("a published frame never disappears");
-        assert!(second.seq() >= first.seq(), "latest went backwards");
-        assert_intact(first);
+    let mut seen: Vec<Frame> = Vec::new();
+    for _ in 0..2 {
+        let frame = reader.latest();
+        let seq = frame.as_ref().map(Frame::seq);
+        if let Some(last) = seen.last() {
+            assert!(seq >= Some(last.seq()), "latest went backwards");
+        }
+        seen.extend(frame);
+        seen.iter().for_each(assert_intact);
     }
-    second.iter().for_each(assert_intact);
-    first.into_iter().chain(second).collect()
+    seen
 }
 
-/// `latest`, then `latest_after` it: strictly newer, or nothing.
-fn watch_latest_after(reader: &Reader) -> Vec<Frame> {
-    let first = reader.latest();
-    first.iter().for_each(assert_intact);
-    let second = match &first {
-        Some(first) => reader.latest_after(first.seq()),
-        None => reader.latest(),
-    };
-    if let (Some(first), Some(second)) = (&first, &second) {
-        assert!(second.seq() > first.seq(), "latest_after gave an old frame");
-        assert_intact(first);
-    }
-    second.iter().for_each(assert_intact);
-    first.into_iter().chain(second).collect()
-}
-
-/// Checks what readers saw against what the producer committed.
-fn check_seen(seen: &[Frame], committed: &[u64]) {
-    for frame in seen {
-        assert_intact(frame);
-        assert!(
-            committed.contains(&frame.seq()),
-            "a reader saw {}, which was never committed ({committed:?})",
-            frame.seq()
-        );
-    }
-}
-
+/// Four threads, so without `Progress` (it costs a factor of 40 here): the
+/// three-thread models below check staleness.
 #[test]
 fn producer_two_readers_and_ordered_consumer() {
     loom::model(|| {
         let (mut producer, mut consumer, reader) = slab(1, DropPolicy::Latest, 2);
         let other = reader.clone();
         let plain = thread::spawn(move || watch_latest(&reader));
-        let after = thread::spawn(move || watch_latest_after(&other));
+        let after = thread::spawn(move || watch(&other, None));
         let ordered = thread::spawn(move || {
             let popped: Vec<u64> = (0..2)
                 .filter_map(|_| consumer.pop_oldest())
@@ -80,26 +63,35 @@ fn producer_two_readers_and_ordered_consumer() {
         let seen_plain = plain.join().unwrap();
         let seen_after = after.join().unwrap();
         let (mut consumer, popped) = ordered.join().unwrap();
-        let committed: Vec<u64> = offers.iter().flatten().map(|c| c.seq()).collect();
-        check_seen(&seen_plain, &committed);
-        check_seen(&seen_after, &committed);
+        check_seen(&seen_plain, &offers);
+        check_seen(&seen_after, &offers);
         assert_increasing("pop_oldest", &popped);
-        let newest = producer.reader().latest().map(|frame| frame.seq());
-        assert_eq!(newest, committed.last().copied(), "latest after the run");
         drop((seen_plain, seen_after));
         check_books(&offers, &Delivered { popped, cleared: 0 }, &mut consumer);
     });
 }
 
-#[test]
-fn producer_reader_and_ordered_consumer() {
-    loom::model(|| {
-        let (mut producer, mut consumer, reader) = slab(2, DropPolicy::Latest, 1);
-        let watcher = thread::spawn(move || watch_latest_after(&reader));
+/// A reader and a consumer popping `pops` times race `commits` commits under
+/// `policy`; `reachable` names offer outcomes some interleaving must reach.
+fn reader_and_consumer(
+    policy: DropPolicy,
+    capacity: usize,
+    commits: usize,
+    pops: usize,
+    reachable: &'static [&'static str],
+) {
+    let reached = Reached::default();
+    let notes = reached.clone();
+    loom::model(move || {
+        // One reader slot per frame the reader holds, one for the consumer's.
+        let (mut producer, mut consumer, reader) = slab(capacity, policy, 3);
+        let progress = Progress::default();
+        let watcher_progress = progress.clone();
+        let watcher = thread::spawn(move || watch(&reader, Some(&watcher_progress)));
         let ordered = thread::spawn(move || {
             let mut popped = Vec::new();
             let mut last = None;
-            for _ in 0..2 {
+            for _ in 0..pops {
                 if let Some(frame) = consumer.pop_oldest() {
                     assert_intact(&frame);
                     popped.push(frame.seq());
@@ -115,18 +107,16 @@ fn producer_reader_and_ordered_consumer() {
             (consumer, popped)
         });
 
-        let offers = offer_n(&mut producer, 3);
+        let offers = progress.offer_n(&mut producer, commits);
 
         let seen = watcher.join().unwrap();
         let (mut consumer, popped) = ordered.join().unwrap();
-        let committed: Vec<u64> = offers.iter().flatten().map(|c| c.seq()).collect();
-        check_seen(&seen, &committed);
+        check_seen(&seen, &offers);
         assert_increasing("pop_oldest", &popped);
         drop(seen);
-        let delivered = Delivered { popped, cleared: 0 };
         // FIFO: everything popped is older than everything left.
         let left = consumer.read_all();
-        if let (Some(popped), Some(left)) = (delivered.popped.last(), left.first()) {
+        if let (Some(popped), Some(left)) = (popped.last(), left.first()) {
             assert!(
                 popped < &left.seq(),
                 "popped {popped} before older {}",
@@ -134,6 +124,29 @@ fn producer_reader_and_ordered_consumer() {
             );
         }
         drop(left);
-        check_books(&offers, &delivered, &mut consumer);
+        notes.note_offers(&offers);
+        check_books(&offers, &Delivered { popped, cleared: 0 }, &mut consumer);
     });
+    for what in reachable {
+        reached.assert(what);
+    }
+}
+
+#[test]
+fn latest_reader_and_ordered_consumer() {
+    reader_and_consumer(DropPolicy::Latest, 2, 3, 2, &["queued", "overwrote"]);
+}
+
+/// The queue fills after one frame and leaves the next out unless a pop came
+/// first; the reader must still see each commit.
+#[test]
+fn drop_newest_reader_and_ordered_consumer() {
+    reader_and_consumer(DropPolicy::DropNewest, 1, 3, 1, &["queued", "latest_only"]);
+}
+
+/// The third commit finds the queue full unless a pop came first, and rebuilds
+/// it; the reader must still see each commit.
+#[test]
+fn sample_reader_and_ordered_consumer() {
+    reader_and_consumer(DropPolicy::Sample, 2, 3, 1, &["queued", "thinned"]);
 }

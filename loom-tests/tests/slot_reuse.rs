@@ -8,12 +8,17 @@
 //! * a held frame's seq and pixels never change while the producer commits;
 //! * `NoFreeSlot` happens only when the held frames really use up every spare
 //!   slot, and `begin` succeeds again once a held frame is released;
+//! * a writer dropped without a commit (`Abandoned`) frees its slot and is never
+//!   published: no reader sees its seq or its pixels;
 //! * the books balance (see `loom_tests::check_books`).
 
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::{assert_intact, check_books, offer, offer_n, slab, Delivered, Reached};
+use loom_tests::{
+    abandon, assert_intact, check_books, check_seen, offer, offer_n, slab, watch, Delivered,
+    Progress, Reached,
+};
 use rtsp_ingest::slab::{DropPolicy, DropReason, Frame, Rejected};
 
 /// A reader holds a frame across the producer's commits and looks again. With
@@ -162,4 +167,48 @@ fn popped_and_latest_frames_held_together() {
         drop((seen, newer));
         check_books(&offers, &Delivered { popped, cleared: 0 }, &mut consumer);
     });
+}
+
+/// The producer abandons a frame between two commits while a reader watches:
+/// with `capacity 1, reader_slots 0` the abandoned slot is the spare one, so the
+/// commits after it can only succeed (when the reader holds one frame) by
+/// reusing it, and the reader must never see the abandoned seq or its bytes.
+#[test]
+fn abandoned_frame_frees_its_slot_unpublished() {
+    let reached = Reached::default();
+    let notes = reached.clone();
+    loom::model(move || {
+        let (mut producer, mut consumer, reader) = slab(1, DropPolicy::Latest, 0);
+        let progress = Progress::default();
+        let mut offers = progress.offer_n(&mut producer, 1);
+        let watcher_progress = progress.clone();
+        let watcher = thread::spawn(move || watch(&reader, Some(&watcher_progress)));
+
+        offers.push(abandon(&mut producer));
+        offers.extend(progress.offer_n(&mut producer, 2));
+
+        let seen = watcher.join().unwrap();
+        check_seen(&seen, &offers);
+        assert!(
+            seen.iter().all(|frame| frame.seq() != 1),
+            "a reader saw the abandoned frame"
+        );
+        let held = seen.len();
+        drop(seen);
+        // The abandoned writer had a slot, so it freed one: with at most one
+        // frame held by the reader, a slot is always free for the commits.
+        if held <= 1 {
+            assert!(offers.iter().all(|offer| !matches!(
+                offer,
+                Err(Rejected {
+                    reason: DropReason::NoFreeSlot,
+                    ..
+                })
+            )));
+        }
+        notes.note_offers(&offers);
+        check_books(&offers, &Delivered::default(), &mut consumer);
+    });
+    reached.assert("abandoned");
+    reached.assert("overwrote");
 }
