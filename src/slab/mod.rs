@@ -45,6 +45,7 @@ use crate::error::{Error, Result};
 use crate::sync::{Arc, Snapshot};
 use frame::Slot;
 use notify::Notifier;
+#[cfg_attr(rtsp_ingest_loom, allow(unused_imports))] // used by `manager`, not built under loom
 pub(crate) use notify::WakeGroup;
 use policy::Counters;
 use ring::Ring;
