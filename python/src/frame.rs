@@ -265,6 +265,20 @@ impl PyFrame {
         asarray(slf.as_any())
     }
 
+    /// numpy's fallback when the buffer protocol fails: only reached once the
+    /// frame is released (numpy would otherwise wrap the Frame in an object
+    /// array), so it says so instead.
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(
+        slf: &Bound<'py, Self>,
+        dtype: Option<Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (dtype, copy);
+        let view = pyo3::types::PyMemoryView::from(slf.as_any())?;
+        asarray(view.as_any())
+    }
+
     /// Ends the lease now: the slot goes back to the stream. The metadata
     /// stays readable; the pixels do not.
     ///
@@ -381,7 +395,7 @@ impl PyFrame {
 }
 
 /// One plane of a frame, exported as an array by ``Frame.planes``.
-#[pyclass(frozen, module = "rtsp_ingest")]
+#[pyclass(frozen, module = "rtsp_ingest", name = "Plane")]
 pub(crate) struct PyPlane {
     frame: Py<PyFrame>,
     index: usize,
