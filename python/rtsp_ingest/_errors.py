@@ -133,4 +133,21 @@ BY_KIND: dict[str, type[Error]] = {
     )
 }
 
-__all__ = [cls.__name__ for cls in (Error, *BY_KIND.values())]
+__all__ = [
+    "BY_KIND",
+    "AlreadyExistsError",
+    "AuthError",
+    "ConfigError",
+    "ConnectError",
+    "DecodeError",
+    "Error",
+    "FfmpegError",
+    "InvalidDataError",
+    "NotFoundError",
+    "OverBudgetError",
+    "PanicError",
+    "StoppedError",
+    "TimeoutError",
+    "UnknownStreamError",
+    "UnsupportedError",
+]

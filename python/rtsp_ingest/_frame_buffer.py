@@ -135,8 +135,9 @@ class FrameBuffer:
             return None
         view, stream_id, frame_index, timestamp = raw
         if self._geometry is None:
-            shape, dtype = self._slab.geometry()
-            self._geometry = (tuple(shape), np.dtype(dtype))
+            fixed = self._slab.geometry()
+            assert fixed is not None, "an item exists, so a frame fixed the geometry"
+            self._geometry = (tuple(fixed[0]), np.dtype(fixed[1]))
         shape, dtype = self._geometry
         frame = np.frombuffer(view, dtype=dtype).reshape(shape)
         ndim = len(shape)

@@ -63,7 +63,8 @@ impl PyManager {
         match cores {
             None => {}
             Some(cores) if cores.is_instance_of::<pyo3::types::PyBool>() => {
-                if !cores.extract::<bool>()? {
+                let pin: bool = cores.extract()?;
+                if !pin {
                     config = config.no_pinning();
                 }
             }
