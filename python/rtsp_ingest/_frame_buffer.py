@@ -139,7 +139,7 @@ class FrameBuffer:
             assert fixed is not None, "an item exists, so a frame fixed the geometry"
             self._geometry = (tuple(fixed[0]), np.dtype(fixed[1]))
         shape, dtype = self._geometry
-        frame = np.frombuffer(view, dtype=dtype).reshape(shape)
+        frame = np.ndarray(shape, dtype, buffer=view)  # read-only: the view is
         ndim = len(shape)
         meta = FrameMeta(
             stream_id=stream_id,

@@ -273,27 +273,50 @@ impl SlabBuffer {
         pts: f64,
     ) -> PyResult<()> {
         let shape: Vec<usize> = frame.getattr("shape")?.extract()?;
-        let incoming = describe(shape, &frame.getattr("dtype")?)?;
-        let bytes = PyBuffer::<u8>::get(&as_bytes(&frame)?)?;
-        let mut state = self.lock();
-        match &state.fixed {
-            None => state.fix(incoming)?,
-            Some(fixed)
-                if fixed.shape != incoming.shape || fixed.dtype_key != incoming.dtype_key =>
-            {
-                let message = format!(
-                    "frame of shape {} and dtype {} does not fit this FrameBuffer, whose frames \
-                     have shape {} and dtype {}; nothing was written",
-                    show_shape(&incoming.shape),
-                    show_dtype(&incoming.dtype_key),
-                    show_shape(&fixed.shape),
-                    show_dtype(&fixed.dtype_key),
-                );
-                drop(state);
-                return Err(PyValueError::new_err(message));
+        let dtype = frame.getattr("dtype")?;
+        // uint8 arrays (images) are read as they are, strided or not; other
+        // dtypes as their bytes (a copy only when not C-contiguous).
+        let bytes = match PyBuffer::<u8>::get(&frame) {
+            Ok(bytes) => bytes,
+            Err(_) => PyBuffer::<u8>::get(&as_bytes(&frame)?)?,
+        };
+        // The fast check needs no Python code: the same dtype object and shape.
+        // Otherwise describe the dtype (Python calls) without the lock, and check again.
+        let mut described: Option<Fixed> = None;
+        let mut state = loop {
+            let mut state = self.lock();
+            let fits = state.fixed.as_ref().map(|fixed| {
+                fixed.shape == shape
+                    && (fixed.dtype.is(&dtype)
+                        || described
+                            .as_ref()
+                            .is_some_and(|incoming| incoming.dtype_key == fixed.dtype_key))
+            });
+            match (fits, described.take()) {
+                (Some(true), _) => break state,
+                (None, Some(incoming)) => {
+                    state.fix(incoming)?;
+                    break state;
+                }
+                (Some(false), Some(incoming)) => {
+                    let fixed = state.fixed.as_ref().expect("fits is Some");
+                    let message = format!(
+                        "frame of shape {} and dtype {} does not fit this FrameBuffer, whose \
+                         frames have shape {} and dtype {}; nothing was written",
+                        show_shape(&incoming.shape),
+                        show_dtype(&incoming.dtype_key),
+                        show_shape(&fixed.shape),
+                        show_dtype(&fixed.dtype_key),
+                    );
+                    drop(state);
+                    return Err(PyValueError::new_err(message));
+                }
+                (_, None) => {
+                    drop(state);
+                    described = Some(describe(shape.clone(), &dtype)?);
+                }
             }
-            Some(_) => {}
-        }
+        };
         state.written += 1;
         if state.ends.is_none() {
             state.over_memory += 1;
