@@ -3,7 +3,8 @@
 # as root): FFmpeg's development libraries for ffmpeg-sys-next, clang for its
 # bindgen, the ffmpeg CLI, GStreamer's RTSP server (through python3-gi) that
 # the integration tests run on 127.0.0.1, and iproute2 for the tests that make
-# network namespaces of their own. Skips apt when everything is present.
+# network namespaces of their own, and python3-venv for the Python package's
+# suite (scripts/python-test.sh). Skips apt when everything is present.
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,7 @@ packages=(
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
     iproute2
+    python3-venv
 )
 
 missing=()
