@@ -9,7 +9,7 @@ mod status;
 mod worker;
 
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
-pub use handle::{FrameSource, Stream};
 pub(crate) use handle::StreamShared;
+pub use handle::{FrameSource, Stream};
 pub use latency::LatencyHistogram;
 pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};
