@@ -11,5 +11,5 @@ mod worker;
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub(crate) use handle::StreamShared;
 pub use handle::{FrameSource, Stream};
-pub use latency::LatencyHistogram;
+pub use latency::{LatencyHistogram, StageLatency};
 pub use status::{MediaInfo, StreamDrops, StreamEvent, StreamState, StreamStatus};

@@ -294,6 +294,7 @@ impl Session<'_> {
                 converted: Some(Instant::now()),
             },
         };
+        let stages = info.stages;
         let _ = slot.commit(info);
         if self.engine.replace(engine) != Some(engine) {
             tracing::debug!(
@@ -303,7 +304,7 @@ impl Session<'_> {
                 "converting with {engine}"
             );
         }
-        status.frame_published(received);
+        status.frame_published(received, stages);
         if !self.published {
             self.published = true;
             status.first_frame(self.started.elapsed());
