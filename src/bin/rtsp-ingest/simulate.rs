@@ -17,7 +17,7 @@ use crate::monitor::Monitor;
 use crate::run::{finish, ingest, parse_seconds, signals};
 
 /// What the simulated cameras send.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct MediaArgs {
     /// Serve this clip (H.264, H.265 or MJPEG), looped, instead of the test pattern.
     #[arg(long, value_name = "FILE")]
@@ -32,8 +32,14 @@ pub struct MediaArgs {
     pub fps: u32,
 
     /// The test pattern's codec.
-    #[arg(long, value_name = "h264|h265", default_value = "h264", value_parser = parse_codec)]
+    #[arg(long, value_name = "h264|h265|mjpeg", default_value = "h264", value_parser = parse_codec)]
     pub codec: VideoCodec,
+
+    /// Frames in the test pattern's loop (1 ..= 4096; default 100, and 250
+    /// for `bench --latency`). Each frame carries its index in the loop as a
+    /// stamp; latency is measured exactly while it stays below one loop.
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u32>,
 
     /// Noise on the test pattern (0 ..= 255), so it is not trivially compressible.
     #[arg(long, value_name = "A", default_value = "0")]
@@ -66,6 +72,12 @@ pub struct SimulateArgs {
     /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     duration: Option<Duration>,
+
+    /// Write a line per frame sent to this file, `camera session n index
+    /// wall_ns` (when its first packet was written; `index` is the stamp
+    /// drawn in it), for `bench --latency --stamp-log` and other readers.
+    #[arg(long, value_name = "PATH")]
+    stamp_log: Option<PathBuf>,
 }
 
 /// The arguments of `demo`.
@@ -87,7 +99,8 @@ pub struct DemoArgs {
     json: bool,
 }
 
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     text.split_once(['x', 'X'])
         .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
         .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
@@ -98,7 +111,8 @@ fn parse_codec(text: &str) -> Result<VideoCodec, String> {
     match text.to_ascii_lowercase().as_str() {
         "h264" => Ok(VideoCodec::H264),
         "h265" | "hevc" => Ok(VideoCodec::H265),
-        _ => Err(format!("`{text}` is not h264 or h265")),
+        "mjpeg" => Ok(VideoCodec::Mjpeg),
+        _ => Err(format!("`{text}` is not h264, h265 or mjpeg")),
     }
 }
 
@@ -108,13 +122,17 @@ impl MediaArgs {
         let mut config = SimulatorConfig::default().addr(addr).cameras(cameras);
         config = match &self.clip {
             Some(path) => config.clip(path),
-            None => config.pattern(
-                PatternOptions::default()
+            None => {
+                let mut pattern = PatternOptions::default()
                     .codec(self.codec)
                     .size(self.size.0, self.size.1)
                     .fps(self.fps)
-                    .noise(self.noise),
-            ),
+                    .noise(self.noise);
+                if let Some(frames) = self.frames {
+                    pattern = pattern.frames(frames);
+                }
+                config.pattern(pattern)
+            }
         };
         for spec in &self.faults {
             config = config.fault(spec.clone());
@@ -135,7 +153,10 @@ impl MediaArgs {
 /// Serves simulated cameras until `--duration` or a signal.
 pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
-    let config = args.media.config(args.addr, args.cameras)?;
+    let mut config = args.media.config(args.addr, args.cameras)?;
+    if let Some(path) = &args.stamp_log {
+        config = config.stamp_log(path);
+    }
     let mut simulator = Simulator::start(config)?;
     let media = simulator.media().clone();
     let mut stdout = std::io::stdout().lock();
