@@ -169,7 +169,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let begun = Instant::now();
     let _ = signals.recv_timeout(args.duration);
     let wall = begun.elapsed();
-    if let Some(consumers) = &mut consumers {
+    if let Some(consumers) = &consumers {
         consumers.stop();
     }
     let statuses = manager.list();

@@ -117,7 +117,7 @@ pub struct Consumer {
     id: String,
     lookup: SendLookup,
     seen: Arc<Mutex<Seen>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// How consumers behave.
@@ -188,7 +188,7 @@ impl Consumers {
                 id,
                 lookup,
                 seen,
-                thread: Some(thread),
+                thread: Mutex::new(Some(thread)),
             });
         }
         Ok(Self {
@@ -200,12 +200,17 @@ impl Consumers {
     }
 
     /// Stops and joins every consumer.
-    pub fn stop(&mut self) {
+    pub fn stop(&self) {
         // Relaxed: the flag carries no data; each consumer checks it at least
         // every 100 ms.
         self.stop.store(true, Ordering::Relaxed);
-        for consumer in &mut self.consumers {
-            if let Some(thread) = consumer.thread.take() {
+        for consumer in &self.consumers {
+            let thread = consumer
+                .thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(thread) = thread {
                 let _ = thread.join();
             }
         }

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,6 +14,7 @@ use rtsp_ingest::simulate::{
 };
 use rtsp_ingest::stream::StreamConfig;
 
+use crate::consumer::{ConsumerOptions, Consumers, SendLookup};
 use crate::monitor::Monitor;
 use crate::run::{finish, ingest, parse_seconds, signals};
 
@@ -97,6 +99,11 @@ pub struct DemoArgs {
     /// JSON lines on stdout even on a terminal.
     #[arg(long)]
     json: bool,
+
+    /// The work each camera's consumer (an inference stand-in) does per
+    /// frame: passes over its pixels for this many milliseconds (0: none).
+    #[arg(long, value_name = "MS", default_value = "10")]
+    work_ms: u64,
 }
 
 /// Parses `WIDTHxHEIGHT`.
@@ -194,19 +201,33 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Serves simulated cameras in-process and ingests them with the live table.
+/// Serves simulated cameras in-process and ingests them with the live table,
+/// with one consumer per camera: it waits for the newest frame, reads its
+/// stamp (glass-to-consumer latency) and works on its pixels for `--work-ms`.
 pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
     let config = args.media.config("127.0.0.1:0".parse()?, args.cameras)?;
-    let simulator = Simulator::start(config)?;
-    let manager = crate::run::manager(&Default::default());
+    let simulator = Arc::new(Simulator::start(config)?);
+    let manager = Arc::new(crate::run::manager(&Default::default()));
+    let mut streams = Vec::new();
     for index in 0..simulator.cameras() {
+        let id = format!("cam{index}");
         let config = StreamConfig::new(&simulator.url_with_credentials(index))?;
-        manager.add(&format!("cam{index}"), config)?;
+        manager.add(&id, config)?;
+        streams.push((id, SendLookup::InProcess(Arc::clone(&simulator), index)));
     }
-    let mut monitor = Monitor::new(args.json);
+    let options = ConsumerOptions {
+        work: (args.work_ms > 0).then(|| Duration::from_millis(args.work_ms)),
+        // 10 s of frames at 25 fps.
+        window: Some(250),
+    };
+    let consumers = Arc::new(Consumers::start(&manager, streams, options)?);
+    let mut monitor = Monitor::new(args.json).with_consumers(Arc::clone(&consumers));
     ingest(&manager, &mut monitor, args.duration, &signals)?;
+    consumers.stop();
     finish(&manager, &mut monitor)?;
+    drop(monitor);
+    drop(consumers);
     drop(simulator);
     Ok(())
 }
