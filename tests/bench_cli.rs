@@ -170,3 +170,107 @@ fn a_camera_that_never_answers_is_reported_with_what_it_waits_for() {
     let detail = &row[row.find("no answer").unwrap_or_else(|| panic!("{row}"))..];
     assert!((2.8..=3.5).contains(&waited_seconds(detail)), "{row}");
 }
+
+/// `{p50, p99, max, count}` in milliseconds, in order, with `count` samples.
+fn check_summary(summary: &Value, what: &str) -> u64 {
+    let count = summary["count"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{what}: {summary}"));
+    assert!(count > 0, "{what}: {summary}");
+    let (p50, p99, max) = (
+        number(summary, "p50"),
+        number(summary, "p99"),
+        number(summary, "max"),
+    );
+    assert!(0.0 <= p50 && p50 <= p99 && p99 <= max, "{what}: {summary}");
+    // Sane: below one 10 s loop of the stamped clip.
+    assert!(max < 10_000.0, "{what}: {summary}");
+    count
+}
+
+fn check_latency(stream: &Value) {
+    let consumer = &stream["consumer"];
+    let delivered = consumer["frames"].as_u64().unwrap();
+    assert!(delivered > 10, "{stream}");
+    assert_eq!(consumer["unreadable"], 0, "every stamp reads: {stream}");
+    assert_eq!(
+        consumer["unmatched"], 0,
+        "every stamp matches a send: {stream}"
+    );
+    let glass = &stream["glass_to_consumer_ms"];
+    assert_eq!(check_summary(glass, "glass_to_consumer_ms"), delivered);
+    let stages = &stream["stage_ms"];
+    for stage in [
+        "send_to_received",
+        "received_to_decoded",
+        "decoded_to_converted",
+        "published_to_consumer",
+    ] {
+        assert_eq!(check_summary(&stages[stage], stage), delivered, "{stage}");
+    }
+    // The first stage starts where glass-to-consumer does and ends earlier.
+    assert!(number(&stages["send_to_received"], "max") <= number(glass, "max"));
+    assert!(stages["converted_to_published"]["count"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_latency_reads_the_stamps_of_in_process_cameras() {
+    let report = bench(&["--simulate", "2", "--duration", "3", "--latency"]);
+    let streams = report["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2);
+    for stream in streams {
+        check_latency(stream);
+    }
+    check_summary(&report["totals"]["glass_to_consumer_ms"], "totals");
+}
+
+#[test]
+fn bench_latency_matches_an_external_simulators_stamp_log() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = std::env::temp_dir().join(format!("rtsp-ingest-bench-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("stamps.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut simulator = Command::new(BIN)
+        .args([
+            "simulate",
+            "--cameras",
+            "2",
+            "--frames",
+            "250",
+            "--duration",
+            "30",
+        ])
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .arg("--stamp-log")
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(simulator.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("serving "), "{first}");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let url = format!("rtsp://127.0.0.1:{port}/cam1");
+    let report = bench(&[
+        "--duration",
+        "3",
+        "--latency",
+        "--stamp-log",
+        log.to_str().unwrap(),
+        &url,
+    ]);
+    let _ = simulator.kill();
+    let _ = simulator.wait();
+    let streams = report["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 1);
+    check_latency(&streams[0]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

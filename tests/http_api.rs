@@ -309,6 +309,12 @@ fn control_api_end_to_end() {
         status["publish_latency"]["p50_ms"].is_number(),
         "{status:#}"
     );
+    for stage in ["decode", "convert", "publish"] {
+        assert!(
+            status["stage_latency"][stage]["p50_ms"].is_number(),
+            "{stage}: {status:#}"
+        );
+    }
 
     // The list.
     let list = api.get("/streams").json();

@@ -190,5 +190,67 @@ fn the_demo_ingests_its_cameras_for_five_seconds() {
             "25 fps for 5 s: {stream}"
         );
         assert_eq!(stream["dropped"]["corrupt"], 0, "{stream}");
+        // Each camera's consumer took frames and timed them glass to consumer.
+        let consumer = &stream["consumer"];
+        let delivered = consumer["frames"].as_u64().unwrap();
+        assert!(delivered > 50, "{stream}");
+        assert!(
+            delivered <= stream["published"].as_u64().unwrap(),
+            "{stream}"
+        );
+        assert!(consumer["fps"].as_f64().unwrap() > 0.0, "{stream}");
+        let glass = &consumer["glass_to_consumer_ms"];
+        assert!(glass["count"].as_u64().unwrap() > 0, "{stream}");
+        let (p50, p99) = (
+            glass["p50"].as_f64().unwrap(),
+            glass["p99"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99, "{stream}");
     }
+    // Every status line shows the consumers too.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let status = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["type"] == "status")
+        .last()
+        .expect("status lines");
+    for stream in status["streams"].as_array().unwrap() {
+        assert!(stream["consumer"]["frames"].is_u64(), "{stream}");
+    }
+}
+
+#[test]
+fn the_demo_table_shows_each_consumer() {
+    // `script` gives the demo a terminal, so it draws the live table.
+    let output = bounded(
+        Command::new("script").args([
+            "-qec",
+            &format!("{BIN} demo --cameras 2 --duration 3 --work-ms 5"),
+            "/dev/null",
+        ]),
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let header = text
+        .lines()
+        .rev()
+        .find(|line| line.contains("STREAM"))
+        .unwrap_or_else(|| panic!("no table: {text}"));
+    for column in ["FRAMES", "DELIVERED", "CONS FPS", "G2C p50/p99"] {
+        assert!(header.contains(column), "{column} missing: {header}");
+    }
+    let last_row = text
+        .lines()
+        .rev()
+        // The table's row, not the summary line after it.
+        .find(|line| line.starts_with("cam1 ") && !line.contains("rtsp://"))
+        .unwrap_or_else(|| panic!("no row for cam1: {text}"));
+    let cells: Vec<&str> = last_row.split_whitespace().collect();
+    // STREAM STATE FPS FRAMES DELIVERED CONS-FPS p50 / p99 ...
+    let delivered: u64 = cells[4].parse().unwrap_or_else(|_| panic!("{last_row}"));
+    assert!(delivered > 20, "{last_row}");
+    let p50: f64 = cells[6].parse().unwrap_or_else(|_| panic!("{last_row}"));
+    assert!(p50 > 0.0, "{last_row}");
 }

@@ -27,6 +27,7 @@ use crate::error::{Error, ErrorKind, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncoderOptions {
     codec: String,
+    full_range: bool,
     width: u32,
     height: u32,
     fps: u32,
@@ -40,6 +41,7 @@ impl Default for EncoderOptions {
     fn default() -> Self {
         Self {
             codec: "libx264".to_owned(),
+            full_range: false,
             width: 640,
             height: 360,
             fps: 25,
@@ -62,6 +64,14 @@ impl EncoderOptions {
     /// The encoder's FFmpeg name, e.g. `"libx264"`. Default `libx264`.
     pub fn codec(mut self, name: impl Into<String>) -> Self {
         self.codec = name.into();
+        self
+    }
+
+    /// Pictures in full (JPEG) range, given as `yuvj420p` — what MJPEG
+    /// encoders and RTP/JPEG (RFC 2435) take — instead of limited range.
+    /// Default off.
+    pub fn full_range(mut self, on: bool) -> Self {
+        self.full_range = on;
         self
     }
 
@@ -146,6 +156,8 @@ pub struct Encoder {
     width: usize,
     height: usize,
     fps: c_int,
+    /// `yuvj420p` pictures (full range) instead of `yuv420p`.
+    full_range: bool,
 }
 
 // SAFETY: an AVCodecContext may be used from any thread as long as calls on it
@@ -240,14 +252,16 @@ impl Encoder {
             width: usize::try_from(options.width).unwrap_or(0),
             height: usize::try_from(options.height).unwrap_or(0),
             fps,
+            full_range: options.full_range,
         };
+        let (pix_fmt, color_range) = encoder.picture_format();
         {
             // SAFETY: a context we own exclusively, not yet opened: setting its
             // public fields is how parameters are passed.
             let c = unsafe { encoder.ctx.as_mut() };
             c.width = width;
             c.height = height;
-            c.pix_fmt = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P;
+            c.pix_fmt = pix_fmt;
             c.time_base = ffi::AVRational { num: 1, den: fps };
             c.framerate = ffi::AVRational { num: fps, den: 1 };
             c.sample_aspect_ratio = ffi::AVRational { num: 1, den: 1 };
@@ -255,7 +269,7 @@ impl Encoder {
             c.keyint_min = gop;
             c.max_b_frames = 0;
             c.thread_count = threads;
-            c.color_range = ffi::AVColorRange::AVCOL_RANGE_MPEG;
+            c.color_range = color_range;
             c.colorspace = ffi::AVColorSpace::AVCOL_SPC_SMPTE170M;
             c.color_primaries = ffi::AVColorPrimaries::AVCOL_PRI_SMPTE170M;
             c.color_trc = ffi::AVColorTransferCharacteristic::AVCOL_TRC_SMPTE170M;
@@ -284,15 +298,31 @@ impl Encoder {
         Ok(encoder)
     }
 
+    /// The pictures' pixel format and range.
+    fn picture_format(&self) -> (ffi::AVPixelFormat, ffi::AVColorRange) {
+        if self.full_range {
+            (
+                ffi::AVPixelFormat::AV_PIX_FMT_YUVJ420P,
+                ffi::AVColorRange::AVCOL_RANGE_JPEG,
+            )
+        } else {
+            (
+                ffi::AVPixelFormat::AV_PIX_FMT_YUV420P,
+                ffi::AVColorRange::AVCOL_RANGE_MPEG,
+            )
+        }
+    }
+
     fn alloc_picture(&mut self, width: c_int, height: c_int) -> Result<()> {
+        let (pix_fmt, color_range) = self.picture_format();
         let frame = self.picture.as_mut_ptr();
         // SAFETY: a blank frame we own exclusively; these fields describe the
         // buffers av_frame_get_buffer allocates (32-byte aligned rows: 0 = default).
         let ret = unsafe {
             (*frame).width = width;
             (*frame).height = height;
-            (*frame).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int;
-            (*frame).color_range = ffi::AVColorRange::AVCOL_RANGE_MPEG;
+            (*frame).format = pix_fmt as c_int;
+            (*frame).color_range = color_range;
             (*frame).colorspace = ffi::AVColorSpace::AVCOL_SPC_SMPTE170M;
             ffi::av_frame_get_buffer(frame, 0)
         };
@@ -324,7 +354,8 @@ impl Encoder {
         Ok(params)
     }
 
-    /// Encodes one picture given as tightly packed yuv420p planes (Y is
+    /// Encodes one picture given as tightly packed yuv420p (or, with
+    /// [`EncoderOptions::full_range`], yuvj420p) planes (Y is
     /// `width × height` bytes, U and V a quarter each), with `pts` in
     /// [`time_base`](Self::time_base) units.
     ///

@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::stream::StreamStatus;
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 15] = [
+pub const METRIC_NAMES: [&str; 16] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
@@ -25,6 +25,7 @@ pub const METRIC_NAMES: [&str; 15] = [
     "rtsp_ingest_last_frame_age_seconds",
     "rtsp_ingest_first_frame_latency_seconds",
     "rtsp_ingest_publish_latency_seconds",
+    "rtsp_ingest_stage_latency_seconds",
     "rtsp_ingest_streams",
     "rtsp_ingest_memory_reserved_bytes",
     "rtsp_ingest_memory_budget_bytes",
@@ -117,6 +118,26 @@ fn by_reason<'a, const N: usize>(
         let labels = vec![("stream", status.id.clone()), ("reason", reason.to_owned())];
         (labels, ConstCounter::new(count))
     })
+}
+
+/// One histogram row of a family.
+fn histogram(
+    metric: &mut prometheus_client::encoding::MetricEncoder,
+    labels: Vec<(&'static str, String)>,
+    histogram: &crate::stream::LatencyHistogram,
+) -> Fmt {
+    let buckets: Vec<(f64, u64)> = histogram
+        .buckets()
+        .map(|(bound, count)| (bound.map_or(f64::INFINITY, |b| b.as_secs_f64()), count))
+        .collect();
+    metric
+        .encode_family(&labels)?
+        .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            histogram.sum().as_secs_f64(),
+            histogram.count(),
+            &buckets,
+            None,
+        )
 }
 
 impl Collector for Snapshot {
@@ -213,20 +234,23 @@ impl Collector for Snapshot {
             MetricType::Histogram,
         )?;
         for status in statuses {
-            let histogram = &status.publish_latency;
-            let buckets: Vec<(f64, u64)> = histogram
-                .buckets()
-                .map(|(bound, count)| (bound.map_or(f64::INFINITY, |b| b.as_secs_f64()), count))
-                .collect();
-            metric
-                .encode_family(&stream_label(status))?
-                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                    histogram.sum().as_secs_f64(),
-                    histogram.count(),
-                    &buckets,
-                    None,
-                )?;
+            histogram(&mut metric, stream_label(status), &status.publish_latency)?;
         }
+        drop(metric);
+        let mut metric = encoder.encode_descriptor(
+            "rtsp_ingest_stage_latency_seconds",
+            "Each stage of a published frame: decode (packet arrival to decoded picture), \
+             convert (to pixels in the slot), publish (the slab's commit)",
+            None,
+            MetricType::Histogram,
+        )?;
+        for status in statuses {
+            for (stage, stage_histogram) in status.stage_latency.by_stage() {
+                let labels = vec![("stream", status.id.clone()), ("stage", stage.to_owned())];
+                histogram(&mut metric, labels, stage_histogram)?;
+            }
+        }
+        drop(metric);
         family(
             &mut encoder,
             "rtsp_ingest_streams",

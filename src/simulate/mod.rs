@@ -63,7 +63,9 @@ mod faults;
 mod media;
 pub mod pattern;
 mod rtsp;
+mod send_record;
 mod server;
+pub mod stamp;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -71,7 +73,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults};
 pub use media::{MediaInfo, PatternOptions, Source};
@@ -97,6 +99,7 @@ pub struct SimulatorConfig {
     max_packet_size: u32,
     write_timeout: Duration,
     max_connections: usize,
+    stamp_log: Option<PathBuf>,
 }
 
 impl Default for SimulatorConfig {
@@ -110,6 +113,7 @@ impl Default for SimulatorConfig {
             max_packet_size: 1400,
             write_timeout: Duration::from_secs(5),
             max_connections: 256,
+            stamp_log: None,
         }
     }
 }
@@ -186,6 +190,14 @@ impl SimulatorConfig {
     /// The most connections open at once; more are closed at once. Default 256.
     pub fn max_connections(mut self, count: usize) -> Self {
         self.max_connections = count;
+        self
+    }
+
+    /// Writes a line per frame sent to this file (created or truncated), so
+    /// another process can match the [stamps](stamp) it reads to when each
+    /// frame was sent (see [`stamp::SendTimes::read_log`]). Default none.
+    pub fn stamp_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stamp_log = Some(path.into());
         self
     }
 
@@ -302,6 +314,10 @@ impl Simulator {
     pub fn start(config: SimulatorConfig) -> Result<Simulator> {
         config.validate()?;
         let clip = Clip::load(&config.source)?;
+        let stamp_log = match &config.stamp_log {
+            Some(path) => Some(send_record::StampLog::create(path)?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.addr).map_err(|error| {
             Error::new(
                 ErrorKind::InvalidConfig,
@@ -327,7 +343,7 @@ impl Simulator {
             write_timeout: config.write_timeout,
             max_connections: config.max_connections,
         };
-        let shared = Arc::new(Shared::new(clip, cameras, settings));
+        let shared = Arc::new(Shared::new(clip, cameras, settings, stamp_log));
         let accept_shared = Arc::clone(&shared);
         let accept = std::thread::Builder::new()
             .name("sim-accept".to_owned())
@@ -411,6 +427,15 @@ impl Simulator {
         self.shared.cameras.get(index).map(|camera| &camera.faults)
     }
 
+    /// When camera `camera` last sent the frame [stamped](stamp) `index` (the
+    /// wall-clock instant its first packet was written to the connection),
+    /// over all its sessions; `None` before it sent one. A consumer that
+    /// read `index` holds that frame as long as its latency is below one
+    /// loop ([`MediaInfo::loop_duration`]).
+    pub fn sent_at(&self, camera: usize, index: u32) -> Option<SystemTime> {
+        self.shared.sent.get(camera, usize::try_from(index).ok()?)
+    }
+
     /// The counters now.
     pub fn stats(&self) -> SimulatorStats {
         // Relaxed loads: statistics only.
@@ -435,6 +460,9 @@ impl Simulator {
         self.shared.stop();
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
+        }
+        if let Some(log) = &self.shared.stamp_log {
+            log.close();
         }
     }
 }

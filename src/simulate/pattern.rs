@@ -1,39 +1,53 @@
 //! The simulator's test picture, drawn straight into yuv420p (BT.601, limited
-//! range), laid out in fractions of the frame so a test can check it at any
-//! size, after any scaling:
+//! range; full range for MJPEG), laid out in fractions of the frame so a test
+//! can check it at any size, after any scaling:
 //!
 //! ```text
 //! ┌──────────┬──────────┬──────────┬──────────┐  0
 //! │   red    │  green   │   blue   │   grey   │
+//! │▌█▌▌██▌▌█▌▌██▌█▌ the stamp (16 cells)      │  0.15 .. 0.29: see `stamp`
 //! │          │   ▓▓  ← a white box moving right │  0.42 ..= 0.52: the box's rows
 //! │          │          │          │          │
 //! ├────┬────┬────┬────┬────┬────┬────┬────┬───┤  2/3
-//! │ b7 │ b6 │ b5 │ b4 │ b3 │ b2 │ b1 │ b0 │    the frame index in the loop,
-//! └────┴────┴────┴────┴────┴────┴────┴────┴───┘  8 bits, MSB left, white = 1
+//! │ b7 │ b6 │ b5 │ b4 │ b3 │ b2 │ b1 │ b0 │    the frame index in the loop
+//! └────┴────┴────┴────┴────┴────┴────┴────┴───┘  modulo 256, MSB left, white = 1
 //! ```
 //!
 //! The same bands and bit blocks as the clips of `tests/fixtures/make_clips.sh`,
-//! so the fixture's `pattern::check` reads frames from either; the box stays
-//! clear of every point that check samples (rows 0.1, 1/3 and 0.6 of the
-//! bands, 0.72 and below of the bits).
+//! so the fixture's `pattern::check` reads frames from either; the box and the
+//! [stamp](super::stamp) (the whole index, with a check) stay clear of every
+//! point that check samples (rows 0.1, 1/3 and 0.6 of the bands, 0.72 and
+//! below of the bits).
+
+use super::stamp;
 
 /// The bands' colours, left to right, in R, G, B.
 pub const BANDS_RGB: [[u8; 3]; 4] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [128, 128, 128]];
 
-/// The most frames a loop can have: the index is drawn with 8 bits.
-pub const MAX_FRAMES: u32 = 256;
+/// The most frames a loop can have: the stamp holds 12 bits of index.
+pub const MAX_FRAMES: u32 = stamp::MAX_INDEX + 1;
 
 /// The box's rows, in fractions of the height.
 const BOX_TOP: f64 = 0.42;
 const BOX_BOTTOM: f64 = 0.52;
 
-/// One colour in limited-range BT.601 Y, Cb, Cr.
-fn yuv(rgb: [u8; 3]) -> [u8; 3] {
+/// One colour in BT.601 Y, Cb, Cr: limited range, or full (JPEG) range.
+fn yuv(rgb: [u8; 3], full_range: bool) -> [u8; 3] {
     let [r, g, b] = rgb.map(f64::from);
-    let y = 16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0;
-    let cb = 128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0;
-    let cr = 128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0;
-    // In 16 ..= 240 by construction, so the conversion never saturates.
+    let [y, cb, cr] = if full_range {
+        [
+            0.299 * r + 0.587 * g + 0.114 * b,
+            128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+            128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+        ]
+    } else {
+        [
+            16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0,
+            128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0,
+            128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0,
+        ]
+    };
+    // In 0 ..= 255 (16 ..= 240 in limited range) by construction.
     [y, cb, cr].map(|v| v.round().clamp(0.0, 255.0) as u8)
 }
 
@@ -42,18 +56,27 @@ fn yuv(rgb: [u8; 3]) -> [u8; 3] {
 pub struct Yuv420Image {
     width: usize,
     height: usize,
+    full_range: bool,
     planes: [Vec<u8>; 3],
 }
 
 impl Yuv420Image {
-    /// A black picture; `width` and `height` must be even.
+    /// A black limited-range picture; `width` and `height` must be even.
     pub fn new(width: usize, height: usize) -> Self {
+        Self::with_range(width, height, false)
+    }
+
+    /// A black picture in limited range, or full (JPEG) range, as MJPEG
+    /// encoders take it.
+    pub fn with_range(width: usize, height: usize, full_range: bool) -> Self {
         let (cw, ch) = (width / 2, height / 2);
+        let black = yuv([0; 3], full_range)[0];
         Self {
             width,
             height,
+            full_range,
             planes: [
-                vec![16; width * height],
+                vec![black; width * height],
                 vec![128; cw * ch],
                 vec![128; cw * ch],
             ],
@@ -76,6 +99,9 @@ impl Yuv420Image {
         let travel = w.saturating_sub(box_width).max(1);
         let box_left = ((usize::try_from(index).unwrap_or(0) * step) % travel) & !1;
         if y * 3 < h * 2 {
+            if let Some(white) = stamp::pixel(w, h, index, x, y) {
+                return if white { [255; 3] } else { [0; 3] };
+            }
             if (box_top..box_bottom).contains(&y) && (box_left..box_left + box_width).contains(&x) {
                 return [255, 255, 255];
             }
@@ -90,7 +116,8 @@ impl Yuv420Image {
         }
     }
 
-    /// Draws frame `index` of the pattern (the index is drawn modulo 256).
+    /// Draws frame `index` of the pattern (the bit blocks show it modulo
+    /// 256, the stamp modulo 4096).
     pub fn draw(&mut self, index: u32) {
         self.draw_with_noise(index, 0);
     }
@@ -100,20 +127,21 @@ impl Yuv420Image {
     /// (and a decoder) about as much as a camera's. The noise is a hash of
     /// the position and the index, so the same frame always looks the same.
     pub fn draw_with_noise(&mut self, index: u32, amplitude: u8) {
-        let (width, height) = (self.width, self.height);
+        let (width, height, full) = (self.width, self.height, self.full_range);
         let (cw, ch) = (width / 2, height / 2);
+        let (low, high) = if full { (0, 255) } else { (16, 235) };
         let [luma, cb, cr] = &mut self.planes;
         let span = 2 * u32::from(amplitude) + 1;
         for y in 0..height {
             let row = &mut luma[y * width..(y + 1) * width];
             for (x, sample) in row.iter_mut().enumerate() {
-                let base = yuv(Self::pattern_rgb(width, height, index, x, y))[0];
+                let base = yuv(Self::pattern_rgb(width, height, index, x, y), full)[0];
                 *sample = if amplitude == 0 {
                     base
                 } else {
                     let offset = i32::try_from(noise(x, y, index) % span).unwrap_or(0)
                         - i32::from(amplitude);
-                    u8::try_from((i32::from(base) + offset).clamp(16, 235)).unwrap_or(base)
+                    u8::try_from((i32::from(base) + offset).clamp(low, high)).unwrap_or(base)
                 };
             }
         }
@@ -121,7 +149,8 @@ impl Yuv420Image {
         // edges are on even coordinates, so no block straddles two colours.
         for cy in 0..ch {
             for cx in 0..cw {
-                let [_, u, v] = yuv(Self::pattern_rgb(width, height, index, cx * 2, cy * 2));
+                let rgb = Self::pattern_rgb(width, height, index, cx * 2, cy * 2);
+                let [_, u, v] = yuv(rgb, full);
                 cb[cy * cw + cx] = u;
                 cr[cy * cw + cx] = v;
             }
@@ -147,11 +176,14 @@ mod tests {
 
     #[test]
     fn colours_convert_to_bt601_limited_range() {
-        assert_eq!(yuv([0, 0, 0]), [16, 128, 128]);
-        assert_eq!(yuv([255, 255, 255]), [235, 128, 128]);
-        assert_eq!(yuv([255, 0, 0]), [81, 90, 240]);
-        assert_eq!(yuv([0, 255, 0]), [145, 54, 34]);
-        assert_eq!(yuv([0, 0, 255]), [41, 240, 110]);
+        assert_eq!(yuv([0, 0, 0], false), [16, 128, 128]);
+        assert_eq!(yuv([255, 255, 255], false), [235, 128, 128]);
+        assert_eq!(yuv([255, 0, 0], false), [81, 90, 240]);
+        assert_eq!(yuv([0, 255, 0], false), [145, 54, 34]);
+        assert_eq!(yuv([0, 0, 255], false), [41, 240, 110]);
+        assert_eq!(yuv([0, 0, 0], true), [0, 128, 128]);
+        assert_eq!(yuv([255, 255, 255], true), [255, 128, 128]);
+        assert_eq!(yuv([255, 0, 0], true), [76, 85, 255]);
     }
 
     #[test]
@@ -194,5 +226,19 @@ mod tests {
         assert_eq!((y.len(), u.len(), v.len()), (w * h, w * h / 4, w * h / 4));
         assert_eq!(y[10 * w + 10], 81, "red luma");
         assert_eq!(u[5 * (w / 2) + 5], 90, "red cb");
+    }
+
+    #[test]
+    fn the_stamp_is_drawn_in_both_ranges_and_reads_back() {
+        let (w, h) = (640, 360);
+        for full_range in [false, true] {
+            let mut image = Yuv420Image::with_range(w, h, full_range);
+            for index in [0, 1, 255, 256, 4095] {
+                image.draw_with_noise(index, 12);
+                let luma = image.planes()[0];
+                let read = stamp::read_with(w, h, 1, |x, y| u32::from(luma[y * w + x]));
+                assert_eq!(read, Some(index), "full range: {full_range}");
+            }
+        }
     }
 }

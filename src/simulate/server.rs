@@ -8,11 +8,13 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::Faults;
 use super::media::Clip;
 use super::rtsp::{self, Parsed, Request, Response, Status, TransportRequest};
+use super::send_record::{SendTable, StampLog};
+use super::stamp::SentFrame;
 use super::CameraStats;
 use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 
@@ -90,6 +92,10 @@ pub(crate) struct Shared {
     pub(crate) clip: Clip,
     pub(crate) cameras: Vec<Camera>,
     pub(crate) settings: Settings,
+    /// When each camera last sent each stamp index.
+    pub(crate) sent: SendTable,
+    /// Every frame sent, as a line, when the config asked for a stamp log.
+    pub(crate) stamp_log: Option<StampLog>,
     stop: AtomicBool,
     /// Clones of the open connections' sockets, so `stop` can shut them
     /// down and unblock a thread stuck in a write.
@@ -100,8 +106,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(clip: Clip, cameras: Vec<Camera>, settings: Settings) -> Self {
+    pub(crate) fn new(
+        clip: Clip,
+        cameras: Vec<Camera>,
+        settings: Settings,
+        stamp_log: Option<StampLog>,
+    ) -> Self {
         Self {
+            sent: SendTable::new(cameras.len(), clip.frames.len()),
+            stamp_log,
             clip,
             cameras,
             settings,
@@ -249,6 +262,8 @@ struct Playback {
     started: Instant,
     /// The next frame to send, counted from `PLAY` across loops.
     next: u64,
+    /// The session's number among its camera's (from 1), for the stamp log.
+    number: u64,
     stalled: bool,
     corrupter: Option<Corrupter>,
 }
@@ -636,15 +651,17 @@ impl<'a> Connection<'a> {
             }
         };
         let faults = &self.shared.cameras[camera].faults;
+        let counters = &self.shared.cameras[camera].counters;
+        // Relaxed: a statistic; the number only needs to be unique.
+        let number = counters.sessions.fetch_add(1, Ordering::Relaxed) + 1;
         session.play = Some(Playback {
             muxer,
             started: Instant::now(),
             next: 0,
+            number,
             stalled: false,
             corrupter: faults.corrupt.and_then(Corrupter::new),
         });
-        let counters = &self.shared.cameras[camera].counters;
-        add(&counters.sessions, 1);
         add(&counters.playing, 1);
         // Packetize the first frame now: RTP-Info tells its sequence number
         // and timestamp, and the response must precede every packet.
@@ -725,7 +742,22 @@ impl<'a> Connection<'a> {
         add(&counters.rtp_packets, packets);
         add(&counters.corrupted_bytes, damaged);
         add(&counters.bytes, self.out.len() as u64);
-        match self.stream.write_all(&self.out) {
+        // The frame's first packet leaves now: when its stamp was "on glass".
+        let sent = SystemTime::now();
+        let n = play.next.saturating_sub(1);
+        let index = usize::try_from(n % self.shared.clip.frames.len() as u64).unwrap_or(0);
+        self.shared.sent.record(session.camera, index, sent);
+        let result = self.stream.write_all(&self.out);
+        if let Some(log) = &self.shared.stamp_log {
+            log.record(SentFrame {
+                camera: session.camera,
+                session: play.number,
+                n,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                sent,
+            });
+        }
+        match result {
             Ok(()) => Flow::Continue,
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %error, "simulator: client gone");

@@ -17,5 +17,5 @@ pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;
 pub(crate) use handle::StreamShared;
 pub use handle::{FrameSource, Stream};
-pub use latency::LatencyHistogram;
+pub use latency::{LatencyHistogram, StageLatency};
 pub use status::{MediaInfo, StateDetail, StreamDrops, StreamEvent, StreamState, StreamStatus};

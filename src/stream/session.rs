@@ -298,6 +298,7 @@ impl Session<'_> {
                 converted: Some(Instant::now()),
             },
         };
+        let stages = info.stages;
         let _ = slot.commit(info);
         if self.engine.replace(engine) != Some(engine) {
             tracing::debug!(
@@ -307,7 +308,7 @@ impl Session<'_> {
                 "converting with {engine}"
             );
         }
-        status.frame_published(received);
+        status.frame_published(received, stages);
         if let Some(frames) = self.config.panic_after {
             // Relaxed: this thread wrote the counter; no other memory rides on it.
             if status

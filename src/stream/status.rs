@@ -13,10 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 
 use super::events::{EventChannel, EventSender};
-use super::latency::{LatencyHistogram, LatencyRecorder};
+use super::latency::{LatencyHistogram, LatencyRecorder, StageLatency, StageRecorder};
 use crate::error::Error;
 use crate::ffmpeg::ConnectStage;
-use crate::slab::{EvictCounts, SlabStats};
+use crate::slab::{EvictCounts, SlabStats, StageTimes};
 
 /// Where a stream is in its life.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,6 +182,8 @@ pub struct StreamStatus {
     /// From a frame's packet arriving to the frame being published (decode and
     /// conversion included).
     pub publish_latency: LatencyHistogram,
+    /// The same split by stage: decode, convert, publish.
+    pub stage_latency: StageLatency,
 }
 
 /// A state transition, as sent on a stream's event channel.
@@ -225,6 +227,8 @@ pub(crate) struct Counters {
     pub(crate) first_frame_latency: AtomicU64,
     /// Packet arrival to publish, per frame.
     pub(crate) publish_latency: LatencyRecorder,
+    /// The same by stage.
+    pub(crate) stage_latency: StageRecorder,
 }
 
 impl Counters {
@@ -329,11 +333,16 @@ impl StatusCell {
         self.record.store(Arc::new(record));
     }
 
-    pub(crate) fn frame_published(&self, received: Instant) {
+    pub(crate) fn frame_published(&self, received: Instant, stages: StageTimes) {
         let at = nanos(received.saturating_duration_since(self.epoch)) + 1;
         self.counters.last_frame_at.store(at, Ordering::Relaxed);
         Counters::add(&self.counters.published, 1);
-        self.counters.publish_latency.record(received.elapsed());
+        let published = Instant::now();
+        let latency = published.saturating_duration_since(received);
+        self.counters.publish_latency.record(latency);
+        self.counters
+            .stage_latency
+            .record(received, stages, published);
     }
 
     pub(crate) fn first_frame(&self, latency: Duration) {
@@ -386,6 +395,7 @@ impl StatusCell {
                 .map(|at| self.epoch.elapsed().saturating_sub(at)),
             first_frame_latency: since_epoch(Counters::get(&counters.first_frame_latency)),
             publish_latency: counters.publish_latency.snapshot(),
+            stage_latency: counters.stage_latency.snapshot(),
         }
     }
 }

@@ -7,21 +7,34 @@
 //! With `--simulate N` the cameras run in this process and their (small) CPU
 //! cost is counted too; for a clean client-only figure, run `rtsp-ingest
 //! simulate` (or any RTSP server) in another process and pass its URLs.
+//!
+//! With `--latency`, one consumer per stream waits for every new frame
+//! ([`consumer`](crate::consumer)), reads its stamp and reports
+//! glass-to-consumer latency and its split by stage; for an external
+//! `simulate`, `--stamp-log` names the simulator's log of send times.
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use rtsp_ingest::redact::redact;
+use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
 use rtsp_ingest::stream::{LatencyHistogram, StreamStatus, Transport};
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::consumer::{summary_ms, ConsumerOptions, Consumers, SendLookup, STAGES};
 use crate::options::{self, StreamOptions};
 use crate::report::ReasonCounts;
 use crate::run::{parse_seconds, signals};
-use crate::simulate::MediaArgs;
+use crate::simulate::{parse_size, MediaArgs};
+
+/// The loop of the simulated cameras' pattern under `--latency` unless
+/// `--frames` says otherwise: 10 s at 25 fps, far longer than any latency.
+const LATENCY_LOOP_FRAMES: u32 = 250;
 
 /// The arguments of `bench`.
 #[derive(Debug, Args)]
@@ -53,6 +66,21 @@ pub struct BenchArgs {
     #[arg(long, value_name = "tcp|udp|auto", default_value = "tcp")]
     transport: Transport,
 
+    /// Output size (default: the source's).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    resize: Option<(u32, u32)>,
+
+    /// One consumer per stream blocked in `wait_after`: report
+    /// glass-to-consumer latency (read off each frame's stamp) and its split
+    /// by stage.
+    #[arg(long)]
+    latency: bool,
+
+    /// The stamp log of the `rtsp-ingest simulate` serving the URLs (its
+    /// `--stamp-log`): the send times to match the stamps against.
+    #[arg(long, value_name = "PATH", requires = "latency")]
+    stamp_log: Option<PathBuf>,
+
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -81,42 +109,78 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         return Err("nothing to measure: give URLs or --simulate N".into());
     }
     let signals = signals()?;
+    let mut media = args.media.clone();
+    if args.latency && media.frames.is_none() {
+        media.frames = Some(LATENCY_LOOP_FRAMES);
+    }
     let simulator = match args.simulate {
         0 => None,
-        cameras => Some(Simulator::start(
-            args.media.config("127.0.0.1:0".parse()?, cameras)?,
-        )?),
+        cameras => Some(Arc::new(Simulator::start(
+            media.config("127.0.0.1:0".parse()?, cameras)?,
+        )?)),
     };
-    let manager = crate::run::manager(&Default::default());
-    let mut sources: Vec<(String, String)> = args
+    let manager = Arc::new(crate::run::manager(&Default::default()));
+    let mut sources: Vec<(String, String, SendLookup)> = args
         .urls
         .iter()
         .enumerate()
-        .map(|(index, url)| (format!("cam{index}"), url.clone()))
+        .map(|(index, url)| {
+            let lookup = match (&args.stamp_log, stamp::camera_of_url(url)) {
+                (Some(_), Some(camera)) => SendLookup::Log(camera),
+                _ => SendLookup::None,
+            };
+            (format!("cam{index}"), url.clone(), lookup)
+        })
         .collect();
     if let Some(simulator) = &simulator {
-        sources.extend(
-            (0..simulator.cameras())
-                .map(|index| (format!("sim{index}"), simulator.url_with_credentials(index))),
-        );
+        sources.extend((0..simulator.cameras()).map(|index| {
+            (
+                format!("sim{index}"),
+                simulator.url_with_credentials(index),
+                SendLookup::InProcess(Arc::clone(simulator), index),
+            )
+        }));
     }
-    for (id, url) in &sources {
-        let config = options::apply(StreamOptions::default(), url)
+    for (id, url, _) in &sources {
+        let mut config = options::apply(StreamOptions::default(), url)
             .map_err(|error| format!("{id}: {error}"))?
             .format(args.format)
             .transport(args.transport);
+        if let Some((width, height)) = args.resize {
+            config = config.resize(width, height);
+        }
         manager
             .add(id, config)
             .map_err(|error| format!("{id}: {error}"))?;
     }
+    let mut consumers = if args.latency {
+        let streams = sources
+            .iter()
+            .map(|(id, _, lookup)| (id.clone(), lookup.clone()))
+            .collect();
+        let options = ConsumerOptions {
+            work: None,
+            window: None,
+        };
+        Some(Consumers::start(&manager, streams, options)?)
+    } else {
+        None
+    };
     let (cpu_before, _) = usage();
     let begun = Instant::now();
     let _ = signals.recv_timeout(args.duration);
     let wall = begun.elapsed();
+    if let Some(consumers) = &consumers {
+        consumers.stop();
+    }
     let statuses = manager.list();
     let (cpu_after, peak_rss) = usage();
     manager.shutdown();
     drop(simulator);
+    if let (Some(consumers), Some(path)) = (&mut consumers, &args.stamp_log) {
+        consumers.match_log(SendTimes::read_log(path)?);
+    }
+    let latency_of = |id: &str| consumers.as_ref().map(|c| latency_report(c, id, &statuses));
 
     let decoded: u64 = statuses.iter().map(|s| s.decoded).sum();
     let cpu = cpu_after.saturating_sub(cpu_before);
@@ -132,7 +196,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         let streams: Vec<_> = statuses
             .iter()
             .map(|status| {
-                json!({
+                let mut stream = json!({
                     "id": status.id,
                     "url": redact(&status.url),
                     "state": status.state.name(),
@@ -147,10 +211,16 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "decode_errors": status.decode_errors,
                     "first_frame_ms": ms(status.first_frame_latency),
                     "fps": fps(status),
-                })
+                });
+                if let (Some(latency), Some(fields)) =
+                    (latency_of(&status.id), stream.as_object_mut())
+                {
+                    fields.extend(latency.json);
+                }
+                stream
             })
             .collect();
-        let report = json!({
+        let mut report = json!({
             "streams": streams,
             "totals": {
                 "frames_decoded": decoded,
@@ -163,6 +233,15 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                 "simulator_in_process": args.simulate > 0,
             },
         });
+        if let (Some(consumers), Some(totals)) = (&consumers, report.get_mut("totals")) {
+            totals["glass_to_consumer_ms"] = summary_ms(
+                statuses
+                    .iter()
+                    .filter_map(|s| consumers.report(&s.id))
+                    .flat_map(|r| r.glass())
+                    .collect(),
+            );
+        }
         writeln!(stdout, "{report}")?;
         return Ok(());
     }
@@ -207,5 +286,101 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             "(the simulated cameras ran in this process; their CPU is included)"
         )?;
     }
+    if consumers.is_some() {
+        writeln!(
+            stdout,
+            "\nglass to consumer (ms), then by stage: send → received → decoded → converted → consumer"
+        )?;
+        writeln!(
+            stdout,
+            "{:<8} {:>9} {:>22} {:>16} {:>16} {:>16} {:>16} {:>16}",
+            "STREAM",
+            "DELIVERED",
+            "GLASS p50/p99/max",
+            "SEND→RECV",
+            "RECV→DEC",
+            "DEC→CONV",
+            "CONV→PUB",
+            "PUB→CONSUMER"
+        )?;
+        for status in &statuses {
+            if let Some(latency) = latency_of(&status.id) {
+                writeln!(stdout, "{:<8} {}", status.id, latency.line)?;
+            }
+        }
+    }
     Ok(())
+}
+
+/// One stream's latency: its JSON fields and its table line.
+struct LatencyReport {
+    json: serde_json::Map<String, Value>,
+    line: String,
+}
+
+/// `glass_to_consumer_ms`, `stage_ms` and `consumer` of stream `id`.
+fn latency_report(consumers: &Consumers, id: &str, statuses: &[StreamStatus]) -> LatencyReport {
+    let Some(report) = consumers.report(id) else {
+        return LatencyReport {
+            json: serde_json::Map::new(),
+            line: String::new(),
+        };
+    };
+    let glass = summary_ms(report.glass());
+    let mut stages = serde_json::Map::new();
+    for (index, name) in STAGES.iter().enumerate() {
+        stages.insert((*name).to_owned(), summary_ms(report.stage(index)));
+    }
+    // Publication itself is timed by the stream (bucket bounds, not samples).
+    let publish = statuses
+        .iter()
+        .find(|status| status.id == id)
+        .map(|status| status.stage_latency.publish)
+        .unwrap_or_default();
+    let bound = |q| publish.quantile(q).map(|d| d.as_secs_f64() * 1e3);
+    let converted_to_published = json!({
+        "p50_at_most": bound(0.5),
+        "p99_at_most": bound(0.99),
+        "count": publish.count(),
+    });
+    let cell = |value: &Value| -> String {
+        let number = |key: &str| {
+            value[key]
+                .as_f64()
+                .map_or("-".to_owned(), |v| format!("{v:.1}"))
+        };
+        format!("{}/{}/{}", number("p50"), number("p99"), number("max"))
+    };
+    let stage_cell = |value: &Value| -> String {
+        let number = |key: &str| {
+            value[key]
+                .as_f64()
+                .map_or("-".to_owned(), |v| format!("{v:.2}"))
+        };
+        format!("{}/{}", number("p50"), number("p99"))
+    };
+    let line = format!(
+        "{:>9} {:>22} {:>16} {:>16} {:>16} {:>16} {:>16}",
+        report.delivered,
+        cell(&glass),
+        stage_cell(&stages["send_to_received"]),
+        stage_cell(&stages["received_to_decoded"]),
+        stage_cell(&stages["decoded_to_converted"]),
+        bound(0.5).map_or("-".to_owned(), |v| format!("≤{v:.3}")),
+        stage_cell(&stages["published_to_consumer"]),
+    );
+    stages.insert("converted_to_published".to_owned(), converted_to_published);
+    let mut json = serde_json::Map::new();
+    json.insert("glass_to_consumer_ms".to_owned(), glass);
+    json.insert("stage_ms".to_owned(), Value::Object(stages));
+    json.insert(
+        "consumer".to_owned(),
+        json!({
+            "frames": report.delivered,
+            "fps": report.fps,
+            "unreadable": report.unreadable,
+            "unmatched": report.unmatched(),
+        }),
+    );
+    LatencyReport { json, line }
 }

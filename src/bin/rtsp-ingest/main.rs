@@ -7,6 +7,7 @@
 
 mod bench;
 mod config_file;
+mod consumer;
 mod monitor;
 mod options;
 mod probe;

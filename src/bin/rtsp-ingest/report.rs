@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::time::{Duration, UNIX_EPOCH};
 
 use rtsp_ingest::redact::redact;
-use rtsp_ingest::stream::{StreamState, StreamStatus};
+use rtsp_ingest::stream::{LatencyHistogram, StreamState, StreamStatus};
 use rtsp_ingest::Error;
 use serde::Serialize;
 
@@ -36,6 +36,15 @@ pub struct StatusReport<'a> {
     last_frame_age_ms: Option<f64>,
     first_frame_latency_ms: Option<f64>,
     publish_latency: LatencyReport,
+    /// The same by stage: `{decode, convert, publish}`.
+    stage_latency: StageReport,
+}
+
+#[derive(Debug, Serialize)]
+struct StageReport {
+    decode: LatencyReport,
+    convert: LatencyReport,
+    publish: LatencyReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +109,16 @@ struct LatencyReport {
     count: u64,
 }
 
+impl LatencyReport {
+    fn new(histogram: &LatencyHistogram) -> Self {
+        Self {
+            p50_ms: histogram.quantile(0.5).map(millis),
+            p99_ms: histogram.quantile(0.99).map(millis),
+            count: histogram.count(),
+        }
+    }
+}
+
 impl<'a> StatusReport<'a> {
     /// The record of `status`.
     pub fn new(status: &'a StreamStatus) -> Self {
@@ -118,7 +137,7 @@ impl<'a> StatusReport<'a> {
             }),
             _ => None,
         };
-        let latency = &status.publish_latency;
+        let stages = &status.stage_latency;
         Self {
             id: &status.id,
             url: redact(&status.url),
@@ -146,10 +165,11 @@ impl<'a> StatusReport<'a> {
             bytes_in: status.bytes_in,
             last_frame_age_ms: status.last_frame_age.map(millis),
             first_frame_latency_ms: status.first_frame_latency.map(millis),
-            publish_latency: LatencyReport {
-                p50_ms: latency.quantile(0.5).map(millis),
-                p99_ms: latency.quantile(0.99).map(millis),
-                count: latency.count(),
+            publish_latency: LatencyReport::new(&status.publish_latency),
+            stage_latency: StageReport {
+                decode: LatencyReport::new(&stages.decode),
+                convert: LatencyReport::new(&stages.convert),
+                publish: LatencyReport::new(&stages.publish),
             },
         }
     }

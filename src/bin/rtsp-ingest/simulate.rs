@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,11 +14,12 @@ use rtsp_ingest::simulate::{
 };
 use rtsp_ingest::stream::StreamConfig;
 
+use crate::consumer::{ConsumerOptions, Consumers, SendLookup};
 use crate::monitor::Monitor;
 use crate::run::{finish, ingest, parse_seconds, signals};
 
 /// What the simulated cameras send.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct MediaArgs {
     /// Serve this clip (H.264, H.265 or MJPEG), looped, instead of the test pattern.
     #[arg(long, value_name = "FILE")]
@@ -32,8 +34,14 @@ pub struct MediaArgs {
     pub fps: u32,
 
     /// The test pattern's codec.
-    #[arg(long, value_name = "h264|h265", default_value = "h264", value_parser = parse_codec)]
+    #[arg(long, value_name = "h264|h265|mjpeg", default_value = "h264", value_parser = parse_codec)]
     pub codec: VideoCodec,
+
+    /// Frames in the test pattern's loop (1 ..= 4096; default 100, and 250
+    /// for `bench --latency`). Each frame carries its index in the loop as a
+    /// stamp; latency is measured exactly while it stays below one loop.
+    #[arg(long, value_name = "N")]
+    pub frames: Option<u32>,
 
     /// Noise on the test pattern (0 ..= 255), so it is not trivially compressible.
     #[arg(long, value_name = "A", default_value = "0")]
@@ -66,6 +74,12 @@ pub struct SimulateArgs {
     /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
     duration: Option<Duration>,
+
+    /// Write a line per frame sent to this file, `camera session n index
+    /// wall_ns` (when its first packet was written; `index` is the stamp
+    /// drawn in it), for `bench --latency --stamp-log` and other readers.
+    #[arg(long, value_name = "PATH")]
+    stamp_log: Option<PathBuf>,
 }
 
 /// The arguments of `demo`.
@@ -85,9 +99,15 @@ pub struct DemoArgs {
     /// JSON lines on stdout even on a terminal.
     #[arg(long)]
     json: bool,
+
+    /// The work each camera's consumer (an inference stand-in) does per
+    /// frame: passes over its pixels for this many milliseconds (0: none).
+    #[arg(long, value_name = "MS", default_value = "10")]
+    work_ms: u64,
 }
 
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     text.split_once(['x', 'X'])
         .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
         .filter(|&(w, h): &(u32, u32)| w > 0 && h > 0)
@@ -98,7 +118,8 @@ fn parse_codec(text: &str) -> Result<VideoCodec, String> {
     match text.to_ascii_lowercase().as_str() {
         "h264" => Ok(VideoCodec::H264),
         "h265" | "hevc" => Ok(VideoCodec::H265),
-        _ => Err(format!("`{text}` is not h264 or h265")),
+        "mjpeg" => Ok(VideoCodec::Mjpeg),
+        _ => Err(format!("`{text}` is not h264, h265 or mjpeg")),
     }
 }
 
@@ -108,13 +129,17 @@ impl MediaArgs {
         let mut config = SimulatorConfig::default().addr(addr).cameras(cameras);
         config = match &self.clip {
             Some(path) => config.clip(path),
-            None => config.pattern(
-                PatternOptions::default()
+            None => {
+                let mut pattern = PatternOptions::default()
                     .codec(self.codec)
                     .size(self.size.0, self.size.1)
                     .fps(self.fps)
-                    .noise(self.noise),
-            ),
+                    .noise(self.noise);
+                if let Some(frames) = self.frames {
+                    pattern = pattern.frames(frames);
+                }
+                config.pattern(pattern)
+            }
         };
         for spec in &self.faults {
             config = config.fault(spec.clone());
@@ -135,7 +160,10 @@ impl MediaArgs {
 /// Serves simulated cameras until `--duration` or a signal.
 pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
-    let config = args.media.config(args.addr, args.cameras)?;
+    let mut config = args.media.config(args.addr, args.cameras)?;
+    if let Some(path) = &args.stamp_log {
+        config = config.stamp_log(path);
+    }
     let mut simulator = Simulator::start(config)?;
     let media = simulator.media().clone();
     let mut stdout = std::io::stdout().lock();
@@ -173,19 +201,33 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Serves simulated cameras in-process and ingests them with the live table.
+/// Serves simulated cameras in-process and ingests them with the live table,
+/// with one consumer per camera: it waits for the newest frame, reads its
+/// stamp (glass-to-consumer latency) and works on its pixels for `--work-ms`.
 pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let signals = signals()?;
     let config = args.media.config("127.0.0.1:0".parse()?, args.cameras)?;
-    let simulator = Simulator::start(config)?;
-    let manager = crate::run::manager(&Default::default());
+    let simulator = Arc::new(Simulator::start(config)?);
+    let manager = Arc::new(crate::run::manager(&Default::default()));
+    let mut streams = Vec::new();
     for index in 0..simulator.cameras() {
+        let id = format!("cam{index}");
         let config = StreamConfig::new(&simulator.url_with_credentials(index))?;
-        manager.add(&format!("cam{index}"), config)?;
+        manager.add(&id, config)?;
+        streams.push((id, SendLookup::InProcess(Arc::clone(&simulator), index)));
     }
-    let mut monitor = Monitor::new(args.json);
+    let options = ConsumerOptions {
+        work: (args.work_ms > 0).then(|| Duration::from_millis(args.work_ms)),
+        // 10 s of frames at 25 fps.
+        window: Some(250),
+    };
+    let consumers = Arc::new(Consumers::start(&manager, streams, options)?);
+    let mut monitor = Monitor::new(args.json).with_consumers(Arc::clone(&consumers));
     ingest(&manager, &mut monitor, args.duration, &signals)?;
+    consumers.stop();
     finish(&manager, &mut monitor)?;
+    drop(monitor);
+    drop(consumers);
     drop(simulator);
     Ok(())
 }
