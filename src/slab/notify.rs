@@ -85,7 +85,10 @@ impl Notifier {
     fn notify_all(&self) {
         // Taking the lock orders the notification after a waiter's locked
         // re-check of the epoch, or before its next one.
-        let groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        let groups = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         for group in groups.iter() {
             group.wake();
         }
@@ -97,17 +100,26 @@ impl Notifier {
     /// and counts it as a waiter so the producer notifies. Pair with
     /// [`unlisten`](Self::unlisten).
     pub(crate) fn listen(&self, group: &Arc<WakeGroup>) {
-        let mut groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut groups = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         groups.push(Arc::clone(group));
         drop(groups);
         // Acquire: pairs with the producer's Release add, as for a waiter.
         let word = self.word.fetch_add(1, Ordering::Acquire);
-        assert!(word & WAITER_MASK < WAITER_MASK, "too many waiters on one slab");
+        assert!(
+            word & WAITER_MASK < WAITER_MASK,
+            "too many waiters on one slab"
+        );
     }
 
     /// Undoes one [`listen`](Self::listen) of `group`.
     pub(crate) fn unlisten(&self, group: &Arc<WakeGroup>) {
-        let mut groups = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut groups = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(index) = groups.iter().position(|g| Arc::ptr_eq(g, group)) {
             groups.swap_remove(index);
             // Relaxed: as in `Registration::drop`.
@@ -196,18 +208,27 @@ impl WakeGroup {
     fn wake(&self) {
         // Release: orders the waking slab's publish before the sleeper's re-check.
         self.epoch.fetch_add(1, Ordering::Release);
-        drop(self.lock.lock().unwrap_or_else(|poison| poison.into_inner()));
+        drop(
+            self.lock
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
         self.wake.notify_all();
     }
 
     /// Sleeps until woken after `epoch` or until `deadline` (at most `cap`).
     pub(crate) fn sleep(&self, epoch: u64, deadline: Option<Instant>, cap: Duration) {
-        let guard = self.lock.lock().unwrap_or_else(|poison| poison.into_inner());
+        let guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if self.epoch() != epoch {
             return;
         }
         let left = deadline
-            .map_or(cap, |deadline| deadline.saturating_duration_since(Instant::now()))
+            .map_or(cap, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            })
             .min(cap);
         if left.is_zero() {
             return;

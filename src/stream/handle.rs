@@ -146,11 +146,10 @@ impl StreamShared {
     }
 
     pub(crate) fn status(&self) -> StreamStatus {
-        self.status
-            .snapshot(
-                self.slab.get().map(|ends| ends.reader.stats()),
-                self.interrupt.stage(),
-            )
+        self.status.snapshot(
+            self.slab.get().map(|ends| ends.reader.stats()),
+            self.interrupt.stage(),
+        )
     }
 
     pub(crate) fn latest(&self) -> Option<Frame> {

@@ -15,7 +15,7 @@ pub use crate::ffmpeg::ConnectStage;
 pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
 pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;
-pub use handle::{FrameSource, Stream};
 pub(crate) use handle::StreamShared;
+pub use handle::{FrameSource, Stream};
 pub use latency::LatencyHistogram;
 pub use status::{MediaInfo, StateDetail, StreamDrops, StreamEvent, StreamState, StreamStatus};

@@ -9,6 +9,7 @@ mod bench;
 mod config_file;
 mod monitor;
 mod options;
+mod picture;
 mod probe;
 mod report;
 mod run;
