@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what is missing (FFmpeg's
 # development libraries, clang, GStreamer's RTSP server for the integration
 # tests, cargo-fuzz), then formatting, clippy, every test against real RTSP
-# servers on 127.0.0.1, the loom model checks and a short fuzz run.
+# servers on 127.0.0.1, schemathesis against the control API, the loom model
+# checks and a short fuzz run.
 # Run from anywhere in the repository, as root on Debian 12 (or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 section "tests"
 cargo test --release --workspace
+
+section "control API fuzz (schemathesis, in a loopback-only network namespace)"
+cargo build --release --bin rtsp-ingest
+bash scripts/schemathesis.sh
 
 section "loom model checks"
 RUSTFLAGS="--cfg rtsp_ingest_loom" LOOM_MAX_PREEMPTIONS=3 \

@@ -407,11 +407,11 @@ pub async fn restart(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddStream {
-    /// The stream's id: 1 to 64 characters of letters, digits, `-`, `_`, `.`.
-    #[schema(required = true)]
+    /// The stream's id: 1 to 128 bytes, no `/`, no control characters.
+    #[schema(value_type = String, required = true, pattern = r"^[^/\x00-\x1f\x7f-\x9f]{1,128}$")]
     id: Option<String>,
-    /// `rtsp://` or `rtsps://`, credentials allowed (never sent back).
-    #[schema(required = true)]
+    /// An `rtsp://` or `rtsps://` URL, credentials allowed (never sent back).
+    #[schema(value_type = String, required = true, pattern = r"^[\x00-\x20]*[Rr][Tt][Ss][Pp][Ss]?://")]
     url: Option<String>,
     #[serde(default)]
     options: Option<StreamOptions>,
