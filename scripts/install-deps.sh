@@ -3,7 +3,8 @@
 # as root): FFmpeg's development libraries for ffmpeg-sys-next, clang for its
 # bindgen, the ffmpeg CLI, GStreamer's RTSP server (through python3-gi) that
 # the integration tests run on 127.0.0.1, and iproute2 for the tests that make
-# network namespaces of their own. Skips apt when everything is present.
+# network namespaces of their own, python3-yaml for the deploy manifests'
+# test, curl and python3-venv for the schemathesis run. Skips apt when everything is present.
 set -euo pipefail
 
 packages=(
@@ -13,7 +14,7 @@ packages=(
     python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools gstreamer1.0-rtsp
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
-    iproute2
+    iproute2 python3-yaml curl python3-venv
 )
 
 missing=()

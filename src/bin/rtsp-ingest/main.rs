@@ -13,6 +13,7 @@ mod picture;
 mod probe;
 mod report;
 mod run;
+mod shard;
 mod simulate;
 
 #[cfg(feature = "http")]

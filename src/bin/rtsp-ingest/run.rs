@@ -15,6 +15,7 @@ use rtsp_ingest::stream::Transport;
 use crate::config_file::{self, ManagerOptions};
 use crate::monitor::Monitor;
 use crate::options::{self, StreamOptions};
+use crate::shard::Shard;
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -45,6 +46,13 @@ pub struct RunArgs {
     #[cfg(feature = "http")]
     #[arg(long, requires = "http", conflicts_with = "http_token_file")]
     pub insecure_no_auth: bool,
+
+    /// Ingest only this shard's streams (from --config and the URLs): `I/N`
+    /// for shard I of N (0-based), or `auto/N` to take I from the host name's
+    /// numeric suffix, as a Kubernetes StatefulSet's pods have. Every shard
+    /// reads the same config; rendezvous hashing of the ids splits it.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 
     /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
@@ -114,6 +122,11 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             config = config.transport(transport);
         }
         streams.push((id, config));
+    }
+    if let Some(shard) = args.shard {
+        let all = streams.len();
+        streams.retain(|(id, _)| shard.owns(id));
+        eprintln!("shard {shard}: {} of {all} streams", streams.len());
     }
     for (id, config) in streams {
         manager
