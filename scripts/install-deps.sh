@@ -4,7 +4,8 @@
 # bindgen, the ffmpeg CLI, GStreamer's RTSP server (through python3-gi) that
 # the integration tests run on 127.0.0.1, and iproute2 for the tests that make
 # network namespaces of their own, python3-yaml for the deploy manifests'
-# test, curl and python3-venv for the schemathesis run. Skips apt when everything is present.
+# test, curl and python3-venv for the schemathesis run, Chromium (and npm,
+# unless a Node.js with npm is there) for the dashboard's test. Skips apt when everything is present.
 set -euo pipefail
 
 packages=(
@@ -15,9 +16,11 @@ packages=(
     gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav
     iproute2 python3-yaml curl python3-venv
+    chromium fonts-dejavu-core
 )
 
 missing=()
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")

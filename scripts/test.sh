@@ -25,6 +25,9 @@ cargo fmt --all -- --check
 section "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+section "dashboard test's browser driver (playwright-core, no browser download)"
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+
 section "tests"
 cargo test --release --workspace
 
