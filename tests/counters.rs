@@ -99,7 +99,11 @@ fn books_balance(policy: DropPolicy, skip: SkipPolicy) {
             }
         }
         // Slower than the camera now and then, so the queue overflows.
-        std::thread::sleep(Duration::from_millis(if round % 3 == 0 { 150 } else { 20 }));
+        std::thread::sleep(Duration::from_millis(if round.is_multiple_of(3) {
+            150
+        } else {
+            20
+        }));
     }
     done.store(true, Ordering::Relaxed);
     let last_seen = reading.join().unwrap();
