@@ -58,6 +58,31 @@ fn snapshots_and_the_live_view_are_jpegs_of_the_newest_frames() {
         api.wait_state(format, "streaming", Duration::from_secs(20));
     }
 
+    // The simulator dates its frames (RTCP sender reports): the snapshot says
+    // how old the frame is since its capture.
+    // (FFmpeg's muxer sends its first sender report a few seconds in.)
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let begun = std::time::Instant::now();
+    let glass = loop {
+        let response = agent
+            .get(&format!("{address}/streams/rgb24/snapshot.jpg"))
+            .call()
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert!(header("x-frame-seq").is_some());
+        if let Some(glass) = header("x-glass-to-consumer-ms") {
+            break glass.parse::<f64>().unwrap();
+        }
+        assert!(begun.elapsed() < Duration::from_secs(15), "no capture time");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!((0.0..10_000.0).contains(&glass), "{glass}");
     for format in formats {
         let (status, kind, body) = get_bytes(&address, &format!("/streams/{format}/snapshot.jpg"));
         assert_eq!((status, kind.as_str()), (200, "image/jpeg"), "{format}");

@@ -44,6 +44,9 @@ try {
   }
   // Let the fps column fill in before the picture for the docs.
   await page.waitForFunction(() => [...document.querySelectorAll(".fps")].every((cell) => cell.textContent !== "–"));
+  // The simulator dates its frames: glass-to-here shows on every streaming card.
+  await page.waitForFunction(() => [...document.querySelectorAll('.stream[data-state="streaming"] .glass')]
+    .every((cell) => cell.textContent.endsWith(" ms")));
   // A stream that is not streaming says why on its card.
   await page.waitForFunction(() => [...document.querySelectorAll(".stream")]
     .every((card) => card.dataset.state === "streaming" || card.querySelector(".error").textContent));

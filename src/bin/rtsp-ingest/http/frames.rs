@@ -80,7 +80,10 @@ fn jpeg(frame: &Frame, width: Option<u32>) -> Result<Vec<u8>, Response> {
 #[utoipa::path(get, path = "/streams/{id}/snapshot.jpg", tag = "pictures",
     params(("id" = String, Path, description = "the stream's id"), PictureQuery),
     responses(
-        (status = 200, description = "the newest frame", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 200, description = "the newest frame", content_type = "image/jpeg", body = Vec<u8>,
+            headers(
+                ("x-frame-seq" = u64, description = "the frame's sequence number in its stream"),
+                ("x-glass-to-consumer-ms" = String, description = "milliseconds from the camera's capture (RTCP sender reports) to this answer, when the camera dates its frames"))),
         (status = 400, description = "an invalid width or id", body = ErrorBody),
         (status = 401, description = "no valid token", body = ErrorBody),
         (status = 404, description = "no such stream, or no frame yet", body = ErrorBody)))]
@@ -97,9 +100,25 @@ pub async fn snapshot(
         Ok(frame) => frame,
         Err(response) => return response,
     };
+    // Glass to this consumer, where the camera's sender reports date frames.
+    let glass = frame
+        .capture_time()
+        .and_then(|captured| captured.elapsed().ok());
+    let seq = frame.seq();
     let encoded = tokio::task::spawn_blocking(move || jpeg(&frame, width)).await;
     match encoded {
-        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
+        Ok(Ok(bytes)) => {
+            let mut response = ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response();
+            let headers = response.headers_mut();
+            headers.insert("x-frame-seq", seq.into());
+            if let Some(glass) = glass {
+                let millis = format!("{:.1}", glass.as_secs_f64() * 1e3);
+                if let Ok(value) = header::HeaderValue::from_str(&millis) {
+                    headers.insert("x-glass-to-consumer-ms", value);
+                }
+            }
+            response
+        }
         Ok(Err(response)) => response,
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
