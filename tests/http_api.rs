@@ -10,7 +10,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ingest::{add_body, raw_answer, raw_status, Api, Ingest, BIN, SECRETS};
+use ingest::{add_body, raw_answer, raw_status, status_code, Api, Ingest, BIN, SECRETS};
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264};
 use rtsp_ingest::manager::METRIC_NAMES;
 use serde_json::{json, Value};
@@ -409,15 +409,6 @@ fn run_refuses_bad_arguments() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--http"));
 }
 
-/// The status code of a raw answer.
-fn code(answer: &str) -> u16 {
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {answer:?}"))
-}
-
 #[test]
 fn request_limits_hold() {
     let (_ingest, address) = Ingest::start(&["run", "--http", "127.0.0.1:0"]);
@@ -466,7 +457,7 @@ fn request_limits_hold() {
     }
     for waiting in slow {
         let answer = waiting.join().unwrap();
-        assert_eq!(code(&answer), 408, "{answer}");
+        assert_eq!(status_code(&answer), 408, "{answer}");
         let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
         let error: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
         assert!(

@@ -261,13 +261,11 @@ pub fn raw_answer(address: &str, request: &[u8], pause: Option<(Duration, &[u8])
 
 /// Sends raw bytes and returns the status line's code.
 pub fn raw_status(address: &str, request: &[u8]) -> u16 {
-    let mut stream = TcpStream::connect(address.trim_start_matches("http://")).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
+    status_code(&raw_answer(address, request, None))
+}
+
+/// The status code of a raw answer.
+pub fn status_code(answer: &str) -> u16 {
     answer
         .split_whitespace()
         .nth(1)

@@ -64,7 +64,7 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 /// The 408 written straight to the socket when a request head is late (hyper
 /// only closes the connection).
 const HEAD_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\
-Cache-Control: no-store\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n\
+Cache-Control: no-store\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n\
 {\"error\": \"the request took too long to arrive\"}\n";
 
 /// A running control API. [`Server::shutdown`] stops it.
@@ -237,5 +237,25 @@ impl Write for HeadDeadline {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_late_head_answer_counts_its_body() {
+        let text = std::str::from_utf8(HEAD_TIMEOUT).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, body.len());
+        let error: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(error["error"].is_string());
     }
 }
