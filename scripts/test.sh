@@ -3,7 +3,8 @@
 # development libraries, clang, GStreamer's RTSP server for the integration
 # tests, cargo-fuzz), then formatting, clippy, every test against real RTSP
 # servers on 127.0.0.1, the Python package's pytest suite (python/, built into
-# a fresh venv), the loom model checks and a short fuzz run.
+# a fresh venv), schemathesis against the control API, the loom model checks
+# and a short fuzz run.
 # Run from anywhere in the repository, as root on Debian 12 (or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,12 +26,19 @@ cargo fmt --all -- --check
 section "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+section "dashboard test's browser driver (playwright-core, no browser download)"
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+
 section "tests"
 cargo test --release --workspace
 
 section "python package"
 # The rtsp_ingest module built into a fresh venv with pip, and its pytest suite.
 bash scripts/python-test.sh
+
+section "control API fuzz (schemathesis, in a loopback-only network namespace)"
+cargo build --release --bin rtsp-ingest
+bash scripts/schemathesis.sh
 
 section "loom model checks"
 RUSTFLAGS="--cfg rtsp_ingest_loom" LOOM_MAX_PREEMPTIONS=3 \

@@ -6,63 +6,46 @@
 
 use std::fmt;
 
-/// What went wrong, for callers that branch on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A configuration value is out of range or inconsistent; the message names it.
-    InvalidConfig,
-    /// A memory budget cannot hold what was asked for.
-    OverBudget,
-    /// The source could not be reached or the connection broke: refused,
-    /// unreachable, reset, or another I/O failure.
-    Connect,
-    /// A blocking call ran past its deadline (the stream's open or read timeout,
-    /// or the socket timeout).
-    Timeout,
-    /// A blocking call was interrupted because the stream was asked to stop.
-    Stopped,
-    /// The server refused the credentials (RTSP/HTTP 401 or 403).
-    Auth,
-    /// The server or file system has no such resource (404, missing file, no
-    /// video stream).
-    NotFound,
-    /// The source sent data that cannot be parsed.
-    InvalidData,
-    /// The decoder rejected a packet or failed to produce a frame.
-    Decode,
-    /// A codec, pixel format, protocol or feature this build of FFmpeg lacks.
-    Unsupported,
-    /// Any other FFmpeg failure; the message carries FFmpeg's own text.
-    Ffmpeg,
-    /// A stream with this id is already managed.
-    AlreadyExists,
-    /// No stream with this id is managed.
-    UnknownStream,
-    /// A stream's worker panicked (a bug here, in a crate it calls, or in a
-    /// `tracing` layer it logs through); the message carries the panic's.
-    Panic,
-}
+use crate::names::named_enum;
 
-impl ErrorKind {
-    /// A stable snake_case name, for JSON and metrics labels (`Display` is prose).
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidConfig => "invalid_config",
-            ErrorKind::OverBudget => "over_budget",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Stopped => "stopped",
-            ErrorKind::Auth => "auth",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::InvalidData => "invalid_data",
-            ErrorKind::Decode => "decode",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Ffmpeg => "ffmpeg",
-            ErrorKind::AlreadyExists => "already_exists",
-            ErrorKind::UnknownStream => "unknown_stream",
-            ErrorKind::Panic => "panic",
-        }
+named_enum! {
+    /// What went wrong, for callers that branch on it. `name` is a stable
+    /// snake_case name, for JSON and metrics labels (`Display` is prose).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ErrorKind {
+        /// A configuration value is out of range or inconsistent; the message names it.
+        InvalidConfig = "invalid_config",
+        /// A memory budget cannot hold what was asked for.
+        OverBudget = "over_budget",
+        /// The source could not be reached or the connection broke: refused,
+        /// unreachable, reset, or another I/O failure.
+        Connect = "connect",
+        /// A blocking call ran past its deadline (the stream's open or read timeout,
+        /// or the socket timeout).
+        Timeout = "timeout",
+        /// A blocking call was interrupted because the stream was asked to stop.
+        Stopped = "stopped",
+        /// The server refused the credentials (RTSP/HTTP 401 or 403).
+        Auth = "auth",
+        /// The server or file system has no such resource (404, missing file, no
+        /// video stream).
+        NotFound = "not_found",
+        /// The source sent data that cannot be parsed.
+        InvalidData = "invalid_data",
+        /// The decoder rejected a packet or failed to produce a frame.
+        Decode = "decode",
+        /// A codec, pixel format, protocol or feature this build of FFmpeg lacks.
+        Unsupported = "unsupported",
+        /// Any other FFmpeg failure; the message carries FFmpeg's own text.
+        Ffmpeg = "ffmpeg",
+        /// A stream with this id is already managed.
+        AlreadyExists = "already_exists",
+        /// No stream with this id is managed.
+        UnknownStream = "unknown_stream",
+        /// A stream's worker panicked (a bug here, in a crate it calls, or in a
+        /// `tracing` layer it logs through); the message carries the panic's.
+        Panic = "panic",
     }
 }
 

@@ -190,6 +190,7 @@
 #[cfg(not(rtsp_ingest_loom))]
 pub mod convert;
 pub mod error;
+mod names;
 // The FFmpeg boundary: the crate's only unsafe outside the slab queue; not built under loom.
 #[cfg(not(rtsp_ingest_loom))]
 #[allow(unsafe_code)]

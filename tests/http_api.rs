@@ -1,242 +1,19 @@
 //! The control API end to end: the real binary (`run --http 127.0.0.1:0`), a
 //! real HTTP client, a real RTSP server on 127.0.0.1.
 
+#[path = "support/ingest.rs"]
+mod ingest;
 #[path = "support/rtsp_fixture.rs"]
 mod rtsp_fixture;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ingest::{add_body, raw_answer, raw_status, status_code, Api, Ingest, BIN, SECRETS};
 use rtsp_fixture::{RtspServer, ServerConfig, MOUNT_H264};
 use rtsp_ingest::manager::METRIC_NAMES;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rtsp-ingest");
-const SECRETS: [&str; 3] = ["hunter2", "opt-s3cret", "87654321"];
-
-/// The binary, killed when dropped (also when a test panics).
-struct Ingest {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Ingest {
-    /// Starts `rtsp-ingest args...`; with `--http`, waits for its address.
-    fn start(args: &[&str]) -> (Ingest, Option<String>) {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rtsp-ingest");
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        let buffer = Arc::clone(&stdout);
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                // stdout is not a terminal: JSON lines, the first one announcing the API.
-                if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                    if value["type"] == "listening" {
-                        let url = value["url"].as_str().unwrap_or_default();
-                        let _ = address_tx.send(url.to_owned());
-                    }
-                }
-                let mut buffer = buffer.lock().unwrap();
-                buffer.push_str(&line);
-                buffer.push('\n');
-            }
-        });
-        let mut err = child.stderr.take().unwrap();
-        let buffer = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(read @ 1..) = err.read(&mut chunk) {
-                buffer
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&chunk[..read]));
-            }
-        });
-        let ingest = Ingest {
-            child,
-            stdout,
-            stderr,
-        };
-        if !args.contains(&"--http") {
-            return (ingest, None);
-        }
-        let address = address_rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("no address printed; stderr:\n{}", ingest.stderr()));
-        (ingest, Some(address))
-    }
-
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(&mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success(), "kill -TERM {pid}");
-        self.wait_exit(Duration::from_secs(10));
-    }
-
-    fn wait_exit(&mut self, within: Duration) {
-        let begun = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status}; stderr:\n{}", self.stderr());
-                break;
-            }
-            assert!(
-                begun.elapsed() < within,
-                "still running after {within:?}; stderr:\n{}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-        // The readers see EOF right after the exit.
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-impl Drop for Ingest {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A response: status, content type, body.
-struct Reply {
-    status: u16,
-    content_type: String,
-    allow: String,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn field(&self) -> Value {
-        self.json()["field"].clone()
-    }
-}
-
-struct Api {
-    agent: ureq::Agent,
-    base: String,
-    /// Every body received, to check no secret ever came back.
-    seen: Mutex<String>,
-}
-
-impl Api {
-    fn new(base: String) -> Api {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        Api {
-            agent,
-            base,
-            seen: Mutex::new(String::new()),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
-        let uri = format!("{}{path}", self.base);
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(&uri)
-            .header("content-type", "application/json")
-            .body(body.unwrap_or("").to_owned())
-            .unwrap();
-        let mut response = self
-            .agent
-            .run(request)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let (content_type, allow) = (header("content-type"), header("allow"));
-        let body = response.body_mut().read_to_string().unwrap();
-        self.seen.lock().unwrap().push_str(&body);
-        Reply {
-            status: response.status().as_u16(),
-            content_type,
-            allow,
-            body,
-        }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        self.call("GET", path, None)
-    }
-
-    fn post(&self, path: &str, body: &str) -> Reply {
-        self.call("POST", path, Some(body))
-    }
-
-    /// Polls `GET /streams/{id}` until its state is `state`.
-    fn wait_state(&self, id: &str, state: &str, within: Duration) -> Value {
-        let begun = Instant::now();
-        loop {
-            let reply = self.get(&format!("/streams/{id}"));
-            assert_eq!(reply.status, 200, "{}", reply.body);
-            let status = reply.json();
-            if status["state"] == state {
-                return status;
-            }
-            assert!(
-                begun.elapsed() < within,
-                "{id} not {state} after {within:?}: {status:#}"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn add_body(id: &str, url: &str, options: Value) -> String {
-    json!({"id": id, "url": url, "options": options}).to_string()
-}
-
-/// Sends raw bytes and returns the status line's code.
-fn raw_status(address: &str, request: &[u8]) -> u16 {
-    let mut stream = TcpStream::connect(address.trim_start_matches("http://")).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {answer:?}"))
-}
 
 #[test]
 fn control_api_end_to_end() {
@@ -636,4 +413,64 @@ fn run_refuses_bad_arguments() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--http"));
+}
+
+#[test]
+fn request_limits_hold() {
+    let (_ingest, address) = Ingest::start(&["run", "--http", "127.0.0.1:0"]);
+    let address = address.unwrap();
+    let api = Api::new(address.clone());
+
+    // 431: a head over 16 KiB, or over 64 headers.
+    let long = format!(
+        "GET /streams HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(17 * 1024)
+    );
+    assert_eq!(raw_status(&address, long.as_bytes()), 431);
+    let many: String = (0..70).map(|index| format!("X-{index}: a\r\n")).collect();
+    let many = format!("GET /streams HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    assert_eq!(raw_status(&address, many.as_bytes()), 431);
+    // 64 headers are fine.
+    let most: String = (0..63).map(|index| format!("X-{index}: a\r\n")).collect();
+    let most = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{most}\r\n");
+    assert_eq!(raw_status(&address, most.as_bytes()), 200);
+
+    // 408: a head, or a body, that takes over 10 s; both answered in JSON.
+    let slow = [
+        thread::spawn({
+            let address = address.clone();
+            move || raw_answer(&address, b"GET /streams HTTP/1.1\r\nHost: x\r\n", None)
+        }),
+        thread::spawn({
+            let address = address.clone();
+            move || {
+                let head =
+                    b"POST /streams HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n{\"id\"";
+                raw_answer(&address, head, None)
+            }
+        }),
+    ];
+    // A connection that sends nothing is closed without an answer.
+    let silent = thread::spawn({
+        let address = address.clone();
+        move || raw_answer(&address, b"", None)
+    });
+    // Meanwhile others are served.
+    let begun = Instant::now();
+    while begun.elapsed() < Duration::from_secs(2) {
+        assert_eq!(api.get("/healthz").status, 200);
+        thread::sleep(Duration::from_millis(100));
+    }
+    for waiting in slow {
+        let answer = waiting.join().unwrap();
+        assert_eq!(status_code(&answer), 408, "{answer}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let error: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        assert!(
+            error["error"].as_str().unwrap().contains("too long"),
+            "{answer}"
+        );
+    }
+    assert_eq!(silent.join().unwrap(), "");
+    assert_eq!(api.get("/healthz").status, 200);
 }

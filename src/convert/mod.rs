@@ -56,38 +56,24 @@
 //! * SMPTE 240M: the crate is up to 73 levels off swscale on saturated
 //!   colours, so those frames stay with swscale.
 
-use std::fmt;
-
 use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::{ColorRange, ColorSpace, Plane, ScaleAlgorithm, Scaler, VideoFrame};
+use crate::names::named_enum;
 use crate::slab::{FrameLayout, PixelFormat, SlotWriter};
 
-/// Which engine converted a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Engine {
-    /// This module's own converters ([`Direct`]).
-    Direct,
-    /// swscale, through [`Scaler`].
-    Swscale,
-}
-
-impl Engine {
-    /// A short name for logs and metrics.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Direct => "direct",
-            Engine::Swscale => "swscale",
-        }
+named_enum! {
+    /// Which engine converted a frame (`name`: a short name for logs and metrics).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum Engine {
+        /// This module's own converters ([`Direct`]).
+        Direct = "direct",
+        /// swscale, through [`Scaler`].
+        Swscale = "swscale",
     }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+    display;
 }
 
 /// Converts decoded frames into slab slots: [`Direct`] when it can take the

@@ -2,124 +2,54 @@
 //! for live RTSP cameras (TCP, no demuxer buffering, short probing, every
 //! blocking call bounded), and the FFmpeg option dictionary they become.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use super::dict::Dictionary;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+use crate::names::named_enum;
 
-/// How RTSP carries RTP (`rtsp_transport`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RtspTransport {
-    /// Interleaved in the RTSP TCP connection: through NAT, no UDP loss.
-    #[default]
-    Tcp,
-    /// Unicast UDP: lowest latency on a clean network; lost packets are lost.
-    Udp,
-    /// Multicast UDP.
-    UdpMulticast,
-    /// Tunnelled over HTTP.
-    Http,
-    /// FFmpeg's default: UDP, then TCP when UDP gets nothing.
-    Auto,
-}
-
-impl RtspTransport {
-    /// Every transport, in declaration order.
-    pub const ALL: [RtspTransport; 5] = [
-        RtspTransport::Tcp,
-        RtspTransport::Udp,
-        RtspTransport::UdpMulticast,
-        RtspTransport::Http,
-        RtspTransport::Auto,
-    ];
-
-    /// The name in configs, which is also FFmpeg's `rtsp_transport` value
-    /// (except `auto`, which sets nothing).
-    pub fn name(self) -> &'static str {
-        match self {
-            RtspTransport::Tcp => "tcp",
-            RtspTransport::Udp => "udp",
-            RtspTransport::UdpMulticast => "udp_multicast",
-            RtspTransport::Http => "http",
-            RtspTransport::Auto => "auto",
-        }
+named_enum! {
+    /// How RTSP carries RTP (`rtsp_transport`). The name is also FFmpeg's
+    /// `rtsp_transport` value (except `auto`, which sets nothing).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum RtspTransport {
+        /// Interleaved in the RTSP TCP connection: through NAT, no UDP loss.
+        #[default]
+        Tcp = "tcp",
+        /// Unicast UDP: lowest latency on a clean network; lost packets are lost.
+        Udp = "udp",
+        /// Multicast UDP.
+        UdpMulticast = "udp_multicast",
+        /// Tunnelled over HTTP.
+        Http = "http",
+        /// FFmpeg's default: UDP, then TCP when UDP gets nothing.
+        Auto = "auto",
     }
+    display;
+    parse "transport";
 }
 
-impl fmt::Display for RtspTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+named_enum! {
+    /// When [`Input::open`](super::Input::open) runs `avformat_find_stream_info`, which reads (and
+    /// buffers) packets for up to `analyze_duration` to learn what the headers did
+    /// not say.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Probe {
+        /// Only when the headers (for RTSP, the SDP) leave the video stream's codec
+        /// unknown, or give neither its parameter sets (extradata) nor its size.
+        /// A camera whose SDP carries `sprop-parameter-sets` skips the probe and its
+        /// first frame arrives up to `analyze_duration` sooner.
+        #[default]
+        IfNeeded = "if_needed",
+        /// Always: slower to open, but frame rate and size are known before the
+        /// first frame.
+        Always = "always",
+        /// Never: the decoder learns everything from the stream itself.
+        Never = "never",
     }
-}
-
-impl FromStr for RtspTransport {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        RtspTransport::ALL
-            .into_iter()
-            .find(|transport| transport.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("transport `{s}` is not one of tcp, udp, udp_multicast, http, auto"),
-                )
-            })
-    }
-}
-
-/// When [`Input::open`](super::Input::open) runs `avformat_find_stream_info`, which reads (and
-/// buffers) packets for up to `analyze_duration` to learn what the headers did
-/// not say.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Probe {
-    /// Only when the headers (for RTSP, the SDP) leave the video stream's codec
-    /// unknown, or give neither its parameter sets (extradata) nor its size.
-    /// A camera whose SDP carries `sprop-parameter-sets` skips the probe and its
-    /// first frame arrives up to `analyze_duration` sooner.
-    #[default]
-    IfNeeded,
-    /// Always: slower to open, but frame rate and size are known before the
-    /// first frame.
-    Always,
-    /// Never: the decoder learns everything from the stream itself.
-    Never,
-}
-
-impl Probe {
-    /// The name used in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Probe::IfNeeded => "if_needed",
-            Probe::Always => "always",
-            Probe::Never => "never",
-        }
-    }
-}
-
-impl fmt::Display for Probe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Probe {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        [Probe::IfNeeded, Probe::Always, Probe::Never]
-            .into_iter()
-            .find(|probe| probe.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("probe `{s}` is not one of if_needed, always, never"),
-                )
-            })
-    }
+    display;
+    parse "probe";
 }
 
 /// How to open an [`Input`](super::Input). `Default` is tuned for live RTSP cameras: TCP,

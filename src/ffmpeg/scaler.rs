@@ -14,7 +14,6 @@
 use std::ffi::c_int;
 use std::fmt;
 use std::ptr::{self, NonNull};
-use std::str::FromStr;
 
 use ffmpeg_sys_next as ffi;
 
@@ -22,6 +21,7 @@ use super::frame::{
     is_jpeg_format, pix_fmt_from_raw, pix_fmt_name, ColorRange, ColorSpace, VideoFrame,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::names::named_enum;
 use crate::slab::{PixelFormat, SlotWriter, PLANE_SLACK};
 
 // swscale's flag values. FFmpeg 8 turned these macros into `enum SwsFlags`, so
@@ -32,47 +32,31 @@ const SWS_BICUBIC: c_int = 1 << 2;
 const SWS_POINT: c_int = 1 << 4;
 const SWS_AREA: c_int = 1 << 5;
 
-/// The filter used when the output size differs from the source.
-///
-/// When the sizes are equal swscale runs its unscaled converters and the
-/// filter only affects chroma upsampling; `Bilinear` costs nothing extra there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ScaleAlgorithm {
-    /// Nearest neighbour: fastest, blocky when enlarging, aliased when shrinking.
-    Point,
-    /// swscale's fast bilinear: cheaper, slightly less accurate.
-    FastBilinear,
-    /// Bilinear: the usual choice for inference inputs.
-    #[default]
-    Bilinear,
-    /// Bicubic: sharper, slower.
-    Bicubic,
-    /// Area averaging: the best for large downscales.
-    Area,
+named_enum! {
+    /// The filter used when the output size differs from the source.
+    ///
+    /// When the sizes are equal swscale runs its unscaled converters and the
+    /// filter only affects chroma upsampling; `Bilinear` costs nothing extra there.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ScaleAlgorithm {
+        /// Nearest neighbour: fastest, blocky when enlarging, aliased when shrinking.
+        Point = "point",
+        /// swscale's fast bilinear: cheaper, slightly less accurate.
+        FastBilinear = "fast_bilinear",
+        /// Bilinear: the usual choice for inference inputs.
+        #[default]
+        Bilinear = "bilinear",
+        /// Bicubic: sharper, slower.
+        Bicubic = "bicubic",
+        /// Area averaging: the best for large downscales.
+        Area = "area",
+    }
+    display;
+    parse "scale algorithm";
 }
 
 impl ScaleAlgorithm {
-    /// Every algorithm, in declaration order.
-    pub const ALL: [ScaleAlgorithm; 5] = [
-        ScaleAlgorithm::Point,
-        ScaleAlgorithm::FastBilinear,
-        ScaleAlgorithm::Bilinear,
-        ScaleAlgorithm::Bicubic,
-        ScaleAlgorithm::Area,
-    ];
-
-    /// The name used in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScaleAlgorithm::Point => "point",
-            ScaleAlgorithm::FastBilinear => "fast_bilinear",
-            ScaleAlgorithm::Bilinear => "bilinear",
-            ScaleAlgorithm::Bicubic => "bicubic",
-            ScaleAlgorithm::Area => "area",
-        }
-    }
-
     fn flags(self) -> c_int {
         match self {
             ScaleAlgorithm::Point => SWS_POINT,
@@ -81,28 +65,6 @@ impl ScaleAlgorithm {
             ScaleAlgorithm::Bicubic => SWS_BICUBIC,
             ScaleAlgorithm::Area => SWS_AREA,
         }
-    }
-}
-
-impl fmt::Display for ScaleAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ScaleAlgorithm {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        ScaleAlgorithm::ALL
-            .into_iter()
-            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("scale algorithm `{s}` is not one of point, fast_bilinear, bilinear, bicubic, area"),
-                )
-            })
     }
 }
 

@@ -4,49 +4,31 @@
 //! the widest SIMD register), and so does every plane, so a converter can write
 //! straight into the slot with aligned stores.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::{Error, ErrorKind, Result};
+use crate::names::named_enum;
 
-/// The pixel format of the frames a slab holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PixelFormat {
-    /// Packed 8-bit B, G, R (OpenCV's default order).
-    #[default]
-    Bgr24,
-    /// Packed 8-bit R, G, B.
-    Rgb24,
-    /// One 8-bit luma plane.
-    Gray8,
-    /// Planar Y, then U and V at half width and half height.
-    Yuv420p,
-    /// Planar Y, then interleaved U/V at half width and half height.
-    Nv12,
+named_enum! {
+    /// The pixel format of the frames a slab holds.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum PixelFormat {
+        /// Packed 8-bit B, G, R (OpenCV's default order).
+        #[default]
+        Bgr24 = "bgr24",
+        /// Packed 8-bit R, G, B.
+        Rgb24 = "rgb24",
+        /// One 8-bit luma plane.
+        Gray8 = "gray8",
+        /// Planar Y, then U and V at half width and half height.
+        Yuv420p = "yuv420p",
+        /// Planar Y, then interleaved U/V at half width and half height.
+        Nv12 = "nv12",
+    }
+    display;
+    parse "pixel format";
 }
 
 impl PixelFormat {
-    /// Every format, in declaration order.
-    pub const ALL: [PixelFormat; 5] = [
-        PixelFormat::Bgr24,
-        PixelFormat::Rgb24,
-        PixelFormat::Gray8,
-        PixelFormat::Yuv420p,
-        PixelFormat::Nv12,
-    ];
-
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            PixelFormat::Bgr24 => "bgr24",
-            PixelFormat::Rgb24 => "rgb24",
-            PixelFormat::Gray8 => "gray8",
-            PixelFormat::Yuv420p => "yuv420p",
-            PixelFormat::Nv12 => "nv12",
-        }
-    }
-
     /// `(bytes per row, rows)` of each plane for a `width` × `height` frame.
     fn plane_extents(self, width: u32, height: u32) -> ([(usize, usize); 3], usize) {
         let (w, h) = (width as usize, height as usize);
@@ -57,28 +39,6 @@ impl PixelFormat {
             PixelFormat::Yuv420p => ([(w, h), (cw, ch), (cw, ch)], 3),
             PixelFormat::Nv12 => ([(w, h), (cw * 2, ch), (0, 0)], 2),
         }
-    }
-}
-
-impl fmt::Display for PixelFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for PixelFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        PixelFormat::ALL
-            .into_iter()
-            .find(|format| format.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("pixel format `{s}` is not one of bgr24, rgb24, gray8, yuv420p, nv12"),
-                )
-            })
     }
 }
 

@@ -1,140 +1,65 @@
 //! Drop policies, drop reasons and the slab's counters.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crossbeam_utils::CachePadded;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::names::named_enum;
 use crate::sync::{AtomicU64, Ordering};
 
-/// What the slab's ordered queue does with a new frame when it is full.
-///
-/// The policy governs the ordered queue only: every frame committed becomes the
-/// latest snapshot ([`Reader::latest`](super::Reader::latest)) whatever the
-/// policy and whether or not the queue takes it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum DropPolicy {
-    /// Evict the oldest unconsumed frame to make room (real-time inference).
-    #[default]
-    Latest,
-    /// Keep the queue an even sample in time (pts, or arrival time where the
-    /// stream has no usable pts) of everything since the last `clear` or the
-    /// last time the consumer emptied the queue, the newest frame always
-    /// included: when full, the sampling interval doubles and the queue is
-    /// thinned to it in one step.
-    Sample,
-    /// Keep what is queued and leave new frames out of the queue until the
-    /// consumer catches up (lossless ordered consumers that must see a
-    /// contiguous run).
-    DropNewest,
-}
-
-impl DropPolicy {
-    /// Every policy, in declaration order.
-    pub const ALL: [DropPolicy; 3] = [
-        DropPolicy::Latest,
-        DropPolicy::Sample,
-        DropPolicy::DropNewest,
-    ];
-
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropPolicy::Latest => "latest",
-            DropPolicy::Sample => "sample",
-            DropPolicy::DropNewest => "drop-newest",
-        }
+named_enum! {
+    /// What the slab's ordered queue does with a new frame when it is full.
+    ///
+    /// The policy governs the ordered queue only: every frame committed becomes the
+    /// latest snapshot ([`Reader::latest`](super::Reader::latest)) whatever the
+    /// policy and whether or not the queue takes it.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum DropPolicy {
+        /// Evict the oldest unconsumed frame to make room (real-time inference).
+        #[default]
+        Latest = "latest",
+        /// Keep the queue an even sample in time (pts, or arrival time where the
+        /// stream has no usable pts) of everything since the last `clear` or the
+        /// last time the consumer emptied the queue, the newest frame always
+        /// included: when full, the sampling interval doubles and the queue is
+        /// thinned to it in one step.
+        Sample = "sample",
+        /// Keep what is queued and leave new frames out of the queue until the
+        /// consumer catches up (lossless ordered consumers that must see a
+        /// contiguous run).
+        DropNewest = "drop-newest",
     }
+    display;
+    parse "drop policy";
 }
 
-impl fmt::Display for DropPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+named_enum! {
+    /// Why a frame offered to the producer was not published. `ALL` is in the
+    /// order of [`DropCounts`]'s fields; `name` is snake_case, for metrics labels.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum DropReason {
+        /// No slot was free: readers held every spare slot.
+        NoFreeSlot = "no_free_slot",
+        /// The producer took a slot and dropped the [`SlotWriter`](super::SlotWriter)
+        /// without committing (a conversion error, say).
+        Abandoned = "abandoned",
     }
+    display;
 }
 
-impl FromStr for DropPolicy {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let wanted = s.replace('_', "-");
-        DropPolicy::ALL
-            .into_iter()
-            .find(|policy| policy.name().eq_ignore_ascii_case(&wanted))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidConfig,
-                    format!("drop policy `{s}` is not one of latest, sample, drop-newest"),
-                )
-            })
+named_enum! {
+    /// Why a published frame left the ordered queue unread (or never entered it).
+    /// Latest readers may have seen it: it was the latest snapshot. `ALL` is in
+    /// the order of [`EvictCounts`]'s fields; `name` is snake_case, for metrics labels.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum EvictReason {
+        /// `Latest`: evicted from the full queue, oldest first, to make room.
+        Overwritten = "overwritten",
+        /// `Sample`: thinned out to keep the queue an even sample.
+        SampledOut = "sampled_out",
+        /// Never queued: the queue was full (`DropNewest`), or full while the
+        /// consumer was reading it in place, so no room could be made.
+        QueueFull = "queue_full",
     }
-}
-
-/// Why a frame offered to the producer was not published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DropReason {
-    /// No slot was free: readers held every spare slot.
-    NoFreeSlot,
-    /// The producer took a slot and dropped the [`SlotWriter`](super::SlotWriter)
-    /// without committing (a conversion error, say).
-    Abandoned,
-}
-
-impl DropReason {
-    /// Every reason, in declaration order (the order of [`DropCounts`]'s fields).
-    pub const ALL: [DropReason; 2] = [DropReason::NoFreeSlot, DropReason::Abandoned];
-
-    /// A short snake_case name, for metrics labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::NoFreeSlot => "no_free_slot",
-            DropReason::Abandoned => "abandoned",
-        }
-    }
-}
-
-impl fmt::Display for DropReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Why a published frame left the ordered queue unread (or never entered it).
-/// Latest readers may have seen it: it was the latest snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EvictReason {
-    /// `Latest`: evicted from the full queue, oldest first, to make room.
-    Overwritten,
-    /// `Sample`: thinned out to keep the queue an even sample.
-    SampledOut,
-    /// Never queued: the queue was full (`DropNewest`), or full while the
-    /// consumer was reading it in place, so no room could be made.
-    QueueFull,
-}
-
-impl EvictReason {
-    /// Every reason, in declaration order (the order of [`EvictCounts`]'s fields).
-    pub const ALL: [EvictReason; 3] = [
-        EvictReason::Overwritten,
-        EvictReason::SampledOut,
-        EvictReason::QueueFull,
-    ];
-
-    /// A short snake_case name, for metrics labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            EvictReason::Overwritten => "overwritten",
-            EvictReason::SampledOut => "sampled_out",
-            EvictReason::QueueFull => "queue_full",
-        }
-    }
-}
-
-impl fmt::Display for EvictReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+    display;
 }
 
 /// Frames dropped before publication, by reason.

@@ -301,4 +301,12 @@ resize = "640x360"
             "{message}"
         );
     }
+
+    #[test]
+    fn the_kubernetes_example_config_is_valid() {
+        let text = include_str!("../../../deploy/kubernetes/cameras.toml");
+        let file = parse("cameras.toml", text).unwrap();
+        assert_eq!(file.streams.len(), 4);
+        assert!(file.manager.memory_budget_mb.is_some());
+    }
 }

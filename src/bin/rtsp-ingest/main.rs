@@ -2,17 +2,20 @@
 //!
 //! One module per subcommand (`run.rs`), shared pieces beside them: the
 //! stream options every way of adding a stream reads (`options.rs`), the
-//! control API (`http.rs`, cargo feature `http`) and the status record it
-//! answers with (`report.rs`).
+//! control API (`http/`, cargo feature `http`: axum, OpenAPI, tokens, the
+//! dashboard) and the status record it answers with (`report.rs`), a fleet's
+//! sharding (`shard.rs`), and frames as pictures (`picture.rs`).
 
 mod bench;
 mod config_file;
 mod consumer;
 mod monitor;
 mod options;
+mod picture;
 mod probe;
 mod report;
 mod run;
+mod shard;
 mod simulate;
 
 #[cfg(feature = "http")]

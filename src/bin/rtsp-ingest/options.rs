@@ -20,6 +20,7 @@ use serde::Deserialize;
 /// Durations are integers in the unit their name ends with. The policies take
 /// the names their `FromStr` accepts.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StreamOptions {
     /// `tcp`, `udp` or `auto`.
@@ -57,6 +58,7 @@ pub struct StreamOptions {
     /// The camera login's password (replaces one in the URL). Never printed,
     /// and a value of the wrong type is not echoed in the error either.
     #[serde(default, deserialize_with = "password")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub password: Option<Secret>,
 }
 

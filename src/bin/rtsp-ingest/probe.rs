@@ -215,16 +215,9 @@ pub fn snapshot(args: SnapshotArgs) -> ExitCode {
     };
     stream.stop();
     let (width, height) = (frame.width(), frame.height());
-    let rgb: Vec<u8> = (0..height as usize)
-        .flat_map(|y| frame.row(0, y).iter().copied())
-        .collect();
-    let written = image::RgbImage::from_raw(width, height, rgb)
-        .ok_or_else(|| "frame size mismatch".to_owned())
-        .and_then(|image| {
-            image
-                .save_with_format(&args.output, encoding)
-                .map_err(|error| error.to_string())
-        });
+    let written = crate::picture::image_of(&frame)
+        .save_with_format(&args.output, encoding)
+        .map_err(|error| error.to_string());
     match written {
         Ok(()) => {
             eprintln!(

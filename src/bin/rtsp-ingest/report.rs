@@ -12,6 +12,7 @@ use serde::Serialize;
 
 /// One stream's status.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct StatusReport<'a> {
     id: &'a str,
     url: Cow<'a, str>,
@@ -26,8 +27,10 @@ pub struct StatusReport<'a> {
     decoded: u64,
     published: u64,
     /// Decoded frames dropped before publication, by reason.
+    #[cfg_attr(feature = "http", schema(value_type = std::collections::BTreeMap<String, u64>))]
     dropped: ReasonCounts<5>,
     /// Published frames the ordered queue did not deliver, by reason.
+    #[cfg_attr(feature = "http", schema(value_type = std::collections::BTreeMap<String, u64>))]
     evicted: ReasonCounts<3>,
     decode_errors: u64,
     reconnects: u64,
@@ -41,6 +44,7 @@ pub struct StatusReport<'a> {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 struct StageReport {
     decode: LatencyReport,
     convert: LatencyReport,
@@ -48,6 +52,7 @@ struct StageReport {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 enum StateDetail<'a> {
     /// What the attempt waits for: `"describe"`, 3000.0, "no answer to DESCRIBE for 3.0 s".
@@ -67,6 +72,7 @@ enum StateDetail<'a> {
 
 /// An error as `{kind, message}`.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ErrorReport<'a> {
     kind: &'static str,
     message: Cow<'a, str>,
@@ -82,6 +88,7 @@ impl<'a> ErrorReport<'a> {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 struct MediaReport<'a> {
     codec: &'a str,
     profile: Option<&'a str>,
@@ -101,6 +108,7 @@ impl<const N: usize> Serialize for ReasonCounts<N> {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 struct LatencyReport {
     /// Upper bounds of the buckets holding the quantiles (null: no samples, or
     /// beyond the largest bucket).

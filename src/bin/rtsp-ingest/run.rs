@@ -15,6 +15,7 @@ use rtsp_ingest::stream::Transport;
 use crate::config_file::{self, ManagerOptions};
 use crate::monitor::Monitor;
 use crate::options::{self, StreamOptions};
+use crate::shard::Shard;
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -33,6 +34,25 @@ pub struct RunArgs {
     #[cfg(feature = "http")]
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+
+    /// Require bearer tokens on the control API: a TOML file with `admin =
+    /// "..."` (everything) and optionally `read_only = "..."` (GET only).
+    #[cfg(feature = "http")]
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub http_token_file: Option<PathBuf>,
+
+    /// Serve the control API on an address beyond loopback without tokens
+    /// (anyone who reaches the port may add streams and read every status).
+    #[cfg(feature = "http")]
+    #[arg(long, requires = "http", conflicts_with = "http_token_file")]
+    pub insecure_no_auth: bool,
+
+    /// Ingest only this shard's streams (from --config and the URLs): `I/N`
+    /// for shard I of N (0-based), or `auto/N` to take I from the host name's
+    /// numeric suffix, as a Kubernetes StatefulSet's pods have. Every shard
+    /// reads the same config; rendezvous hashing of the ids splits it.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 
     /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "S", value_parser = parse_seconds)]
@@ -77,6 +97,11 @@ pub fn manager(options: &ManagerOptions) -> StreamManager {
 /// An invalid URL or config file, a stream the manager refuses, or an address
 /// that cannot be bound; nothing is left running.
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    #[cfg(feature = "http")]
+    let access = match &args.http {
+        Some(addr) => Some(http_access(addr, &args)?),
+        None => None,
+    };
     let signals = signals()?;
     let file = match &args.config {
         Some(path) => Some(config_file::load(path)?),
@@ -98,6 +123,11 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
         streams.push((id, config));
     }
+    if let Some(shard) = args.shard {
+        let all = streams.len();
+        streams.retain(|(id, _)| shard.owns(id));
+        eprintln!("shard {shard}: {} of {all} streams", streams.len());
+    }
     for (id, config) in streams {
         manager
             .add(&id, config)
@@ -106,14 +136,14 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut monitor = Monitor::new(args.json);
 
     #[cfg(feature = "http")]
-    let server = match &args.http {
-        None => None,
-        Some(addr) => {
-            let server = crate::http::Server::start(addr, Arc::clone(&manager))
+    let server = match (&args.http, access) {
+        (Some(addr), Some(access)) => {
+            let server = crate::http::Server::start(addr, Arc::clone(&manager), access)
                 .map_err(|error| format!("--http {addr}: {error}"))?;
             monitor.listening(&server.local_addr().to_string())?;
             Some(server)
         }
+        _ => None,
     };
 
     ingest(&manager, &mut monitor, args.duration, &signals)?;
@@ -123,6 +153,29 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         server.shutdown();
     }
     finish(&manager, &mut monitor)
+}
+
+/// Who may use the control API on `addr`: the token file's tokens, or
+/// everyone, which only loopback (or `--insecure-no-auth`) allows.
+#[cfg(feature = "http")]
+fn http_access(addr: &str, args: &RunArgs) -> Result<crate::http::Access, String> {
+    use std::net::ToSocketAddrs;
+
+    if let Some(path) = &args.http_token_file {
+        return crate::http::Access::from_file(path)
+            .map_err(|error| format!("--http-token-file {error}"));
+    }
+    let addrs: Vec<_> = addr
+        .to_socket_addrs()
+        .map_err(|error| format!("--http {addr}: {error}"))?
+        .collect();
+    if !args.insecure_no_auth && addrs.iter().any(|addr| !addr.ip().is_loopback()) {
+        return Err(format!(
+            "--http {addr}: beyond loopback the control API needs --http-token-file \
+             (or --insecure-no-auth to let anyone who reaches the port in)"
+        ));
+    }
+    Ok(crate::http::Access::open())
 }
 
 /// Ctrl-C / SIGTERM as a channel; a second signal exits the process at once.
