@@ -227,16 +227,17 @@ impl Collector for Snapshot {
             "From the first connection attempt to the first published frame",
             |s| s.first_frame_latency.map(|latency| latency.as_secs_f64()),
         )?;
-        let mut metric = encoder.encode_descriptor(
-            "rtsp_ingest_publish_latency_seconds",
-            "From a frame's packet arriving to the frame being published",
-            None,
-            MetricType::Histogram,
-        )?;
-        for status in statuses {
-            histogram(&mut metric, stream_label(status), &status.publish_latency)?;
+        {
+            let mut metric = encoder.encode_descriptor(
+                "rtsp_ingest_publish_latency_seconds",
+                "From a frame's packet arriving to the frame being published",
+                None,
+                MetricType::Histogram,
+            )?;
+            for status in statuses {
+                histogram(&mut metric, stream_label(status), &status.publish_latency)?;
+            }
         }
-        drop(metric);
         let mut metric = encoder.encode_descriptor(
             "rtsp_ingest_stage_latency_seconds",
             "Each stage of a published frame: decode (packet arrival to decoded picture), \
@@ -250,7 +251,6 @@ impl Collector for Snapshot {
                 histogram(&mut metric, labels, stage_histogram)?;
             }
         }
-        drop(metric);
         family(
             &mut encoder,
             "rtsp_ingest_streams",
