@@ -80,6 +80,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "PATH", requires = "latency")]
     stamp_log: Option<PathBuf>,
 
+    /// With `--latency`: frames delivered in the first S seconds of
+    /// `--duration` (connection set-up) count as delivered, not in the
+    /// latency figures.
+    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seconds, requires = "latency")]
+    warmup: Duration,
+
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -160,6 +166,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         let options = ConsumerOptions {
             work: None,
             window: None,
+            warmup: args.warmup,
         };
         Some(Consumers::start(&manager, streams, options)?)
     } else {

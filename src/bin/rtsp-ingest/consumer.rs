@@ -128,6 +128,9 @@ pub struct ConsumerOptions {
     pub work: Option<Duration>,
     /// Keep only the newest this many observations (`None`: all).
     pub window: Option<usize>,
+    /// Count no latency of frames delivered in this first part of the run
+    /// (connection set-up); they still count as delivered.
+    pub warmup: Duration,
 }
 
 /// One consumer per stream, and the clock they share.
@@ -164,6 +167,7 @@ impl Consumers {
         options: ConsumerOptions,
     ) -> std::io::Result<Self> {
         let clock = Clock::now();
+        let count_from = clock.instant + options.warmup;
         let stop = Arc::new(AtomicBool::new(false));
         let mut consumers = Vec::with_capacity(streams.len());
         for (id, lookup) in streams {
@@ -180,6 +184,7 @@ impl Consumers {
                             lookup: &lookup,
                             clock,
                             options,
+                            count_from,
                         };
                         consumer.run(&manager, &stop, &seen);
                     })?
@@ -267,6 +272,8 @@ struct Consume<'a> {
     lookup: &'a SendLookup,
     clock: Clock,
     options: ConsumerOptions,
+    /// Frames delivered before this are not kept (the warm-up).
+    count_from: Instant,
 }
 
 impl Consume<'_> {
@@ -308,13 +315,15 @@ impl Consume<'_> {
                 seen.unreadable += u64::from(index.is_none());
                 seen.first.get_or_insert(awake);
                 seen.last = Some(awake);
-                if options
-                    .window
-                    .is_some_and(|window| seen.kept.len() >= window)
-                {
-                    seen.kept.pop_front();
+                if awake >= self.count_from {
+                    if options
+                        .window
+                        .is_some_and(|window| seen.kept.len() >= window)
+                    {
+                        seen.kept.pop_front();
+                    }
+                    seen.kept.push_back(observation);
                 }
-                seen.kept.push_back(observation);
             }
             if let Some(work) = options.work {
                 std::hint::black_box(work_on(&frame, work));

@@ -167,14 +167,16 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut simulator = Simulator::start(config)?;
     let media = simulator.media().clone();
     let mut stdout = std::io::stdout().lock();
+    let kbit_per_s = media.bytes as f64 * 8.0 / 1e3 / media.loop_duration.as_secs_f64().max(1e-3);
     writeln!(
         stdout,
-        "serving {} camera(s), {:?} {}x{} at {} fps, on rtsp://{}",
+        "serving {} camera(s), {:?} {}x{} at {} fps, {} frames a loop, {kbit_per_s:.0} kbit/s, on rtsp://{}",
         simulator.cameras(),
         media.codec,
         media.width,
         media.height,
         media.fps,
+        media.frames,
         simulator.addr()
     )?;
     for index in 0..simulator.cameras() {
@@ -220,6 +222,7 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         work: (args.work_ms > 0).then(|| Duration::from_millis(args.work_ms)),
         // 10 s of frames at 25 fps.
         window: Some(250),
+        warmup: Duration::ZERO,
     };
     let consumers = Arc::new(Consumers::start(&manager, streams, options)?);
     let mut monitor = Monitor::new(args.json).with_consumers(Arc::clone(&consumers));
