@@ -62,10 +62,13 @@ fn the_json_report_has_the_documented_schema() {
         keys,
         [
             "decode_errors",
+            "dropped",
+            "evicted",
             "first_frame_ms",
             "fps",
             "frames_decoded",
             "frames_dropped",
+            "frames_evicted",
             "frames_published",
             "id",
             "reconnects",

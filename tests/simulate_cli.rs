@@ -211,9 +211,9 @@ fn the_demo_ingests_its_cameras_for_five_seconds() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let status = stdout
         .lines()
+        .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["type"] == "status")
-        .last()
+        .find(|line| line["type"] == "status")
         .expect("status lines");
     for stream in status["streams"].as_array().unwrap() {
         assert!(stream["consumer"]["frames"].is_u64(), "{stream}");
