@@ -11,7 +11,7 @@
 //! | [`slab`] | the frame slab: preallocated slots, latest snapshot, ordered queue, drop policies |
 //! | [`convert`] | SIMD yuv420p → BGR/RGB/gray conversion straight into slots (swscale for the rest) |
 //! | [`ffmpeg`] | the FFmpeg boundary: owner types, interrupt deadlines, encoder and RTP muxer, scrubbed logging |
-//! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos |
+//! | [`simulate`] | simulated RTSP cameras with faults on demand, for tests and demos; frames [stamped](simulate::stamp) with their index so a consumer can time glass-to-consumer latency |
 //! | [`redact`] | credential scrubbing for every text that leaves the process |
 //! | [`resolve`] | camera host names to addresses, bounded by the stream's deadline and stop flag |
 //!

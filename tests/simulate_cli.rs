@@ -211,6 +211,7 @@ fn the_demo_ingests_its_cameras_for_five_seconds() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let status = stdout
         .lines()
+        .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .rfind(|line| line["type"] == "status")
         .expect("status lines");

@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::stream::StreamStatus;
+use crate::stream::{LatencyHistogram, StreamStatus};
 
 /// Every metric name this module exports (counters get `_total` appended).
 pub const METRIC_NAMES: [&str; 16] = [
@@ -120,24 +120,29 @@ fn by_reason<'a, const N: usize>(
     })
 }
 
-/// One histogram row of a family.
-fn histogram(
-    metric: &mut prometheus_client::encoding::MetricEncoder,
-    labels: Vec<(&'static str, String)>,
-    histogram: &crate::stream::LatencyHistogram,
+/// A histogram family, one row per label set.
+fn histograms<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (Vec<(&'static str, String)>, &'a LatencyHistogram)>,
 ) -> Fmt {
-    let buckets: Vec<(f64, u64)> = histogram
-        .buckets()
-        .map(|(bound, count)| (bound.map_or(f64::INFINITY, |b| b.as_secs_f64()), count))
-        .collect();
-    metric
-        .encode_family(&labels)?
-        .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-            histogram.sum().as_secs_f64(),
-            histogram.count(),
-            &buckets,
-            None,
-        )
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, histogram) in rows {
+        let buckets: Vec<(f64, u64)> = histogram
+            .buckets()
+            .map(|(bound, count)| (bound.map_or(f64::INFINITY, |b| b.as_secs_f64()), count))
+            .collect();
+        metric
+            .encode_family(&labels)?
+            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                histogram.sum().as_secs_f64(),
+                histogram.count(),
+                &buckets,
+                None,
+            )?;
+    }
+    Ok(())
 }
 
 impl Collector for Snapshot {
@@ -227,30 +232,28 @@ impl Collector for Snapshot {
             "From the first connection attempt to the first published frame",
             |s| s.first_frame_latency.map(|latency| latency.as_secs_f64()),
         )?;
-        {
-            let mut metric = encoder.encode_descriptor(
-                "rtsp_ingest_publish_latency_seconds",
-                "From a frame's packet arriving to the frame being published",
-                None,
-                MetricType::Histogram,
-            )?;
-            for status in statuses {
-                histogram(&mut metric, stream_label(status), &status.publish_latency)?;
-            }
-        }
-        let mut metric = encoder.encode_descriptor(
+        let rows = statuses
+            .iter()
+            .map(|status| (stream_label(status), &status.publish_latency));
+        histograms(
+            &mut encoder,
+            "rtsp_ingest_publish_latency_seconds",
+            "From a frame's packet arriving to the frame being published",
+            rows,
+        )?;
+        let rows = statuses.iter().flat_map(|status| {
+            status.stage_latency.by_stage().map(|(stage, histogram)| {
+                let labels = vec![("stream", status.id.clone()), ("stage", stage.to_owned())];
+                (labels, histogram)
+            })
+        });
+        histograms(
+            &mut encoder,
             "rtsp_ingest_stage_latency_seconds",
             "Each stage of a published frame: decode (packet arrival to decoded picture), \
              convert (to pixels in the slot), publish (the slab's commit)",
-            None,
-            MetricType::Histogram,
+            rows,
         )?;
-        for status in statuses {
-            for (stage, stage_histogram) in status.stage_latency.by_stage() {
-                let labels = vec![("stream", status.id.clone()), ("stage", stage.to_owned())];
-                histogram(&mut metric, labels, stage_histogram)?;
-            }
-        }
         family(
             &mut encoder,
             "rtsp_ingest_streams",

@@ -4,9 +4,12 @@
 //!
 //! Each camera `/cam0` … `/camN-1` sends the same clip, made once at start and
 //! held in memory: by default the test [`pattern`] (colour bands, a moving box,
-//! the frame index as bit blocks) encoded with libx264 (or libx265; flat, so
-//! about 30 kbit/s, or with [`PatternOptions::noise`] a camera-like few
-//! Mbit/s), or a clip file. Every session loops it from its first keyframe,
+//! the frame index as bit blocks and as a [`stamp`]) encoded with libx264 (or
+//! libx265 or MJPEG; flat, so some tens of kbit/s, or with
+//! [`PatternOptions::noise`] a camera-like few Mbit/s), or a clip file. The
+//! simulator records when it sends each frame ([`Simulator::sent_at`], and
+//! [`SimulatorConfig::stamp_log`] for other processes), so a consumer that
+//! reads a frame's stamp knows how long the frame took from "glass" to it. Every session loops it from its first keyframe,
 //! paced in real time, with timestamps that keep increasing across the loop
 //! point. Faults make cameras misbehave on purpose: cut connections, stalls,
 //! corrupt payloads, a login.
