@@ -18,12 +18,8 @@
 #                    a thread per stream blocked in StreamManager::wait_after
 #   ffmpeg           ffmpeg -fflags nobuffer -flags low_delay -rtsp_transport tcp -i URL -pix_fmt bgr24
 #                    -f rawvideo -flush_packets 1 pipe:1, read frame by frame by latency_peers.py
-<<<<<<< HEAD
-#   ffmpeg-threads1  the same with -threads 1 (no frame-threaded decoding): the CLI at its lowest
-=======
 #   ffmpeg-threads1  the same with -threads 1 before and after -i (no frame threads, which hold a
 #                    frame each): the CLI at its lowest latency
->>>>>>> 00bcd7d
 #   gst              rtspsrc latency=0 protocols=tcp ! rtph264depay ! h264parse ! avdec_h264 !
 #                    videoconvert ! video/x-raw,format=BGR ! appsink drop=true max-buffers=1
 #                    sync=false, pulled by a thread (latency_peers.py, python3-gi)

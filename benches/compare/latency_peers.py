@@ -6,14 +6,9 @@ PEER, one consumer per URL, each as its users write it:
   ffmpeg           the ffmpeg CLI decoding to raw BGR on a pipe (one process per URL:
                    ffmpeg -fflags nobuffer -flags low_delay -rtsp_transport tcp -i URL
                    -pix_fmt bgr24 -f rawvideo -flush_packets 1 pipe:1), read frame by frame
-<<<<<<< HEAD
-  ffmpeg-threads1  the same with -threads 1 on the input (no frame-threaded decoding, which
-                   holds a frame per extra thread): its lowest latency
-=======
   ffmpeg-threads1  the same with -threads 1 on the input and on the output (frame threads
                    hold a frame each; on the output side they cost one frame here): the CLI
                    at its lowest latency
->>>>>>> 00bcd7d
   gst              GStreamer: rtspsrc latency=0 protocols=tcp ! rtph264depay ! h264parse !
                    avdec_h264 ! videoconvert ! video/x-raw,format=BGR ! appsink drop=true
                    max-buffers=1 sync=false, pulled by a thread (pull-sample blocks)
@@ -59,16 +54,9 @@ def run_ffmpeg(stream, size, stop, threads=None):
     frame_bytes = width * height * 3
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
                "-fflags", "nobuffer", "-flags", "low_delay", "-rtsp_transport", "tcp"]
-<<<<<<< HEAD
-    if threads:
-        command += ["-threads", str(threads)]
-    command += ["-i", stream.url, "-pix_fmt", "bgr24", "-f", "rawvideo", "-flush_packets", "1",
-               "pipe:1"]
-=======
     threads = ["-threads", str(threads)] if threads else []
     command += threads + ["-i", stream.url] + threads + [
         "-pix_fmt", "bgr24", "-f", "rawvideo", "-flush_packets", "1", "pipe:1"]
->>>>>>> 00bcd7d
     process = subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=0)
     buffer = bytearray(frame_bytes)
     view = memoryview(buffer)
