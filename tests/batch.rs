@@ -124,6 +124,46 @@ fn the_deadline_returns_what_there_is_with_reasons() {
 }
 
 #[test]
+fn a_paused_wait_hands_out_nothing_and_resumes_the_same_batch() {
+    let simulator = cameras(1);
+    let manager = manager_for(&simulator, &["a"]);
+    manager.add("dead", config(&dead_url())).unwrap();
+    let mut batcher = manager.batcher(&["a", "dead"], Duration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_millis(600);
+    // "dead" never has a frame: every pause before the deadline returns None.
+    let mut pauses = 0;
+    let batch = loop {
+        let pause = Instant::now() + Duration::from_millis(50);
+        if let Some(batch) = batcher.wait_batch_until(Some(deadline), pause) {
+            break batch;
+        }
+        assert!(Instant::now() >= pause, "returned None before the pause");
+        assert!(
+            Instant::now() < deadline,
+            "returned None after the deadline"
+        );
+        pauses += 1;
+    };
+    assert!(
+        Instant::now() >= deadline,
+        "the batch came before its deadline"
+    );
+    assert!(pauses >= 3, "only {pauses} pauses in 600 ms");
+    let handed: Vec<(&str, u64)> = batch
+        .frames()
+        .map(|(id, frame, _)| (id, frame.seq()))
+        .collect();
+    assert_eq!(handed.len(), 1, "{:?}", batch.missing().collect::<Vec<_>>());
+    let (_, seq) = handed[0];
+    // Nothing was handed out at the pauses: the batch is a's newest frame,
+    // and the next batch only has a newer one.
+    let batch = batcher.wait_batch(Duration::from_secs(5));
+    let next: Vec<u64> = batch.frames().map(|(_, frame, _)| frame.seq()).collect();
+    assert!(next.iter().all(|&next| next > seq), "{next:?} after {seq}");
+    manager.shutdown();
+}
+
+#[test]
 fn stale_frames_are_left_out() {
     let simulator = cameras(2);
     let manager = manager_for(&simulator, &["a", "b"]);

@@ -2,7 +2,7 @@
 //! `next_ready`), owned together with the manager it borrows.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use rtsp_ingest::manager::{Batcher, StreamManager};
@@ -53,30 +53,33 @@ impl PyBatcher {
 #[pymethods]
 impl PyBatcher {
     /// A batch: every stream's next fresh frame, or what there is once
-    /// ``timeout`` seconds have passed. The GIL is released while waiting;
-    /// Ctrl-C is handled when the call returns, so keep ``timeout`` about a
-    /// frame interval (the usual batching deadline).
-    fn wait_batch(&self, py: Python<'_>, timeout: f64) -> PyResult<PyBatch> {
-        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
-            pyo3::exceptions::PyValueError::new_err(format!(
-                "timeout {timeout} is not a number of seconds ≥ 0"
-            ))
-        })?;
-        let (frames, missing) = py.detach(|| {
-            self.lock().with_dependent_mut(|_, batcher| {
-                let batch = batcher.wait_batch(timeout);
-                let frames: Vec<_> = batch
-                    .frames()
-                    .map(|(id, frame, age)| (id.to_owned(), frame.clone(), age))
-                    .collect();
-                let missing: Vec<_> = batch
-                    .missing()
-                    .map(|(id, why)| (id.to_owned(), missing_name(why)))
-                    .collect();
-                (frames, missing)
-            })
-        });
-        PyBatch::new(py, frames, missing)
+    /// ``timeout`` seconds have passed (None: no limit). The GIL is released
+    /// while waiting; Ctrl-C raises KeyboardInterrupt promptly (the wait
+    /// looks up every 50 ms and carries on with the same batch).
+    #[pyo3(signature = (timeout=None))]
+    fn wait_batch(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyBatch> {
+        let deadline = wait::deadline(timeout)?;
+        loop {
+            let pause = Instant::now() + wait::SLICE;
+            let made = py.detach(|| {
+                self.lock().with_dependent_mut(|_, batcher| {
+                    let batch = batcher.wait_batch_until(deadline, pause)?;
+                    let frames: Vec<_> = batch
+                        .frames()
+                        .map(|(id, frame, age)| (id.to_owned(), frame.clone(), age))
+                        .collect();
+                    let missing: Vec<_> = batch
+                        .missing()
+                        .map(|(id, why)| (id.to_owned(), missing_name(why)))
+                        .collect();
+                    Some((frames, missing))
+                })
+            });
+            if let Some((frames, missing)) = made {
+                return PyBatch::new(py, frames, missing);
+            }
+            py.check_signals()?;
+        }
     }
 
     /// ``(id, frame)`` of the next stream with a fresh frame newer than the

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -126,3 +128,21 @@ def gst_server():
     server.stdin.close()
     server.terminate()
     server.wait(timeout=10)
+
+
+def run_and_interrupt(code: str) -> tuple[float, subprocess.CompletedProcess]:
+    """Runs `code` in a fresh interpreter, sends SIGINT once it prints READY,
+    and returns how long it took to exit after the signal, and the result."""
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "READY"
+    time.sleep(0.3)  # inside the wait
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=10)
+    return time.monotonic() - sent, subprocess.CompletedProcess(child.args, child.returncode, out, err)

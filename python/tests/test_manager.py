@@ -11,7 +11,7 @@ import pytest
 
 import rtsp_ingest
 
-from conftest import wait_for
+from conftest import run_and_interrupt, wait_for
 
 
 @pytest.fixture
@@ -58,6 +58,27 @@ def test_latest_batch(manager):
     assert [frame.stream_id for _, frame in batch] == ["a", "b"]
     stale = manager.latest_batch(["a"], max_age=0.0)
     assert stale.missing == {"a": "too_old"}
+
+
+@pytest.mark.parametrize("call", ["batcher.wait_batch()", "batcher.wait_batch(60)", "batcher.next_ready()"])
+def test_ctrl_c_during_a_batch_wait_raises_keyboard_interrupt(silent_camera, call):
+    elapsed, result = run_and_interrupt(
+        f"""
+        import rtsp_ingest
+        manager = rtsp_ingest.Manager(cores=False)
+        manager.add("quiet", {silent_camera.url()!r})
+        batcher = manager.batcher(["quiet"], max_age=1.0)
+        print("READY", flush=True)
+        try:
+            {call}
+        except KeyboardInterrupt:
+            print("INTERRUPTED", flush=True)
+        manager.shutdown()
+        """
+    )
+    assert "INTERRUPTED" in result.stdout, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 2.0, elapsed  # prompt: the wait looks for signals every 50 ms
 
 
 def test_batcher_wait_batch_and_next_ready(manager):

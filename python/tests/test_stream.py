@@ -3,11 +3,6 @@ against the simulator and the GStreamer fixture."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
@@ -16,7 +11,7 @@ import pytest
 
 import rtsp_ingest
 
-from conftest import wait_for
+from conftest import run_and_interrupt, wait_for
 
 
 def test_wait_after_none_is_any_frame_and_after_seq_is_newer(sim):
@@ -79,24 +74,6 @@ def test_wait_releases_the_gil(silent_camera):
     # With the GIL held for the second, the other thread could not count at
     # all; released, it counts millions.
     assert during > 100_000, during
-
-
-def run_and_interrupt(code: str) -> tuple[float, subprocess.CompletedProcess]:
-    """Runs `code` in a fresh interpreter, sends SIGINT once it prints READY,
-    and returns how long it took to exit after the signal, and the result."""
-
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline().strip() == "READY"
-    time.sleep(0.3)  # inside the wait
-    sent = time.monotonic()
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=10)
-    return time.monotonic() - sent, subprocess.CompletedProcess(child.args, child.returncode, out, err)
 
 
 @pytest.mark.parametrize("call", ["stream.wait()", "next(iter(stream))", "stream.wait(timeout=60)"])

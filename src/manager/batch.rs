@@ -154,27 +154,80 @@ impl<'m> Batcher<'m> {
     /// not. A stream that is stopped, failed or locked out is not waited for.
     pub fn wait_batch(&mut self, timeout: Duration) -> BatchView<'_> {
         let deadline = Instant::now().checked_add(timeout);
+        self.wait_for_all(deadline, None);
+        self.make_batch()
+    }
+
+    /// [`wait_batch`](Self::wait_batch) in parts, for a caller that must look
+    /// up from a long wait now and then (a Python host checking for Ctrl-C):
+    /// waits as `wait_batch` does for a batch due at `deadline` (`None`: no
+    /// deadline), but if the batch is not complete at `pause` and `deadline`
+    /// has not passed, returns `None` having handed out nothing, so the next
+    /// call carries on with the same batch and the same deadline.
+    ///
+    /// ```no_run
+    /// # use std::time::{Duration, Instant};
+    /// # fn demo(batcher: &mut rtsp_ingest::manager::Batcher<'_>, interrupted: impl Fn() -> bool) {
+    /// let deadline = Instant::now() + Duration::from_millis(40);
+    /// let batch = loop {
+    ///     let pause = Instant::now() + Duration::from_millis(10);
+    ///     if let Some(batch) = batcher.wait_batch_until(Some(deadline), pause) {
+    ///         break batch;
+    ///     }
+    ///     if interrupted() {
+    ///         return;
+    ///     }
+    /// };
+    /// # let _ = batch;
+    /// # }
+    /// ```
+    pub fn wait_batch_until(
+        &mut self,
+        deadline: Option<Instant>,
+        pause: Instant,
+    ) -> Option<BatchView<'_>> {
+        if self.wait_for_all(deadline, Some(pause)) {
+            Some(self.make_batch())
+        } else {
+            None
+        }
+    }
+
+    /// Waits until every stream has a candidate or is not worth waiting for,
+    /// or `deadline` passes (then `true`), or `pause` comes first (`false`).
+    fn wait_for_all(&mut self, deadline: Option<Instant>, pause: Option<Instant>) -> bool {
         for index in 0..self.streams.len() {
             loop {
                 let after = match self.candidate(index) {
                     Candidate::Ready(_) | Candidate::Absent(_) => break,
                     Candidate::Wait(after) => after,
                 };
-                let left = match deadline {
-                    None => Duration::MAX,
-                    Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                        Some(left) if !left.is_zero() => left,
-                        _ => break,
-                    },
-                };
+                let now = Instant::now();
+                let to_deadline = deadline.map_or(Duration::MAX, |deadline| {
+                    deadline.saturating_duration_since(now)
+                });
+                if to_deadline.is_zero() {
+                    return true;
+                }
+                let to_pause =
+                    pause.map_or(Duration::MAX, |pause| pause.saturating_duration_since(now));
+                if to_pause.is_zero() {
+                    return false;
+                }
                 let Some(view) = self.streams[index].view.clone() else {
                     break;
                 };
+                let left = to_deadline.min(to_pause);
                 if view.wait_frame(after, left).is_none() && view.is_stopping() {
                     break;
                 }
             }
         }
+        true
+    }
+
+    /// The batch of what each stream has now; marks the frames handed out.
+    fn make_batch(&mut self) -> BatchView<'_> {
         self.entries.clear();
         for index in 0..self.streams.len() {
             let entry = match self.candidate(index) {
