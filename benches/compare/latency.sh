@@ -26,6 +26,10 @@
 #   opencv-threaded  cv2.VideoCapture(URL, CAP_FFMPEG) with rtsp_transport;tcp, a grabber thread
 #                    keeping the newest frame, a consumer woken by a Condition for each new one
 #   opencv-read      the same capture and a plain read() loop
+#   rtsp-ingest-python  (only when named in PEERS) our Python package, a thread per stream
+#                    blocked in Stream.wait(after=seq), np.asarray(frame); run with
+#                    PYTHON_PACKAGE_PY (default target/python-venv/bin/python, made by
+#                    scripts/python-test.sh)
 #
 # Each run lasts WARMUP + SECONDS_PER_RUN (5 + 15 s); frames delivered in the first WARMUP
 # seconds (connection set-up, OpenCV's probing backlog) are not counted. A frame's latency:
@@ -52,6 +56,7 @@ WARMUP=${WARMUP:-5}
 COOLDOWN=${COOLDOWN:-3}
 PEERS=${PEERS:-"rtsp-ingest ffmpeg ffmpeg-threads1 gst opencv-threaded opencv-read"}
 VENV=${LATENCY_VENV:-$ROOT/target/compare/latency-venv}
+PACKAGE_PY=${PYTHON_PACKAGE_PY:-$ROOT/target/python-venv/bin/python}
 OUT=$ROOT/target/compare/latency
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/latency.XXXXXX")
 SIM_PID=
@@ -100,7 +105,9 @@ run_peer() { # peer size n urls... -> one row
             --duration $((WARMUP + S)) --format bgr24 --transport tcp "$@" >"$out" 2>"$WORK/err" ||
             { log "  failed: $(tail -n 1 "$WORK/err")"; echo '{}' >"$out"; }
     else
-        (cd "$HERE" && timeout $((WARMUP + S + 60)) "$PY" latency_peers.py --peer "$peer" \
+        local py=$PY
+        [[ $peer == rtsp-ingest-python ]] && py=$PACKAGE_PY
+        (cd "$HERE" && timeout $((WARMUP + S + 60)) "$py" latency_peers.py --peer "$peer" \
             --seconds "$S" --warmup "$WARMUP" --size "$size" --stamp-log "$log" "$@") \
             >"$out" 2>"$WORK/err" || { log "  failed: $(tail -n 1 "$WORK/err")"; echo '{}' >"$out"; }
     fi

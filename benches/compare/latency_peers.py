@@ -15,6 +15,11 @@ PEER, one consumer per URL, each as its users write it:
   opencv-threaded  cv2.VideoCapture(URL, CAP_FFMPEG), a grabber thread calling read() and
                    keeping the newest frame; the consumer waits (a Condition) for each new one
   opencv-read      cv2.VideoCapture(URL, CAP_FFMPEG) and a plain read() loop
+  rtsp-ingest-python
+                   this repository's Python package: rtsp_ingest.Stream(URL, format="bgr24"),
+                   a thread per stream blocked in stream.wait(after=seq) (GIL released),
+                   np.asarray(frame) (no copy); needs an interpreter with rtsp_ingest installed
+                   (target/python-venv from scripts/python-test.sh)
 
 A frame's glass-to-consumer latency: from the simulator writing its first packet (the
 stamp log) to the consumer holding it (time.time_ns() when read(), pull-sample or the
@@ -179,10 +184,25 @@ def run_opencv_threaded(stream, size, stop):
         capture.release()
 
 
+def run_rtsp_ingest_python(stream, size, stop):
+    """Our Python package as its README shows it: wait for each newer frame."""
+    import rtsp_ingest
+
+    with rtsp_ingest.Stream(stream.url, format="bgr24", transport="tcp") as camera:
+        last = None
+        while not stop.is_set():
+            frame = camera.wait(after=last, timeout=0.1)
+            if frame is None:
+                continue
+            at = time.time_ns()
+            last = frame.seq
+            stream.got(np.asarray(frame), at)
+
+
 PEERS = {"ffmpeg": run_ffmpeg,
          "ffmpeg-threads1": lambda stream, size, stop: run_ffmpeg(stream, size, stop, threads=1),
          "gst": run_gst, "opencv-threaded": run_opencv_threaded,
-         "opencv-read": run_opencv_read}
+         "opencv-read": run_opencv_read, "rtsp-ingest-python": run_rtsp_ingest_python}
 
 
 def main():

@@ -4,6 +4,8 @@ streams, one Python thread per stream (what users write), for one client:
     rtsp_ingest   for frame in Stream(url): np.asarray(frame)   (zero copy)
     pyav          for f in av.open(url).decode(video=0): f.to_ndarray(format="bgr24")
     opencv        cv2.VideoCapture(url); while True: cap.read()  (the latest-frame reader thread)
+    vidgear       CamGear(source=url).start(); while True: stream.read()  (VidGear's own
+                  reader thread and frame queue over cv2.VideoCapture)
 
     python consumer.py --client rtsp_ingest --seconds 20 URL [URL ...]
 
@@ -94,16 +96,37 @@ def run_opencv(urls, started, stop, counts, decoded):
     return threads, lambda: list(counts), lambda: None
 
 
+def run_vidgear(urls, started, stop, counts, decoded):
+    from vidgear.gears import CamGear
+
+    def consume(index, url):
+        stream = CamGear(source=url, logging=False).start()
+        while not stop.is_set():
+            image = stream.read()  # from CamGear's queue, filled by its grabber thread
+            if image is None:
+                break
+            _ = image[0, 0, 0]
+            counts[index] += 1
+            started[index].set()
+        stream.stop()
+
+    threads = [threading.Thread(target=consume, args=(i, u)) for i, u in enumerate(urls)]
+    for thread in threads:
+        thread.start()
+    return threads, lambda: list(counts), lambda: None
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--client", choices=("rtsp_ingest", "pyav", "opencv"), required=True)
+    parser.add_argument("--client", choices=("rtsp_ingest", "pyav", "opencv", "vidgear"), required=True)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("urls", nargs="+")
     args = parser.parse_args()
     counts = [0] * len(args.urls)
     started = [threading.Event() for _ in args.urls]
     stop = threading.Event()
-    runner = {"rtsp_ingest": run_rtsp_ingest, "pyav": run_pyav, "opencv": run_opencv}[args.client]
+    runner = {"rtsp_ingest": run_rtsp_ingest, "pyav": run_pyav, "opencv": run_opencv,
+              "vidgear": run_vidgear}[args.client]
     threads, decoded_now, finish = runner(args.urls, started, stop, counts, None)
     for event in started:
         assert event.wait(60), "a stream gave no frame within 60 s"

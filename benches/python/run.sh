@@ -2,7 +2,8 @@
 # CPU per frame of Python consumers against the Rust bench, on the same N
 # simulated 1080p25 cameras served by another process (BENCHMARKS.md, "Python").
 #   NS="1 8" SECONDS_PER_RUN=15 bash benches/python/run.sh
-# Needs target/python-venv (scripts/python-test.sh) with av installed.
+# Needs target/python-venv (scripts/python-test.sh) with av and vidgear installed
+# (pip install av vidgear).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NS="${NS:-1 8}"
@@ -19,7 +20,7 @@ for n in $NS; do
     urls=$(for i in $(seq 0 $((n - 1))); do printf 'rtsp://127.0.0.1:%s/cam%s ' "$PORT" "$i"; done)
     echo "## N=$n rust bench"
     target/release/rtsp-ingest bench --duration "$S" --json $urls | tail -1
-    for client in rtsp_ingest pyav opencv; do
+    for client in ${CLIENTS:-rtsp_ingest pyav opencv vidgear}; do
         echo "## N=$n $client"
         "$PY" benches/python/consumer.py --client "$client" --seconds "$S" $urls
     done
