@@ -60,6 +60,7 @@ pub(crate) fn status_dict<'py>(
             info.set_item("width", media.width)?;
             info.set_item("height", media.height)?;
             info.set_item("fps", media.fps)?;
+            info.set_item("decode", media.decode.name())?;
             Some(info)
         }
     };

@@ -142,3 +142,13 @@ def test_stop_is_bounded_and_idempotent(silent_camera):
     assert time.monotonic() - begun < 1.0
     assert stream.stop() is True
     assert stream.finished
+
+
+def test_fast_decoding_is_an_option_the_status_reports(sim):
+    with rtsp_ingest.Stream(sim.urls[0], decode="fast") as stream:
+        assert stream.wait(timeout=10) is not None
+        assert stream.status()["media"]["decode"] == "fast"
+    with pytest.raises(rtsp_ingest.ConfigError) as error:
+        rtsp_ingest.Stream(sim.urls[0], decode="turbo")
+    assert error.value.field == "decode"
+    assert "turbo" in str(error.value) and "fast" in str(error.value)

@@ -53,7 +53,9 @@ impl DecoderOptions {
         self
     }
 
-    /// `AV_CODEC_FLAG2_FAST`: allow speedups that are not bit-exact. Default off.
+    /// Cheaper, inexact decoding: `AV_CODEC_FLAG2_FAST` (speedups that are
+    /// not bit-exact) and `skip_loop_filter = AVDISCARD_ALL` (no in-loop
+    /// deblocking in H.264 / H.265). Default off.
     pub fn fast(mut self, on: bool) -> Self {
         self.fast = on;
         self
@@ -185,6 +187,7 @@ impl Decoder {
             }
             if options.fast {
                 c.flags2 |= c_flag(ffi::AV_CODEC_FLAG2_FAST);
+                c.skip_loop_filter = ffi::AVDiscard::AVDISCARD_ALL;
             }
             if options.keyframes_only {
                 c.skip_frame = ffi::AVDiscard::AVDISCARD_NONKEY;

@@ -16,6 +16,7 @@ use url::{Host, Url};
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
+use crate::names::named_enum;
 use crate::redact::redact;
 pub use crate::redact::Secret;
 use crate::resolve::DnsConfig;
@@ -157,6 +158,24 @@ impl fmt::Debug for SourceUrl {
     }
 }
 
+named_enum! {
+    /// How exactly to decode. `Fast` trades picture quality for CPU, for hosts
+    /// that can take it: never the default, and reported apart in the status.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum DecodeMode {
+        /// Bit-exact decoding.
+        #[default]
+        Full = "full",
+        /// Skip the in-loop deblocking filter (`skip_loop_filter = all`) and
+        /// allow the decoder's non-bit-exact speedups (`AV_CODEC_FLAG2_FAST`):
+        /// H.264 / H.265 pictures get blockier (errors accumulate until the
+        /// next keyframe, PSNR in BENCHMARKS.md), decoding costs less.
+        Fast = "fast",
+    }
+    display;
+    parse "decode mode";
+}
+
 /// Everything one stream needs. Build with [`StreamConfig::new`] and the owned setters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamConfig {
@@ -167,6 +186,7 @@ pub struct StreamConfig {
     pub(crate) resize: Option<(u32, u32)>,
     pub(crate) decode_threads: u32,
     pub(crate) skip: SkipPolicy,
+    pub(crate) decode: DecodeMode,
     pub(crate) connect_timeout: Duration,
     pub(crate) stall_timeout: Option<Duration>,
     pub(crate) backoff: Backoff,
@@ -219,6 +239,7 @@ impl StreamConfig {
             resize: None,
             decode_threads: 1,
             skip: SkipPolicy::default(),
+            decode: DecodeMode::default(),
             connect_timeout: Duration::from_secs(5),
             stall_timeout: None,
             backoff: Backoff::default(),
@@ -315,6 +336,12 @@ impl StreamConfig {
     /// Which frames to decode and publish.
     pub fn skip(mut self, skip: SkipPolicy) -> Self {
         self.skip = skip;
+        self
+    }
+
+    /// How exactly to decode (default [`DecodeMode::Full`]).
+    pub fn decode(mut self, mode: DecodeMode) -> Self {
+        self.decode = mode;
         self
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{SkipPolicy, StreamConfig};
+use super::config::{DecodeMode, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::{SlabEnds, StreamShared};
 use super::status::{Counters, MediaInfo, StreamState};
@@ -106,7 +106,8 @@ impl Session<'_> {
         input.discard_other_streams(info.index);
         let decoder_options = DecoderOptions::default()
             .threads(self.config.decode_threads)
-            .keyframes_only(self.config.skip == SkipPolicy::Keyframes);
+            .keyframes_only(self.config.skip == SkipPolicy::Keyframes)
+            .fast(self.config.decode == DecodeMode::Fast);
         let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
         let media = MediaInfo {
             codec: info.codec_name.clone(),
@@ -114,6 +115,7 @@ impl Session<'_> {
             width: info.width,
             height: info.height,
             fps: info.avg_frame_rate.and_then(Rational::to_f64),
+            decode: self.config.decode,
         };
         // Without a probe the size may be unknown until the first frame.
         self.media_sized = media.width > 0 && media.height > 0;

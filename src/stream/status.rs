@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 
+use super::config::DecodeMode;
 use super::events::{EventChannel, EventSender};
 use super::latency::{LatencyHistogram, LatencyRecorder, StageLatency, StageRecorder};
 use crate::error::Error;
@@ -93,6 +94,8 @@ pub struct MediaInfo {
     pub height: u32,
     /// The stream's nominal frame rate, when it declares one.
     pub fps: Option<f64>,
+    /// How it is decoded: `fast` frames are not bit-exact.
+    pub decode: DecodeMode,
 }
 
 /// Decoded frames the stream dropped before publication, by reason. With the

@@ -23,7 +23,7 @@ use rtsp_ingest::redact::redact;
 use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
-use rtsp_ingest::stream::{LatencyHistogram, StreamStatus, Transport};
+use rtsp_ingest::stream::{DecodeMode, LatencyHistogram, StreamStatus, Transport};
 use serde_json::{json, Value};
 
 use crate::consumer::{summary_ms, ConsumerOptions, Consumers, SendLookup, STAGES};
@@ -69,6 +69,11 @@ pub struct BenchArgs {
     /// Output size (default: the source's).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     resize: Option<(u32, u32)>,
+
+    /// How exactly to decode: `fast` skips the deblocking filter (not
+    /// bit-exact; reported apart in the results).
+    #[arg(long, value_name = "full|fast", default_value = "full")]
+    decode: DecodeMode,
 
     /// One consumer per stream blocked in `wait_after`: report
     /// glass-to-consumer latency (read off each frame's stamp) and its split
@@ -151,7 +156,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         let mut config = options::apply(StreamOptions::default(), url)
             .map_err(|error| format!("{id}: {error}"))?
             .format(args.format)
-            .transport(args.transport);
+            .transport(args.transport)
+            .decode(args.decode);
         if let Some((width, height)) = args.resize {
             config = config.resize(width, height);
         }
@@ -237,6 +243,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                 "publish_latency_p50_ms": ms(latency.quantile(0.5)),
                 "publish_latency_p99_ms": ms(latency.quantile(0.99)),
                 "format": args.format.name(),
+                "decode": args.decode.name(),
                 "simulator_in_process": args.simulate > 0,
             },
         });
@@ -279,10 +286,14 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         |q| ms(latency.quantile(q)).map_or("> 1000".to_owned(), |ms| format!("≤ {ms:.2}"));
     writeln!(
         stdout,
-        "\n{decoded} frames in {:.1} s, {per_frame} CPU-ms per frame ({}), peak RSS {:.1} MiB\n\
+        "\n{decoded} frames in {:.1} s, {per_frame} CPU-ms per frame ({}{}), peak RSS {:.1} MiB\n\
          decode-to-publish latency: p50 {} ms, p99 {} ms",
         wall.as_secs_f64(),
         args.format,
+        match args.decode {
+            DecodeMode::Full => "",
+            DecodeMode::Fast => ", fast decode: not bit-exact",
+        },
         peak_rss as f64 / (1024.0 * 1024.0),
         quantile(0.5),
         quantile(0.99),

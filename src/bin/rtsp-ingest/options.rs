@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
-use rtsp_ingest::stream::{Backoff, Secret, SkipPolicy, StreamConfig, Transport};
+use rtsp_ingest::stream::{Backoff, DecodeMode, Secret, SkipPolicy, StreamConfig, Transport};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
 
@@ -33,6 +33,8 @@ pub struct StreamOptions {
     pub decode_threads: Option<u32>,
     /// `all`, `keyframes` or `every_nth(N)`.
     pub skip: Option<String>,
+    /// `full` (default) or `fast`: no deblocking filter, not bit-exact.
+    pub decode: Option<String>,
     /// Bound on connecting and on each blocking read, at least 10.
     pub connect_timeout_ms: Option<u64>,
     /// No decoded frame for this long means a stall.
@@ -132,6 +134,9 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
     }
     if let Some(text) = &options.skip {
         config = config.skip(parse::<SkipPolicy>("skip", text)?);
+    }
+    if let Some(text) = &options.decode {
+        config = config.decode(parse::<DecodeMode>("decode", text)?);
     }
     if let Some(ms) = options.connect_timeout_ms {
         config = checked(

@@ -95,6 +95,8 @@ struct MediaReport<'a> {
     width: u32,
     height: u32,
     fps: Option<f64>,
+    /// `full`, or `fast` (not bit-exact: no deblocking filter).
+    decode: &'static str,
 }
 
 /// Counts by reason, serialized as a `{reason: count}` object.
@@ -161,6 +163,7 @@ impl<'a> StatusReport<'a> {
                 width: media.width,
                 height: media.height,
                 fps: media.fps,
+                decode: media.decode.name(),
             }),
             core: status.core,
             decoded: status.decoded,
