@@ -9,13 +9,13 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
-use rtsp_ingest::stream::{Backoff, Secret, SkipPolicy, StreamConfig, Transport};
+use rtsp_ingest::stream::{Backoff, OnDamage, Secret, SkipPolicy, StreamConfig, Transport};
 
 use crate::errors::{config_error, OrRaise};
 
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
-const OPTIONS: &str = "format, resize, transport, decode_threads, skip, connect_timeout, \
+const OPTIONS: &str = "format, resize, transport, decode_threads, skip, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 
@@ -69,6 +69,7 @@ fn apply(
         }
         "decode_threads" => config.decode_threads(number(key, value)?),
         "skip" => config.skip(skip(value)?),
+        "on_damage" => config.on_damage(parse::<OnDamage>(key, value)?),
         "connect_timeout" => config.connect_timeout(seconds(key, value)?),
         "stall_timeout" => config.stall_timeout(seconds(key, value)?),
         "auth_retry" => config.auth_retry(seconds(key, value)?),

@@ -67,6 +67,8 @@ pub(crate) fn status_dict<'py>(
     dict.set_item("core", status.core)?;
     dict.set_item("decoded", status.decoded)?;
     dict.set_item("published", status.published)?;
+    dict.set_item("damaged", status.damaged)?;
+    dict.set_item("rtp_packets_lost", status.rtp_packets_lost)?;
     let dropped = PyDict::new(py);
     for (reason, count) in status.dropped.by_reason() {
         dropped.set_item(reason, count)?;

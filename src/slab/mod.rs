@@ -36,7 +36,7 @@ mod sample;
 use std::sync::Arc as StdArc;
 
 pub use consumer::{Consumer, Reader};
-pub use frame::{Frame, FrameInfo, FrameMeta, StageTimes};
+pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
 pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};

@@ -16,6 +16,7 @@ use url::{Host, Url};
 
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
+use crate::names::named_enum;
 use crate::redact::redact;
 pub use crate::redact::Secret;
 use crate::resolve::DnsConfig;
@@ -32,6 +33,25 @@ pub struct Credentials {
     pub username: String,
     /// The password.
     pub password: Secret,
+}
+
+named_enum! {
+    /// What a stream publishes after damage (packet loss, decode errors): see
+    /// [`Damage`](crate::slab::Damage). Frames decoded before a session's first
+    /// keyframe have no reference at all and are never published.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum OnDamage {
+        /// Publish only clean frames: after damage, nothing until the next clean
+        /// keyframe. Dropped frames count as `corrupt`.
+        #[default]
+        Hold = "hold",
+        /// Publish damaged frames too, each flagged with its
+        /// [`Frame::damage`](crate::slab::Frame::damage) and counted in
+        /// [`StreamStatus::damaged`](super::StreamStatus::damaged).
+        Flag = "flag",
+    }
+    display;
+    parse "on_damage";
 }
 
 /// Which frames to decode and publish.
@@ -167,6 +187,7 @@ pub struct StreamConfig {
     pub(crate) resize: Option<(u32, u32)>,
     pub(crate) decode_threads: u32,
     pub(crate) skip: SkipPolicy,
+    pub(crate) on_damage: OnDamage,
     pub(crate) connect_timeout: Duration,
     pub(crate) stall_timeout: Option<Duration>,
     pub(crate) backoff: Backoff,
@@ -219,6 +240,7 @@ impl StreamConfig {
             resize: None,
             decode_threads: 1,
             skip: SkipPolicy::default(),
+            on_damage: OnDamage::default(),
             connect_timeout: Duration::from_secs(5),
             stall_timeout: None,
             backoff: Backoff::default(),
@@ -315,6 +337,13 @@ impl StreamConfig {
     /// Which frames to decode and publish.
     pub fn skip(mut self, skip: SkipPolicy) -> Self {
         self.skip = skip;
+        self
+    }
+
+    /// What to publish after damage: only clean frames (`Hold`, the default)
+    /// or damaged ones too, flagged (`Flag`).
+    pub fn on_damage(mut self, policy: OnDamage) -> Self {
+        self.on_damage = policy;
         self
     }
 

@@ -12,7 +12,7 @@ mod status;
 mod worker;
 
 pub use crate::ffmpeg::ConnectStage;
-pub use config::{Backoff, Credentials, Secret, SkipPolicy, StreamConfig, Transport};
+pub use config::{Backoff, Credentials, OnDamage, Secret, SkipPolicy, StreamConfig, Transport};
 pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;
 pub(crate) use handle::StreamShared;

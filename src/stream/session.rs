@@ -1,10 +1,11 @@
-//! One connection's life: open → pick the video stream → read → decode → gate
-//! corrupt frames → convert straight into a slab slot → commit with metadata,
-//! until the stream ends, stalls, fails or is stopped.
+//! One connection's life: open → pick the video stream → read → decode → judge
+//! each frame's damage and gate it by the stream's [`OnDamage`] policy →
+//! convert straight into a slab slot → commit with metadata, until the stream
+//! ends, stalls, fails or is stopped.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{SkipPolicy, StreamConfig};
+use super::config::{OnDamage, SkipPolicy, StreamConfig, Transport};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::{SlabEnds, StreamShared};
 use super::status::{Counters, MediaInfo, StreamState};
@@ -14,10 +15,14 @@ use crate::ffmpeg::{
     ConnectStage, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
     VideoFrame,
 };
-use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
+use crate::slab::{self, Damage, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
 
 /// The stall timeout's floor, and the default when no GOP has been measured.
 const MIN_STALL: Duration = Duration::from_secs(3);
+
+/// FFmpeg's RTP reordering queue over TCP: the smallest that makes it notice
+/// (and log) sequence gaps; see [`InputOptions::reorder_queue_size`].
+const TCP_REORDER_QUEUE: u32 = 2;
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
 /// or a final state; the worker decides).
@@ -47,7 +52,10 @@ pub(crate) fn run(
         started,
         producer,
         published: false,
-        awaiting_keyframe: true,
+        synced: false,
+        references_damaged: false,
+        packet_damaged: false,
+        rtp_lost_seen: shared.interrupt.rtp_packets_lost(),
         media_sized: false,
         nth: 0,
         last_keyframe: None,
@@ -69,9 +77,17 @@ struct Session<'a> {
     started: Instant,
     producer: &'a mut Option<Producer>,
     published: bool,
-    /// After a decode error or packet loss (and at the start), publish nothing
-    /// until a clean keyframe.
-    awaiting_keyframe: bool,
+    /// Whether this session's decoder has had a keyframe: frames before it
+    /// have no reference at all and are never published.
+    synced: bool,
+    /// Whether a damaged picture (or lost data) came since the last clean
+    /// keyframe: the frames decoded now may refer to it.
+    references_damaged: bool,
+    /// Whether the packet being decoded lost data on its way (an RTP sequence
+    /// gap noticed while reading it, or the demuxer's corrupt flag).
+    packet_damaged: bool,
+    /// The interrupt's RTP-loss count when last read.
+    rtp_lost_seen: u64,
     /// Frames seen by the `EveryNth` skip policy.
     nth: u64,
     last_keyframe: Option<Instant>,
@@ -93,8 +109,10 @@ impl Session<'_> {
     fn stream(&mut self) -> Result<SessionEnd> {
         let status = &self.shared.status;
         let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
+        let interleaved = matches!(self.config.transport, Transport::Tcp | Transport::Http);
         let options = InputOptions::default()
             .transport(self.config.transport)
+            .reorder_queue_size(interleaved.then_some(TCP_REORDER_QUEUE))
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
@@ -144,9 +162,7 @@ impl Session<'_> {
             if packet.stream_index() != info.index {
                 continue;
             }
-            if packet.is_corrupt() {
-                self.awaiting_keyframe = true;
-            }
+            self.packet_damaged = self.note_rtp_loss() || packet.is_corrupt();
             if self.decode(
                 &mut decoder,
                 &packet,
@@ -163,6 +179,19 @@ impl Session<'_> {
                 return Ok(SessionEnd::Stalled(stall));
             }
         }
+    }
+
+    /// Counts the RTP packets lost since the last call; whether there were any.
+    /// FFmpeg notices a gap while it reads the packets after it, so the loss
+    /// is pinned on the packet being read then.
+    fn note_rtp_loss(&mut self) -> bool {
+        let lost = self.shared.interrupt.rtp_packets_lost();
+        let new = lost.saturating_sub(self.rtp_lost_seen);
+        self.rtp_lost_seen = lost;
+        if new > 0 {
+            Counters::add(&self.shared.status.counters.rtp_packets_lost, new);
+        }
+        new > 0
     }
 
     /// Max(3 s, two GOPs), unless configured.
@@ -225,7 +254,23 @@ impl Session<'_> {
     fn decode_error(&mut self, error: &Error) {
         tracing::debug!(stream = %self.shared.status.id, "decode error: {error}");
         Counters::add(&self.shared.status.counters.decode_errors, 1);
-        self.awaiting_keyframe = true;
+        self.references_damaged = true;
+    }
+
+    /// How intact `frame` is, from the decoder's error flags, the packet's
+    /// losses and the references' state; updates that state.
+    fn judge(&mut self, frame: &VideoFrame) -> Damage {
+        let flagged = frame.is_corrupt() || frame.decode_error_flags() != 0;
+        let damage = if flagged || self.packet_damaged {
+            Damage::Concealed
+        } else if self.references_damaged && !frame.is_key() {
+            Damage::DamagedReference
+        } else {
+            Damage::Clean
+        };
+        // A clean keyframe resets the references; anything damaged taints them.
+        self.references_damaged = damage.is_damaged();
+        damage
     }
 
     fn on_frame(
@@ -251,19 +296,14 @@ impl Session<'_> {
                 self.gop = Some(now - previous);
             }
         }
-        // Corrupt-frame gating: never publish a damaged picture, and after damage
-        // publish nothing until a clean keyframe resets the references.
-        if frame.is_corrupt() || frame.decode_error_flags() != 0 {
-            self.awaiting_keyframe = true;
+        // Damage gating: nothing before the session's first keyframe; after
+        // that, `Hold` publishes only clean frames (after damage, nothing until
+        // a clean keyframe resets the references), `Flag` publishes all, flagged.
+        self.synced |= keyframe;
+        let damage = self.judge(frame);
+        if !self.synced || (damage.is_damaged() && self.config.on_damage == OnDamage::Hold) {
             Counters::add(&status.counters.corrupt, 1);
             return Ok(());
-        }
-        if self.awaiting_keyframe {
-            if !keyframe {
-                Counters::add(&status.counters.corrupt, 1);
-                return Ok(());
-            }
-            self.awaiting_keyframe = false;
         }
         if let SkipPolicy::EveryNth(n) = self.config.skip {
             let take = self.nth.is_multiple_of(u64::from(n.get()));
@@ -293,6 +333,7 @@ impl Session<'_> {
             capture_time: capture_time(input, pts, timing),
             received,
             keyframe,
+            damage,
             stages: StageTimes {
                 decoded: Some(decoded),
                 converted: Some(Instant::now()),
@@ -309,6 +350,9 @@ impl Session<'_> {
             );
         }
         status.frame_published(received, stages);
+        if damage.is_damaged() {
+            Counters::add(&status.counters.damaged, 1);
+        }
         if let Some(frames) = self.config.panic_after {
             // Relaxed: this thread wrote the counter; no other memory rides on it.
             if status

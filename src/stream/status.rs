@@ -101,7 +101,10 @@ pub struct MediaInfo {
 /// frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamDrops {
-    /// Corrupt or decoded with errors, or after packet loss before the next keyframe.
+    /// Damaged (corrupt, decoded with errors, lost packets, or decoded after
+    /// such damage before the next clean keyframe) under
+    /// [`OnDamage::Hold`](super::OnDamage::Hold), or decoded before a
+    /// session's first keyframe.
     pub corrupt: u64,
     /// Skipped by the stream's [`SkipPolicy`](super::SkipPolicy).
     pub skipped: u64,
@@ -156,6 +159,16 @@ pub struct StreamStatus {
     pub decoded: u64,
     /// Frames published to the slab (each became its latest frame).
     pub published: u64,
+    /// Of the published frames, those that were damaged (concealed, or decoded
+    /// from a damaged reference): only with
+    /// [`OnDamage::Flag`](super::OnDamage::Flag); each carries its
+    /// [`Damage`](crate::slab::Damage).
+    pub damaged: u64,
+    /// RTP packets the camera sent that never arrived (sequence gaps), as
+    /// FFmpeg's RTP demuxer reports them: over TCP and HTTP tunnelling (a
+    /// camera whose send buffer overflowed drops whole packets) and UDP; not
+    /// counted with `transport = "auto"`.
+    pub rtp_packets_lost: u64,
     /// Decoded frames dropped before publication, by reason.
     pub dropped: StreamDrops,
     /// Published frames the slab's ordered queue did not deliver (by the drop
@@ -214,6 +227,10 @@ pub(crate) struct StateRecord {
 pub(crate) struct Counters {
     pub(crate) decoded: AtomicU64,
     pub(crate) published: AtomicU64,
+    /// Published frames that were damaged.
+    pub(crate) damaged: AtomicU64,
+    /// RTP packets lost, as FFmpeg reported them.
+    pub(crate) rtp_packets_lost: AtomicU64,
     pub(crate) corrupt: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) no_slab: AtomicU64,
@@ -379,6 +396,8 @@ impl StatusCell {
             core: self.core,
             decoded: Counters::get(&counters.decoded),
             published: Counters::get(&counters.published),
+            damaged: Counters::get(&counters.damaged),
+            rtp_packets_lost: Counters::get(&counters.rtp_packets_lost),
             dropped: StreamDrops {
                 corrupt: Counters::get(&counters.corrupt),
                 skipped: Counters::get(&counters.skipped),

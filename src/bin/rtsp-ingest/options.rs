@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
-use rtsp_ingest::stream::{Backoff, Secret, SkipPolicy, StreamConfig, Transport};
+use rtsp_ingest::stream::{Backoff, OnDamage, Secret, SkipPolicy, StreamConfig, Transport};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
 
@@ -33,6 +33,9 @@ pub struct StreamOptions {
     pub decode_threads: Option<u32>,
     /// `all`, `keyframes` or `every_nth(N)`.
     pub skip: Option<String>,
+    /// After damage (packet loss, decode errors): `hold` (publish only clean
+    /// frames, the default) or `flag` (publish damaged frames too, flagged).
+    pub on_damage: Option<String>,
     /// Bound on connecting and on each blocking read, at least 10.
     pub connect_timeout_ms: Option<u64>,
     /// No decoded frame for this long means a stall.
@@ -132,6 +135,9 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
     }
     if let Some(text) = &options.skip {
         config = config.skip(parse::<SkipPolicy>("skip", text)?);
+    }
+    if let Some(text) = &options.on_damage {
+        config = config.on_damage(parse::<OnDamage>("on_damage", text)?);
     }
     if let Some(ms) = options.connect_timeout_ms {
         config = checked(
@@ -319,6 +325,7 @@ mod tests {
                 o.resize = Some("640x360".into());
                 o.decode_threads = Some(2);
                 o.skip = Some("every_nth(3)".into());
+                o.on_damage = Some("flag".into());
                 o.connect_timeout_ms = Some(2_000);
                 o.stall_timeout_ms = Some(4_000);
                 o.backoff_initial_ms = Some(100);
@@ -342,6 +349,7 @@ mod tests {
             .resize(640, 360)
             .decode_threads(2)
             .skip("every_nth(3)".parse().unwrap())
+            .on_damage(OnDamage::Flag)
             .connect_timeout(Duration::from_secs(2))
             .stall_timeout(Duration::from_secs(4))
             .backoff(Backoff {
@@ -360,8 +368,9 @@ mod tests {
 
     #[test]
     fn errors_name_their_field() {
-        let cases: [(StreamOptions, &str); 9] = [
+        let cases: [(StreamOptions, &str); 10] = [
             (options(|o| o.format = Some("rgba".into())), "format"),
+            (options(|o| o.on_damage = Some("show".into())), "on_damage"),
             (options(|o| o.transport = Some("quic".into())), "transport"),
             (options(|o| o.resize = Some("wide".into())), "resize"),
             (options(|o| o.resize = Some("0x10".into())), "resize"),
@@ -385,6 +394,11 @@ mod tests {
         assert!(
             error.to_string().starts_with("format: pixel format `rgba`"),
             "{error}"
+        );
+        let error = apply(options(|o| o.on_damage = Some("show".into())), URL).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "on_damage: on_damage `show` is not one of hold, flag"
         );
         let error = apply(StreamOptions::default(), "http://u:hunter2@cam/x").unwrap_err();
         assert_eq!(error.field(), "url");
