@@ -75,6 +75,7 @@ class Event(TypedDict):
     state: str
     at: float
     error: Optional[ErrorInfo]
+    media: Optional[MediaInfo]
 
 @final
 class Frame:

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::config::{OnDamage, SkipPolicy, StreamConfig, Transport};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
-use super::handle::{SlabEnds, StreamShared};
+use super::handle::StreamShared;
+use super::publisher::Publisher;
 use super::status::{Counters, MediaInfo, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
@@ -15,7 +16,7 @@ use crate::ffmpeg::{
     ConnectStage, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
     VideoFrame,
 };
-use crate::slab::{self, Damage, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
+use crate::slab::{Damage, FrameInfo, StageTimes};
 
 /// The stall timeout's floor, and the default when no GOP has been measured.
 const MIN_STALL: Duration = Duration::from_secs(3);
@@ -39,18 +40,19 @@ pub(crate) enum SessionEnd {
 }
 
 /// Runs one session; returns how it ended and whether it published any frame.
-/// `producer` is the stream's slab producer, made on the first frame ever and
-/// kept across sessions.
+/// `publisher` is the stream's end of its slab, made on the first frame ever
+/// and kept across sessions.
 pub(crate) fn run(
     shared: &StreamShared,
     started: Instant,
-    producer: &mut Option<Producer>,
+    publisher: &mut Publisher,
 ) -> (SessionEnd, bool) {
     let mut session = Session {
         shared,
         config: &shared.config,
         started,
-        producer,
+        publisher,
+        codec: String::new(),
         published: false,
         synced: false,
         references_damaged: false,
@@ -75,7 +77,9 @@ struct Session<'a> {
     shared: &'a StreamShared,
     config: &'a StreamConfig,
     started: Instant,
-    producer: &'a mut Option<Producer>,
+    publisher: &'a mut Publisher,
+    /// The codec this session decodes (FFmpeg's name).
+    codec: String,
     published: bool,
     /// Whether this session's decoder has had a keyframe: frames before it
     /// have no reference at all and are never published.
@@ -126,6 +130,7 @@ impl Session<'_> {
             .threads(self.config.decode_threads)
             .keyframes_only(self.config.skip == SkipPolicy::Keyframes);
         let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
+        self.codec.clone_from(&info.codec_name);
         let media = MediaInfo {
             codec: info.codec_name.clone(),
             profile: info.profile.clone(),
@@ -290,6 +295,7 @@ impl Session<'_> {
                 status.set_media(media);
             }
         }
+        self.publisher.observe(self.shared, &self.codec, frame);
         if keyframe {
             let now = Instant::now();
             if let Some(previous) = self.last_keyframe.replace(now) {
@@ -313,7 +319,7 @@ impl Session<'_> {
                 return Ok(());
             }
         }
-        let producer = match self.producer(frame) {
+        let producer = match self.publisher.producer(self.shared, frame) {
             Ok(producer) => producer,
             Err(error) => {
                 Counters::add(&status.counters.no_slab, 1);
@@ -370,39 +376,6 @@ impl Session<'_> {
             status.set_state(StreamState::Streaming);
         }
         Ok(())
-    }
-
-    /// The stream's producer; on the very first frame, builds the slab sized for
-    /// it (or for the configured resize). Later sessions keep that geometry and
-    /// scale to it, so readers always see one frame size.
-    fn producer(&mut self, frame: &VideoFrame) -> Result<&mut Producer> {
-        if self.producer.is_none() {
-            let (width, height) = self
-                .config
-                .resize
-                .unwrap_or((frame.width(), frame.height()));
-            let layout = FrameLayout::new(width, height, self.config.format)?;
-            let mut slab_config = SlabConfig::new(layout)
-                .stream_id(self.shared.status.id.clone())
-                .capacity(self.config.queue_capacity)
-                .policy(self.config.drop_policy)
-                .reader_slots(self.config.reader_slots);
-            if let Some(megabytes) = self.config.max_memory_mb {
-                slab_config = slab_config.max_memory_mb(megabytes);
-            }
-            if let Some(admit) = &self.shared.admit_slab {
-                let (_, slots) = slab_config.resolve()?;
-                admit(slots * layout.len())?;
-            }
-            let (producer, consumer, reader) = slab::new(slab_config)?;
-            let _ = self.shared.slab.set(SlabEnds {
-                reader,
-                consumer: std::sync::Mutex::new(Some(consumer)),
-            });
-            self.shared.slab_built();
-            *self.producer = Some(producer);
-        }
-        Ok(self.producer.as_mut().expect("set above"))
     }
 }
 

@@ -173,7 +173,8 @@ pub struct StreamStatus {
     pub dropped: StreamDrops,
     /// Published frames the slab's ordered queue did not deliver (by the drop
     /// policy, or because nothing consumes the queue), by reason. Latest
-    /// readers may have seen them.
+    /// readers may have seen them. Like `dropped`, summed over every slab the
+    /// stream had (a new one comes with a new picture size).
     pub evicted: EvictCounts,
     /// Packets the decoder refused (with an error, or "full" past the re-send
     /// bound) and decode calls that failed.
@@ -199,17 +200,24 @@ pub struct StreamStatus {
     pub stage_latency: StageLatency,
 }
 
-/// A state transition, as sent on a stream's event channel.
+/// A state transition, or a change in what the camera sends, as sent on a
+/// stream's event channel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamEvent {
     /// The stream's id.
     pub id: String,
-    /// The state entered.
+    /// The state entered (for a media change: the current state).
     pub state: StreamState,
     /// When it was entered.
     pub at: SystemTime,
-    /// The error that caused it, for `Reconnecting`, `AuthFailed` and `Failed`.
+    /// The error that caused it, for `Reconnecting`, `AuthFailed` and `Failed`;
+    /// for a media change, why frames stay at the old size (the memory
+    /// budget refused the new slab).
     pub error: Option<Error>,
+    /// For a media change (the camera's codec or picture size changed): what
+    /// it sends now, also in [`StreamStatus::media`]. `None` for a state
+    /// transition.
+    pub media: Option<MediaInfo>,
 }
 
 /// The slowly changing part of a status, swapped whole.
@@ -289,6 +297,7 @@ impl StatusCell {
             state: StreamState::Connecting,
             at: since,
             error: None,
+            media: None,
         });
         Self {
             events,
@@ -337,11 +346,34 @@ impl StatusCell {
             state,
             at: since,
             error,
+            media: None,
         });
     }
 
     pub(crate) fn set_media(&self, media: MediaInfo) {
         self.update(|record| record.media = Some(media));
+    }
+
+    /// The camera changed what it sends (codec, picture size): records
+    /// `media` and announces it, in the current state; with `error` (a new
+    /// slab the budget refused), which becomes the last error too.
+    pub(crate) fn media_changed(&self, media: MediaInfo, error: Option<Error>) {
+        let current = self.record.load();
+        let at = SystemTime::now();
+        let state = current.state.clone();
+        self.record.store(Arc::new(StateRecord {
+            state: state.clone(),
+            since: current.since,
+            last_error: error.clone().or_else(|| current.last_error.clone()),
+            media: Some(media.clone()),
+        }));
+        self.events.send(StreamEvent {
+            id: self.id.clone(),
+            state,
+            at,
+            error,
+            media: Some(media),
+        });
     }
 
     fn update(&self, change: impl FnOnce(&mut StateRecord)) {
