@@ -1,6 +1,7 @@
-//! The damage policy against packet loss over TCP: a GStreamer RTSP server
-//! behind the fault proxy, which removes 1 % of the interleaved RTP packets
-//! (whole `$` frames, as a camera whose send buffer overflowed does). With
+//! The damage policy against packet loss over TCP: the simulator (a noisy
+//! test pattern at a real camera's bitrate) behind the fault proxy, which
+//! removes 1 % of the interleaved RTP packets (whole `$` frames, as a camera
+//! whose send buffer overflowed does). With
 //! `on_damage = "hold"` no damaged picture is published; with `"flag"` most
 //! frames are, and every one whose pixels are off says it is damaged.
 
@@ -15,7 +16,8 @@ mod stream_util;
 use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultProxy, RtpLoss};
-use rtsp_fixture::{pattern, RtspServer, MOUNT_H264};
+use rtsp_fixture::pattern;
+use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
 use rtsp_ingest::slab::{Damage, Frame};
 use rtsp_ingest::stream::{OnDamage, Stream, StreamConfig, StreamStatus};
 use stream_util::wait_for;
@@ -25,7 +27,7 @@ const LOSSY: Duration = Duration::from_secs(8);
 
 /// A stream through `proxy` with the damage policy `on_damage`.
 fn start(proxy: &FaultProxy, on_damage: OnDamage) -> Stream {
-    let config = StreamConfig::new(&proxy.url(MOUNT_H264))
+    let config = StreamConfig::new(&proxy.url("/cam0"))
         .unwrap()
         .connect_timeout(Duration::from_secs(3))
         .stall_timeout(Duration::from_secs(5))
@@ -39,7 +41,8 @@ fn intact(frame: &Frame) -> bool {
     let rows: Vec<u8> = (0..frame.height() as usize)
         .flat_map(|y| frame.row(0, y).to_vec())
         .collect();
-    pattern::check_bgr24(&rows).is_ok()
+    let layout = pattern::Layout::bgr24(frame.width() as usize, frame.height() as usize);
+    pattern::check(&rows, &layout, pattern::DEFAULT_TOLERANCE).is_ok()
 }
 
 /// What the lossy stretch showed: every published frame's damage and
@@ -54,8 +57,11 @@ struct Run {
 /// Streams cleanly until 10 frames are out, then through 1 % RTP loss for
 /// [`LOSSY`], checking every frame the ordered queue delivers.
 fn run_lossy(on_damage: OnDamage) -> Run {
-    let server = RtspServer::start_looping();
-    let proxy = FaultProxy::start(server.addr());
+    let config = SimulatorConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .pattern(PatternOptions::default().noise(8));
+    let simulator = Simulator::start(config).unwrap();
+    let proxy = FaultProxy::start(simulator.addr());
     let mut stream = start(&proxy, on_damage);
     wait_for(&stream, Duration::from_secs(15), "streaming", |s| {
         s.published >= 10
