@@ -65,14 +65,19 @@ fn frames_until(
 }
 
 fn media_events(events: &[StreamEvent]) -> Vec<&StreamEvent> {
-    events.iter().filter(|event| event.media.is_some()).collect()
+    events
+        .iter()
+        .filter(|event| event.media.is_some())
+        .collect()
 }
 
 #[test]
 fn without_a_resize_a_new_size_moves_the_stream_to_a_new_slab() {
     let simulator = simulator();
     let mut stream = Stream::start("cam", config(&simulator.url(0))).unwrap();
-    let first = stream.wait_latest(Duration::from_secs(10)).expect("a frame");
+    let first = stream
+        .wait_latest(Duration::from_secs(10))
+        .expect("a frame");
     assert_eq!(size(&first), OLD);
     let old_reader = stream.reader().unwrap();
     let old_consumer = stream.take_consumer().unwrap();
@@ -95,7 +100,9 @@ fn without_a_resize_a_new_size_moves_the_stream_to_a_new_slab() {
         .wait_after(frames.last().unwrap().seq(), wait)
         .unwrap();
     assert_eq!(size(&newer), NEW);
-    assert!(consumer.pop_oldest().is_some_and(|frame| size(&frame) == NEW));
+    assert!(consumer
+        .pop_oldest()
+        .is_some_and(|frame| size(&frame) == NEW));
     let status = wait_for(&stream, wait, "the new size in the status", |s| {
         s.media.as_ref().is_some_and(|m| (m.width, m.height) == NEW)
     });
@@ -109,7 +116,10 @@ fn without_a_resize_a_new_size_moves_the_stream_to_a_new_slab() {
     let changes = media_events(&events);
     assert_eq!(changes.len(), 1, "{events:#?}");
     let media = changes[0].media.as_ref().unwrap();
-    assert_eq!((media.codec.as_str(), media.width, media.height), ("h264", NEW.0, NEW.1));
+    assert_eq!(
+        (media.codec.as_str(), media.width, media.height),
+        ("h264", NEW.0, NEW.1)
+    );
     assert!(changes[0].error.is_none(), "{events:#?}");
     assert!(stream.stop());
 }

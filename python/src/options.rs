@@ -15,7 +15,8 @@ use crate::errors::{config_error, OrRaise};
 
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
-const OPTIONS: &str = "format, resize, transport, decode_threads, skip, on_damage, connect_timeout, \
+const OPTIONS: &str =
+    "format, resize, transport, decode_threads, skip, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 

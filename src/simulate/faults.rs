@@ -244,9 +244,7 @@ impl FromStr for Fault {
             "auth" => parse_credentials(value)
                 .map(|(user, password)| Fault::Auth { user, password })
                 .map_err(context),
-            "resize-after" => parse_resize(value)
-                .map(Fault::ResizeAfter)
-                .map_err(context),
+            "resize-after" => parse_resize(value).map(Fault::ResizeAfter).map_err(context),
             _ => Err(invalid(format!(
                 "unknown fault `{key}`; one of {FAULT_KEYS}"
             ))),
@@ -362,9 +360,11 @@ fn check_user(user: &str) -> Result<()> {
 
 /// `3s:1280x720`.
 fn parse_resize(s: &str) -> Result<ResizeAfter> {
-    let (after, size) = s
-        .split_once(':')
-        .ok_or_else(|| invalid(format!("`{s}` is not DURATION:WIDTHxHEIGHT, e.g. 3s:1280x720")))?;
+    let (after, size) = s.split_once(':').ok_or_else(|| {
+        invalid(format!(
+            "`{s}` is not DURATION:WIDTHxHEIGHT, e.g. 3s:1280x720"
+        ))
+    })?;
     let after = parse_duration(after.trim()).and_then(nonzero)?;
     let (width, height) = size
         .trim()
@@ -469,7 +469,11 @@ mod tests {
         let faults = Faults::none().with(resize);
         assert_eq!(faults.to_string(), "resize-after=3s:1280x720");
         assert_eq!(faults.to_string().parse::<Faults>().unwrap(), faults);
-        for bad in ["resize-after=3s", "resize-after=3s:wide", "resize-after=0s:64x64"] {
+        for bad in [
+            "resize-after=3s",
+            "resize-after=3s:wide",
+            "resize-after=0s:64x64",
+        ] {
             let error = bad.parse::<Fault>().unwrap_err();
             assert!(error.message().contains("resize-after"), "{error}");
         }

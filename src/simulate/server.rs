@@ -276,7 +276,12 @@ struct Playback {
 /// The frame camera `camera`'s session `play` sends `n`-th, and its `pts` and
 /// `dts`: from the resized clip once the resize fault struck, with timestamps
 /// going on from where the first clip stopped.
-fn nth<'s>(shared: &'s Shared, camera: usize, play: &Playback, n: u64) -> (&'s ClipFrame, i64, i64) {
+fn nth<'s>(
+    shared: &'s Shared,
+    camera: usize,
+    play: &Playback,
+    n: u64,
+) -> (&'s ClipFrame, i64, i64) {
     match (play.resized_at, &shared.cameras[camera].resized) {
         (Some((first, offset)), Some(clip)) if n >= first => {
             let (frame, pts, dts) = clip.nth(n - first);

@@ -16,9 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 use arbitrary::{Arbitrary, Unstructured};
 use rtsp_ingest::slab::{
     self, Committed, Consumer, Damage, DropCounts, DropPolicy, DropReason, EvictCounts, Frame,
-    FrameInfo,
-    FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats, SlotWriter,
-    StageTimes,
+    FrameInfo, FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats,
+    SlotWriter, StageTimes,
 };
 
 /// One step of a scenario.
