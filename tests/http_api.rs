@@ -33,7 +33,8 @@ fn control_api_end_to_end() {
 
     // Add a stream with options; it reaches `streaming`.
     let options = json!({"transport": "tcp", "format": "rgb24", "resize": "160x120",
-                         "queue_capacity": 2, "skip": "all", "drop_policy": "latest"});
+                         "queue_capacity": 2, "skip": "all", "drop_policy": "latest",
+                         "on_damage": "flag"});
     let reply = api.post("/streams", &add_body("cam", &url, options));
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert!(reply.content_type.starts_with("application/json"));
@@ -48,6 +49,8 @@ fn control_api_end_to_end() {
         "since",
         "decoded",
         "published",
+        "damaged",
+        "rtp_packets_lost",
         "decode_errors",
         "reconnects",
         "events_lost",

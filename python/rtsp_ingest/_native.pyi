@@ -23,6 +23,7 @@ __all__ = [
 ENGINE_VERSION: str
 
 PixelFormat = Literal["bgr24", "rgb24", "gray8", "yuv420p", "nv12"]
+Damage = Literal["clean", "concealed", "damaged_reference"]
 Size = Union[tuple[int, int], str]
 
 class ErrorInfo(TypedDict):
@@ -57,6 +58,8 @@ class Status(TypedDict, total=False):
     core: Optional[int]
     decoded: int
     published: int
+    damaged: int
+    rtp_packets_lost: int
     dropped: dict[str, int]
     evicted: dict[str, int]
     decode_errors: int
@@ -72,6 +75,7 @@ class Event(TypedDict):
     state: str
     at: float
     error: Optional[ErrorInfo]
+    media: Optional[MediaInfo]
 
 @final
 class Frame:
@@ -97,6 +101,8 @@ class Frame:
     def age(self) -> float: ...
     @property
     def keyframe(self) -> bool: ...
+    @property
+    def damage(self) -> Damage: ...
     @property
     def decoded_at(self) -> Optional[float]: ...
     @property

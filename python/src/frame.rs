@@ -14,7 +14,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
-use rtsp_ingest::slab::{Frame, FrameLayout, PixelFormat};
+use rtsp_ingest::slab::{Damage, Frame, FrameLayout, PixelFormat};
 
 use crate::clock;
 use crate::dlpack::{self, Lease, DEVICE_CPU};
@@ -61,6 +61,7 @@ pub(crate) struct PyFrame {
     capture_time: Option<SystemTime>,
     received: Instant,
     keyframe: bool,
+    damage: Damage,
     decoded: Option<Instant>,
     converted: Option<Instant>,
 }
@@ -76,6 +77,7 @@ impl PyFrame {
             capture_time: frame.capture_time(),
             received: frame.received(),
             keyframe: frame.is_keyframe(),
+            damage: frame.damage(),
             decoded: frame.decoded_at(),
             converted: frame.converted_at(),
             exports: Arc::new(AtomicUsize::new(0)),
@@ -203,6 +205,14 @@ impl PyFrame {
     #[getter]
     fn keyframe(&self) -> bool {
         self.keyframe
+    }
+
+    /// How intact the picture is: "clean", "concealed" (the decoder patched
+    /// errors or lost packets) or "damaged_reference" (decoded from a damaged
+    /// picture). Only "clean" unless the stream has ``on_damage="flag"``.
+    #[getter]
+    fn damage(&self) -> &'static str {
+        self.damage.name()
     }
 
     /// When the decoder gave the picture out (``time.monotonic()`` seconds), or None.

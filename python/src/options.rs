@@ -9,13 +9,16 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
-use rtsp_ingest::stream::{Backoff, DecodeMode, Secret, SkipPolicy, StreamConfig, Transport};
+use rtsp_ingest::stream::{
+    Backoff, DecodeMode, OnDamage, Secret, SkipPolicy, StreamConfig, Transport,
+};
 
 use crate::errors::{config_error, OrRaise};
 
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
-const OPTIONS: &str = "format, resize, transport, decode_threads, skip, decode, connect_timeout, \
+const OPTIONS: &str =
+    "format, resize, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 
@@ -70,6 +73,7 @@ fn apply(
         "decode_threads" => config.decode_threads(number(key, value)?),
         "skip" => config.skip(skip(value)?),
         "decode" => config.decode(parse::<DecodeMode>(key, value)?),
+        "on_damage" => config.on_damage(parse::<OnDamage>(key, value)?),
         "connect_timeout" => config.connect_timeout(seconds(key, value)?),
         "stall_timeout" => config.stall_timeout(seconds(key, value)?),
         "auth_retry" => config.auth_retry(seconds(key, value)?),

@@ -19,6 +19,7 @@ use crate::options;
 /// real time, to every client; ``clip="file.mp4"`` serves a file instead.
 /// ``faults`` are the CLI's ``--fault`` strings, for every camera or one:
 /// ``"cut-every=10s"``, ``"stall-after=5s"``, ``"corrupt=0.001"``,
+/// ``"resize-after=3s:1280x720"``,
 /// ``"cam1:stall-after=2s"``. ``auth="user:password"`` (or a pair) makes
 /// every camera require that login. A context manager; ``urls`` lists the
 /// cameras' URLs (without the login). As a pytest fixture::

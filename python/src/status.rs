@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rtsp_ingest::stream::{StreamEvent, StreamState, StreamStatus};
+use rtsp_ingest::stream::{MediaInfo, StreamEvent, StreamState, StreamStatus};
 use rtsp_ingest::Error;
 
 use crate::clock;
@@ -22,6 +22,18 @@ pub(crate) fn error_dict<'py>(py: Python<'py>, error: &Error) -> PyResult<Bound<
     dict.set_item("message", error.to_string())?;
     dict.set_item("field", error.field())?;
     Ok(dict)
+}
+
+/// What the camera sends, as a dict.
+fn media_dict<'py>(py: Python<'py>, media: &MediaInfo) -> PyResult<Bound<'py, PyDict>> {
+    let info = PyDict::new(py);
+    info.set_item("codec", &media.codec)?;
+    info.set_item("profile", &media.profile)?;
+    info.set_item("width", media.width)?;
+    info.set_item("height", media.height)?;
+    info.set_item("fps", media.fps)?;
+    info.set_item("decode", media.decode.name())?;
+    Ok(info)
 }
 
 /// A status snapshot as a dict.
@@ -51,23 +63,17 @@ pub(crate) fn status_dict<'py>(
         .map(|error| error_dict(py, error))
         .transpose()?;
     dict.set_item("last_error", last_error)?;
-    let media = match &status.media {
-        None => None,
-        Some(media) => {
-            let info = PyDict::new(py);
-            info.set_item("codec", &media.codec)?;
-            info.set_item("profile", &media.profile)?;
-            info.set_item("width", media.width)?;
-            info.set_item("height", media.height)?;
-            info.set_item("fps", media.fps)?;
-            info.set_item("decode", media.decode.name())?;
-            Some(info)
-        }
-    };
+    let media = status
+        .media
+        .as_ref()
+        .map(|media| media_dict(py, media))
+        .transpose()?;
     dict.set_item("media", media)?;
     dict.set_item("core", status.core)?;
     dict.set_item("decoded", status.decoded)?;
     dict.set_item("published", status.published)?;
+    dict.set_item("damaged", status.damaged)?;
+    dict.set_item("rtp_packets_lost", status.rtp_packets_lost)?;
     let dropped = PyDict::new(py);
     for (reason, count) in status.dropped.by_reason() {
         dropped.set_item(reason, count)?;
@@ -97,7 +103,8 @@ pub(crate) fn status_dict<'py>(
     Ok(dict)
 }
 
-/// A state transition as a dict: `{"id", "state", "at", "error"}`.
+/// A state transition (or a media change) as a dict: `{"id", "state", "at",
+/// "error", "media"}`, `media` set for a media change.
 pub(crate) fn event_dict<'py>(
     py: Python<'py>,
     event: &StreamEvent,
@@ -112,5 +119,11 @@ pub(crate) fn event_dict<'py>(
         .map(|error| error_dict(py, error))
         .transpose()?;
     dict.set_item("error", error)?;
+    let media = event
+        .media
+        .as_ref()
+        .map(|media| media_dict(py, media))
+        .transpose()?;
+    dict.set_item("media", media)?;
     Ok(dict)
 }

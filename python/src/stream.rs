@@ -27,6 +27,8 @@ use crate::wait::{self, Slice};
 /// ``format`` (bgr24, rgb24, gray8, yuv420p, nv12), ``resize`` ((w, h) or
 /// "WxH"), ``transport`` (tcp, udp, udp_multicast, http, auto),
 /// ``decode_threads``, ``skip`` ("all", "keyframes", "every_nth(N)" or N),
+/// ``on_damage`` ("hold": only clean frames; "flag": damaged ones too, see
+/// ``Frame.damage``),
 /// ``connect_timeout``, ``stall_timeout``, ``auth_retry`` (seconds),
 /// ``backoff`` ((initial, max) seconds), ``queue_capacity``, ``drop_policy``,
 /// ``reader_slots`` (spare slots for frames Python holds), ``max_memory_mb``,

@@ -152,3 +152,33 @@ def test_fast_decoding_is_an_option_the_status_reports(sim):
         rtsp_ingest.Stream(sim.urls[0], decode="turbo")
     assert error.value.field == "decode"
     assert "turbo" in str(error.value) and "fast" in str(error.value)
+
+
+def test_damage_is_flagged_or_held():
+    """A camera that damages its RTP payloads: with on_damage="flag" the damaged
+    frames come through, each saying how; with the default "hold" none does."""
+
+    with rtsp_ingest.Simulator(cameras=1, size=(320, 180), faults=["corrupt=0.00005"]) as sim:
+        with rtsp_ingest.Stream(sim.urls[0], on_damage="flag", stall_timeout=10) as flagged:
+            seen = set()
+            deadline = time.monotonic() + 20
+            frame = flagged.wait(timeout=10)
+            while time.monotonic() < deadline and len(seen) < 2:
+                assert frame is not None
+                seen.add(frame.damage)
+                frame = flagged.wait(after=frame.seq, timeout=10)
+            assert "clean" in seen and seen - {"clean"}, seen
+            assert seen <= {"clean", "concealed", "damaged_reference"}
+            assert flagged.status()["damaged"] > 0
+        with rtsp_ingest.Stream(sim.urls[0], stall_timeout=10) as held:
+            frame = held.wait(timeout=10)
+            for _ in range(20):
+                assert frame is not None and frame.damage == "clean"
+                frame = held.wait(after=frame.seq, timeout=10)
+            assert held.status()["damaged"] == 0
+
+
+def test_an_unknown_damage_policy_names_its_field():
+    with pytest.raises(rtsp_ingest.ConfigError) as raised:
+        rtsp_ingest.Stream("rtsp://127.0.0.1:9/x", on_damage="show")
+    assert raised.value.field == "on_damage"

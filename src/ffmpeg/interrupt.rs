@@ -70,6 +70,10 @@ pub struct Interrupt {
     /// [`ConnectStage::code`] in the top 8 bits (0 = none), the microseconds
     /// from `base` to the stage's start in the low 56 (2^56 µs is 2,000 years).
     stage: AtomicU64,
+    /// RTP packets the RTP demuxer of the input this interrupt bounds found
+    /// missing (its "RTP: missed N packets", see [`super::stage`]), summed over
+    /// every input it has bounded; only grows.
+    rtp_lost: AtomicU64,
 }
 
 /// The low bits of `Interrupt::stage`: microseconds since `base`.
@@ -84,6 +88,7 @@ impl Default for Interrupt {
             stop: AtomicBool::new(false),
             fired: AtomicU8::new(FIRED_NONE),
             stage: AtomicU64::new(0),
+            rtp_lost: AtomicU64::new(0),
         }
     }
 }
@@ -132,6 +137,21 @@ impl Interrupt {
     pub fn is_stopped(&self) -> bool {
         // Relaxed: see `stop`.
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// RTP packets found missing so far, over every input this interrupt has
+    /// bounded (see [`super::InputOptions::reorder_queue_size`] for when FFmpeg
+    /// can tell).
+    pub fn rtp_packets_lost(&self) -> u64 {
+        // Relaxed: a statistic, written by the worker's own FFmpeg calls (the
+        // log callback runs inside them) and read by it after they return.
+        self.rtp_lost.load(Ordering::Relaxed)
+    }
+
+    /// Adds `packets` to [`rtp_packets_lost`](Self::rtp_packets_lost).
+    pub(crate) fn note_rtp_lost(&self, packets: u64) {
+        // Relaxed: see `rtp_packets_lost`.
+        self.rtp_lost.fetch_add(packets, Ordering::Relaxed);
     }
 
     /// Records that the attempt now waits for `stage` (from now on), or for

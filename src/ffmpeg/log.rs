@@ -11,8 +11,9 @@
 //! warning, [`set_level`]) filters first, so messages below it are never
 //! formatted, except the RTSP client's two progress messages (a request sent,
 //! an answer line), which are read for the stream's
-//! [`ConnectStage`](super::ConnectStage) and emitted only if the level asks
-//! for them.
+//! [`ConnectStage`](super::ConnectStage), and the RTP demuxer's "missed N
+//! packets", which is counted for the stream; they are emitted only if the
+//! level asks for them.
 //!
 //! FFmpeg's byte-by-byte dump of RTSP replies (`ret=%d c=%02x [%c]`, trace
 //! level) is dropped unformatted: it spells out, one character per line, the
@@ -127,7 +128,7 @@ unsafe extern "C" fn callback(avcl: *mut c_void, level: c_int, fmt: *const c_cha
     // SAFETY: FFmpeg passes a NUL-terminated format string: one byte at least.
     let progress = match unsafe { *fmt.cast::<u8>() } {
         // SAFETY: as above, non-null and NUL-terminated, alive for the call.
-        b'S' | b'l' => Progress::of(unsafe { CStr::from_ptr(fmt) }),
+        b'S' | b'l' | b'R' => Progress::of(unsafe { CStr::from_ptr(fmt) }),
         _ => None,
     };
     // SAFETY: plain getter.

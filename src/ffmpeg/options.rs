@@ -168,8 +168,12 @@ impl InputOptions {
         self
     }
 
-    /// How many RTP packets to buffer for reordering (`reorder_queue_size`,
-    /// UDP only). `None` leaves FFmpeg's default.
+    /// How many RTP packets to buffer for reordering (`reorder_queue_size`).
+    /// `None` leaves FFmpeg's default: 500 over UDP, none over TCP. Only with a
+    /// queue does FFmpeg notice a sequence gap ("RTP: missed N packets",
+    /// counted in [`Interrupt::rtp_packets_lost`](super::Interrupt::rtp_packets_lost)):
+    /// over TCP, where nothing arrives out of order, 2 costs the delay of one
+    /// packet after a gap and nothing otherwise.
     pub fn reorder_queue_size(mut self, packets: Option<u32>) -> Self {
         self.reorder_queue_size = packets;
         self

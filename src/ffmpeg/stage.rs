@@ -121,14 +121,18 @@ impl fmt::Display for ConnectStage {
     }
 }
 
-/// The two FFmpeg log messages that tell the RTSP client's progress, by their
-/// format strings (libavformat/rtsp.c).
+/// The FFmpeg log messages that tell the RTSP client's progress, by their
+/// format strings: two from libavformat/rtsp.c, and the RTP demuxer's report
+/// of a sequence gap (libavformat/rtpdec.c, logged on the RTSP context when
+/// its reordering queue gives up waiting for the missing packets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Progress {
     /// `"Sending:\n%s--\n"`: a request went out.
     Sent,
     /// `"line='%s'\n"`: a line of an answer came in.
     AnswerLine,
+    /// `"RTP: missed %d packets\n"`: packets were lost.
+    RtpMissed,
 }
 
 impl Progress {
@@ -138,6 +142,7 @@ impl Progress {
         match format.to_bytes() {
             b"Sending:\n%s--\n" => Some(Progress::Sent),
             b"line='%s'\n" => Some(Progress::AnswerLine),
+            b"RTP: missed %d packets\n" => Some(Progress::RtpMissed),
             _ => None,
         }
     }
@@ -172,7 +177,18 @@ pub(super) unsafe fn note_log_message(avcl: *mut c_void, progress: Progress, tex
                 interrupt.set_stage(Some(ConnectStage::FirstFrame));
             }
         }
+        Progress::RtpMissed => {
+            if let Some(packets) = missed_packets(text) {
+                interrupt.note_rtp_lost(packets);
+            }
+        }
     }
+}
+
+/// The count in a formatted "RTP: missed N packets" message.
+fn missed_packets(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once("RTP: missed ")?;
+    rest.split(' ').next()?.parse().ok()
 }
 
 /// The `Interrupt` bounding the `AVFormatContext` at `avcl`, when `avcl` is
@@ -224,5 +240,14 @@ mod tests {
         assert_eq!(Progress::of(c"Sending:\n%s--\n"), Some(Progress::Sent));
         assert_eq!(Progress::of(c"line='%s'\n"), Some(Progress::AnswerLine));
         assert_eq!(Progress::of(c"Sending"), None);
+        assert_eq!(
+            Progress::of(c"RTP: missed %d packets\n"),
+            Some(Progress::RtpMissed)
+        );
+        assert_eq!(
+            missed_packets("[rtsp @ 0x55d0] RTP: missed 3 packets\n"),
+            Some(3)
+        );
+        assert_eq!(missed_packets("RTP: missed many packets"), None);
     }
 }

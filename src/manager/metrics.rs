@@ -12,10 +12,12 @@ use prometheus_client::registry::Registry;
 use crate::stream::{LatencyHistogram, StreamStatus};
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 16] = [
+pub const METRIC_NAMES: [&str; 18] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
+    "rtsp_ingest_frames_damaged_total",
+    "rtsp_ingest_rtp_packets_lost_total",
     "rtsp_ingest_frames_dropped_total",
     "rtsp_ingest_frames_evicted_total",
     "rtsp_ingest_decode_errors_total",
@@ -175,6 +177,18 @@ impl Collector for Snapshot {
             "rtsp_ingest_frames_published",
             "Frames published to the slab",
             |s| s.published,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_frames_damaged",
+            "Published frames that were damaged (on_damage = \"flag\")",
+            |s| s.damaged,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_rtp_packets_lost",
+            "RTP packets lost on the way (sequence gaps)",
+            |s| s.rtp_packets_lost,
         )?;
         let rows = statuses
             .iter()

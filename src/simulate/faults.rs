@@ -1,7 +1,7 @@
 //! What a simulated camera does wrong, on purpose: [`Faults`], built from
 //! `key=value` [`Fault`]s (`cut-every=10s`, `stall-after=5s`, `corrupt=0.001`,
-//! `auth=user:pass`), optionally aimed at one camera ([`FaultSpec`],
-//! `cam1:stall-after=5s`).
+//! `auth=user:pass`, `resize-after=3s:1280x720`), optionally aimed at one
+//! camera ([`FaultSpec`], `cam1:stall-after=5s`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +29,22 @@ pub struct Faults {
     /// Require this login (RTSP Basic authentication): requests other than
     /// `OPTIONS` without it get `401 Unauthorized` with `WWW-Authenticate`.
     pub auth: Option<(String, String)>,
+    /// Change the picture size this long after `PLAY` (someone reconfigured
+    /// the camera): from the next frame on, the session sends the test
+    /// pattern encoded at the new size, starting with a keyframe whose new
+    /// SPS/PPS travel in band; the SDP and the RTP session stay the same.
+    pub resize_after: Option<ResizeAfter>,
+}
+
+/// When and to what size a camera changes its picture ([`Faults::resize_after`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResizeAfter {
+    /// Time after `PLAY`.
+    pub after: Duration,
+    /// The new width (even, at least 16).
+    pub width: u32,
+    /// The new height (even, at least 16).
+    pub height: u32,
 }
 
 impl fmt::Debug for Faults {
@@ -38,6 +54,7 @@ impl fmt::Debug for Faults {
             .field("stall_after", &self.stall_after)
             .field("corrupt", &self.corrupt)
             .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
+            .field("resize_after", &self.resize_after)
             .finish()
     }
 }
@@ -55,6 +72,7 @@ impl Faults {
             Fault::StallAfter(after) => self.stall_after = Some(after),
             Fault::Corrupt(probability) => self.corrupt = Some(probability),
             Fault::Auth { user, password } => self.auth = Some((user, password)),
+            Fault::ResizeAfter(resize) => self.resize_after = Some(resize),
         }
         self
     }
@@ -66,6 +84,7 @@ impl Faults {
             stall_after: other.stall_after.or(self.stall_after),
             corrupt: other.corrupt.or(self.corrupt),
             auth: other.auth.clone().or_else(|| self.auth.clone()),
+            resize_after: other.resize_after.or(self.resize_after),
         }
     }
 
@@ -93,6 +112,9 @@ impl Faults {
         }
         if let Some((user, _)) = &self.auth {
             check_user(user)?;
+        }
+        if let Some(resize) = &self.resize_after {
+            check_resize(resize)?;
         }
         Ok(())
     }
@@ -128,6 +150,14 @@ impl fmt::Display for Faults {
         if let Some((user, _)) = &self.auth {
             parts.push(format!("auth={user}:***"));
         }
+        if let Some(resize) = &self.resize_after {
+            parts.push(format!(
+                "resize-after={}:{}x{}",
+                DisplayDuration(resize.after),
+                resize.width,
+                resize.height
+            ));
+        }
         if parts.is_empty() {
             f.write_str("none")
         } else {
@@ -153,6 +183,8 @@ pub enum Fault {
         /// The password.
         password: String,
     },
+    /// `resize-after=DURATION:WIDTHxHEIGHT`: see [`Faults::resize_after`].
+    ResizeAfter(ResizeAfter),
 }
 
 impl fmt::Debug for Fault {
@@ -166,12 +198,13 @@ impl fmt::Debug for Fault {
                 .field("user", user)
                 .field("password", &"***")
                 .finish(),
+            Fault::ResizeAfter(resize) => f.debug_tuple("ResizeAfter").field(resize).finish(),
         }
     }
 }
 
 const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROBABILITY, \
-                          auth=USER:PASSWORD";
+                          auth=USER:PASSWORD, resize-after=DURATION:WIDTHxHEIGHT";
 
 impl FromStr for Fault {
     type Err = Error;
@@ -211,6 +244,7 @@ impl FromStr for Fault {
             "auth" => parse_credentials(value)
                 .map(|(user, password)| Fault::Auth { user, password })
                 .map_err(context),
+            "resize-after" => parse_resize(value).map(Fault::ResizeAfter).map_err(context),
             _ => Err(invalid(format!(
                 "unknown fault `{key}`; one of {FAULT_KEYS}"
             ))),
@@ -324,6 +358,43 @@ fn check_user(user: &str) -> Result<()> {
     Ok(())
 }
 
+/// `3s:1280x720`.
+fn parse_resize(s: &str) -> Result<ResizeAfter> {
+    let (after, size) = s.split_once(':').ok_or_else(|| {
+        invalid(format!(
+            "`{s}` is not DURATION:WIDTHxHEIGHT, e.g. 3s:1280x720"
+        ))
+    })?;
+    let after = parse_duration(after.trim()).and_then(nonzero)?;
+    let (width, height) = size
+        .trim()
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
+        .ok_or_else(|| invalid(format!("size `{size}` is not WIDTHxHEIGHT, e.g. 1280x720")))?;
+    let resize = ResizeAfter {
+        after,
+        width,
+        height,
+    };
+    check_resize(&resize)?;
+    Ok(resize)
+}
+
+fn check_resize(resize: &ResizeAfter) -> Result<()> {
+    let (width, height) = (resize.width, resize.height);
+    if width < 16 || height < 16 || width % 2 + height % 2 != 0 || width > 8192 || height > 8192 {
+        return Err(invalid(format!(
+            "size {width}x{height} must be even, at least 16x16 and at most 8192x8192"
+        )));
+    }
+    if resize.after.is_zero() {
+        return Err(invalid(
+            "fault resize-after must be longer than zero".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 fn nonzero(duration: Duration) -> Result<Duration> {
     if duration.is_zero() {
         Err(invalid("the duration must be longer than zero".to_owned()))
@@ -389,6 +460,24 @@ mod tests {
                 password: "pa:ss".into()
             }
         );
+        let resize = Fault::ResizeAfter(ResizeAfter {
+            after: Duration::from_secs(3),
+            width: 1280,
+            height: 720,
+        });
+        assert_eq!("resize-after=3s:1280x720".parse::<Fault>().unwrap(), resize);
+        let faults = Faults::none().with(resize);
+        assert_eq!(faults.to_string(), "resize-after=3s:1280x720");
+        assert_eq!(faults.to_string().parse::<Faults>().unwrap(), faults);
+        for bad in [
+            "resize-after=3s",
+            "resize-after=3s:wide",
+            "resize-after=0s:64x64",
+        ] {
+            let error = bad.parse::<Fault>().unwrap_err();
+            assert!(error.message().contains("resize-after"), "{error}");
+        }
+        assert!("resize-after=1s:641x360".parse::<Fault>().is_err());
     }
 
     #[test]

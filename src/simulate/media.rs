@@ -232,6 +232,22 @@ impl Clip {
         }
     }
 
+    /// The test pattern of `source` at another size, for the `resize-after`
+    /// fault (x264 and x265 repeat the new parameter sets before every
+    /// keyframe, so a session can switch to it mid-stream).
+    pub(crate) fn resized(source: &Source, width: u32, height: u32) -> Result<Clip> {
+        match source {
+            Source::Pattern(options) => Self::pattern(&options.clone().size(width, height)),
+            Source::File(path) => Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "fault resize-after needs the test pattern, not the clip file {}",
+                    path.display()
+                ),
+            )),
+        }
+    }
+
     /// The test pattern, encoded once.
     fn pattern(options: &PatternOptions) -> Result<Clip> {
         options.validate()?;

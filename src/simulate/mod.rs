@@ -78,7 +78,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults};
+pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults, ResizeAfter};
 pub use media::{MediaInfo, PatternOptions, Source};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -336,11 +336,19 @@ impl Simulator {
         let addr = listener.local_addr().map_err(io_error)?;
         listener.set_nonblocking(true).map_err(io_error)?;
         let cameras = (0..config.cameras)
-            .map(|index| Camera {
-                faults: config.faults_of(index),
-                counters: Counters::default(),
+            .map(|index| {
+                let faults = config.faults_of(index);
+                let resized = faults
+                    .resize_after
+                    .map(|resize| Clip::resized(&config.source, resize.width, resize.height))
+                    .transpose()?;
+                Ok(Camera {
+                    faults,
+                    counters: Counters::default(),
+                    resized,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let settings = Settings {
             max_packet_size: config.max_packet_size,
             write_timeout: config.write_timeout,

@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::Faults;
-use super::media::Clip;
+use super::media::{Clip, ClipFrame};
 use super::rtsp::{self, Parsed, Request, Response, Status, TransportRequest};
 use super::send_record::{SendTable, StampLog};
 use super::stamp::SentFrame;
@@ -84,6 +84,8 @@ impl Counters {
 pub(crate) struct Camera {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    /// The clip at the size of the `resize-after` fault, if it has one.
+    pub(crate) resized: Option<Clip>,
 }
 
 /// What every thread of one simulator shares.
@@ -266,6 +268,27 @@ struct Playback {
     number: u64,
     stalled: bool,
     corrupter: Option<Corrupter>,
+    /// Once the `resize-after` fault struck: the first frame sent from the
+    /// resized clip, and the 90 kHz time its frames are offset by.
+    resized_at: Option<(u64, i64)>,
+}
+
+/// The frame camera `camera`'s session `play` sends `n`-th, and its `pts` and
+/// `dts`: from the resized clip once the resize fault struck, with timestamps
+/// going on from where the first clip stopped.
+fn nth<'s>(
+    shared: &'s Shared,
+    camera: usize,
+    play: &Playback,
+    n: u64,
+) -> (&'s ClipFrame, i64, i64) {
+    match (play.resized_at, &shared.cameras[camera].resized) {
+        (Some((first, offset)), Some(clip)) if n >= first => {
+            let (frame, pts, dts) = clip.nth(n - first);
+            (frame, offset + pts, offset + dts)
+        }
+        _ => shared.clip.nth(n),
+    }
 }
 
 /// Damages RTP payload bytes with a fixed probability per byte, drawing the
@@ -433,7 +456,7 @@ impl<'a> Connection<'a> {
     fn next_media_in(&self) -> Option<Duration> {
         let session = self.session.as_ref()?;
         let play = session.play.as_ref().filter(|play| !play.stalled)?;
-        let (_, _, dts) = self.shared.clip.nth(play.next);
+        let (_, _, dts) = nth(self.shared, session.camera, play, play.next);
         let due = play.started + ticks(dts);
         let faults = &self.shared.cameras[session.camera].faults;
         let mut wait = due.saturating_duration_since(Instant::now());
@@ -661,6 +684,7 @@ impl<'a> Connection<'a> {
             number,
             stalled: false,
             corrupter: faults.corrupt.and_then(Corrupter::new),
+            resized_at: None,
         });
         add(&counters.playing, 1);
         // Packetize the first frame now: RTP-Info tells its sequence number
@@ -691,11 +715,15 @@ impl<'a> Connection<'a> {
 
     /// Writes the next frame into the muxer (its packets wait in it).
     fn packetize_next(&mut self) -> crate::Result<()> {
-        let clip = &self.shared.clip;
-        let Some(play) = self.session.as_mut().and_then(|s| s.play.as_mut()) else {
+        let shared = self.shared;
+        let Some(session) = self.session.as_mut() else {
             return Ok(());
         };
-        let (frame, pts, dts) = clip.nth(play.next);
+        let camera = session.camera;
+        let Some(play) = session.play.as_mut() else {
+            return Ok(());
+        };
+        let (frame, pts, dts) = nth(shared, camera, play, play.next);
         play.muxer.write(&frame.data, pts, dts, frame.key)?;
         play.next += 1;
         Ok(())
@@ -792,11 +820,20 @@ impl<'a> Connection<'a> {
             }
             return Flow::Continue;
         }
+        if let Some(resize) = faults.resize_after {
+            if play.resized_at.is_none() && elapsed >= resize.after {
+                // The resized clip starts with a keyframe, at the time the
+                // next frame of the first one was due.
+                let (_, _, dts) = self.shared.clip.nth(play.next);
+                play.resized_at = Some((play.next, dts));
+                tracing::debug!(peer = %self.peer, camera, "simulator: changing the picture size");
+            }
+        }
         loop {
             let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) else {
                 return Flow::Continue;
             };
-            let (_, _, dts) = self.shared.clip.nth(play.next);
+            let (_, _, dts) = nth(self.shared, camera, play, play.next);
             if play.started + ticks(dts) > Instant::now() || self.shared.stopping() {
                 return Flow::Continue;
             }

@@ -10,7 +10,37 @@ use std::time::{Duration, Instant, SystemTime};
 use bytemuck::{Pod, Zeroable};
 
 use super::layout::{FrameLayout, PixelFormat, Plane};
+use crate::names::named_enum;
 use crate::sync::Arc;
+
+named_enum! {
+    /// How intact a decoded picture is. A stream publishes only `Clean` frames
+    /// unless its damage policy is
+    /// [`OnDamage::Flag`](crate::stream::OnDamage::Flag).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Damage {
+        /// Decoded without error from intact data, every reference clean.
+        #[default]
+        Clean = "clean",
+        /// Part of the picture is guesswork: the decoder reported errors in it
+        /// and concealed them, or packets of it were lost (RTP sequence gaps,
+        /// a packet the demuxer flagged corrupt).
+        Concealed = "concealed",
+        /// Decoded without error, but from a reference that was damaged: no
+        /// clean keyframe has come since the last damaged picture, so the damage
+        /// may show (smeared, in the wrong place) until the next one.
+        DamagedReference = "damaged_reference",
+    }
+    display;
+    parse "damage";
+}
+
+impl Damage {
+    /// Whether the picture is anything but [`Clean`](Damage::Clean).
+    pub fn is_damaged(self) -> bool {
+        self != Damage::Clean
+    }
+}
 
 /// What the producer knows about a frame when it commits it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +54,8 @@ pub struct FrameInfo {
     pub received: Instant,
     /// Whether the frame is a keyframe (an IDR picture).
     pub keyframe: bool,
+    /// How intact the picture is.
+    pub damage: Damage,
     /// When the frame passed each stage of the pipeline, where the producer
     /// recorded it.
     pub stages: StageTimes,
@@ -42,14 +74,15 @@ pub struct StageTimes {
 }
 
 impl FrameInfo {
-    /// A frame received now, with no pts, no capture time, not a keyframe, no
-    /// stage times.
+    /// A clean frame received now, with no pts, no capture time, not a
+    /// keyframe, no stage times.
     pub fn received_now() -> Self {
         Self {
             pts_ns: None,
             capture_time: None,
             received: Instant::now(),
             keyframe: false,
+            damage: Damage::Clean,
             stages: StageTimes::default(),
         }
     }
@@ -190,6 +223,12 @@ impl Frame {
         self.slot.meta.info.keyframe
     }
 
+    /// How intact the picture is: always [`Damage::Clean`] unless the
+    /// stream's damage policy is [`OnDamage::Flag`](crate::stream::OnDamage::Flag).
+    pub fn damage(&self) -> Damage {
+        self.slot.meta.info.damage
+    }
+
     /// When the decoder gave the picture out, if the producer recorded it.
     pub fn decoded_at(&self) -> Option<Instant> {
         self.slot.meta.info.stages.decoded
@@ -241,6 +280,7 @@ impl std::fmt::Debug for Frame {
             .field("height", &self.height())
             .field("format", &self.format())
             .field("keyframe", &self.is_keyframe())
+            .field("damage", &self.damage())
             .finish_non_exhaustive()
     }
 }

@@ -36,7 +36,7 @@ mod sample;
 use std::sync::Arc as StdArc;
 
 pub use consumer::{Consumer, Reader};
-pub use frame::{Frame, FrameInfo, FrameMeta, StageTimes};
+pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
 pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
@@ -64,6 +64,7 @@ pub struct SlabConfig {
     policy: DropPolicy,
     reader_slots: usize,
     max_memory_mb: Option<f64>,
+    first_seq: u64,
 }
 
 impl SlabConfig {
@@ -77,7 +78,17 @@ impl SlabConfig {
             policy: DropPolicy::default(),
             reader_slots: 2,
             max_memory_mb: None,
+            first_seq: 0,
         }
+    }
+
+    /// The sequence number of the slab's first frame (default 0). A slab that
+    /// replaces another (a stream whose picture size changed) continues its
+    /// numbering, so `latest_after(seq)` with a seq from the old slab works on
+    /// the new one.
+    pub fn first_seq(mut self, seq: u64) -> Self {
+        self.first_seq = seq;
+        self
     }
 
     /// The stream id every frame carries.
@@ -228,6 +239,6 @@ pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
     });
     let reader = Reader::new(Arc::clone(&shared));
     let consumer = Consumer::new(Arc::clone(&shared), reader_role);
-    let producer = Producer::new(shared, homes, writer_role);
+    let producer = Producer::new(shared, homes, writer_role, config.first_seq);
     Ok((producer, consumer, reader))
 }

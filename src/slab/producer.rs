@@ -95,12 +95,17 @@ pub struct Producer {
 }
 
 impl Producer {
-    pub(crate) fn new(shared: Arc<Shared>, homes: Box<[Arc<Slot>]>, role: WriterRole) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        homes: Box<[Arc<Slot>]>,
+        role: WriterRole,
+        first_seq: u64,
+    ) -> Self {
         Self {
             homes,
             role,
             cursor: 0,
-            next_seq: 0,
+            next_seq: first_seq,
             sampler: (shared.policy == DropPolicy::Sample)
                 .then(|| Sampler::new(shared.ring.capacity())),
             shared,
@@ -141,6 +146,11 @@ impl Producer {
     /// The geometry of every frame in this slab.
     pub fn layout(&self) -> &FrameLayout {
         &self.homes[0].layout
+    }
+
+    /// The sequence number the next offered frame gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     /// Queues the committed slot `index` as the policy says.

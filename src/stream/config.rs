@@ -35,6 +35,25 @@ pub struct Credentials {
     pub password: Secret,
 }
 
+named_enum! {
+    /// What a stream publishes after damage (packet loss, decode errors): see
+    /// [`Damage`](crate::slab::Damage). Frames decoded before a session's first
+    /// keyframe have no reference at all and are never published.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum OnDamage {
+        /// Publish only clean frames: after damage, nothing until the next clean
+        /// keyframe. Dropped frames count as `corrupt`.
+        #[default]
+        Hold = "hold",
+        /// Publish damaged frames too, each flagged with its
+        /// [`Frame::damage`](crate::slab::Frame::damage) and counted in
+        /// [`StreamStatus::damaged`](super::StreamStatus::damaged).
+        Flag = "flag",
+    }
+    display;
+    parse "on_damage";
+}
+
 /// Which frames to decode and publish.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum SkipPolicy {
@@ -187,6 +206,7 @@ pub struct StreamConfig {
     pub(crate) decode_threads: u32,
     pub(crate) skip: SkipPolicy,
     pub(crate) decode: DecodeMode,
+    pub(crate) on_damage: OnDamage,
     pub(crate) connect_timeout: Duration,
     pub(crate) stall_timeout: Option<Duration>,
     pub(crate) backoff: Backoff,
@@ -240,6 +260,7 @@ impl StreamConfig {
             decode_threads: 1,
             skip: SkipPolicy::default(),
             decode: DecodeMode::default(),
+            on_damage: OnDamage::default(),
             connect_timeout: Duration::from_secs(5),
             stall_timeout: None,
             backoff: Backoff::default(),
@@ -342,6 +363,13 @@ impl StreamConfig {
     /// How exactly to decode (default [`DecodeMode::Full`]).
     pub fn decode(mut self, mode: DecodeMode) -> Self {
         self.decode = mode;
+        self
+    }
+
+    /// What to publish after damage: only clean frames (`Hold`, the default)
+    /// or damaged ones too, flagged (`Flag`).
+    pub fn on_damage(mut self, policy: OnDamage) -> Self {
+        self.on_damage = policy;
         self
     }
 

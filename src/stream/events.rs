@@ -163,6 +163,7 @@ mod tests {
             },
             at: SystemTime::now(),
             error: None,
+            media: None,
         }
     }
 

@@ -1,10 +1,11 @@
 //! [`Stream`]: a running stream's handle. Starts the worker thread, reads its
 //! frames and status, and stops it in bounded time.
 
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::config::StreamConfig;
@@ -13,15 +14,50 @@ use super::status::{StatusCell, StreamEvent, StreamStatus};
 use super::worker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffmpeg::Interrupt;
-use crate::slab::{Consumer, Frame, Reader};
+use crate::slab::{Consumer, DropCounts, EvictCounts, Frame, Reader, SlabStats};
 
 /// How long [`Stream::stop`] waits for the worker before giving up on joining it.
 const STOP_BUDGET: Duration = Duration::from_millis(1500);
 
-/// The slab's reading ends, made when the first connection tells the frame size.
+/// The slab's reading ends, made when the first connection tells the frame
+/// size, and made anew when the camera's picture size changes (without a
+/// configured resize): readers then find the new slab on their next call.
 pub(crate) struct SlabEnds {
     pub(crate) reader: Reader,
     pub(crate) consumer: Mutex<Option<Consumer>>,
+    /// The drops and evictions of the slabs this one replaced (final: a
+    /// replaced slab gets no more frames), so the stream's books add up.
+    pub(crate) retired: RetiredBooks,
+}
+
+/// What the slabs a stream no longer uses counted.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RetiredBooks {
+    pub(crate) dropped: DropCounts,
+    pub(crate) evicted: EvictCounts,
+}
+
+impl SlabEnds {
+    /// The slab's stats with the replaced slabs' drops and evictions added.
+    pub(crate) fn stats(&self) -> SlabStats {
+        let mut stats = self.reader.stats();
+        let (dropped, evicted) = (self.retired.dropped, self.retired.evicted);
+        stats.dropped.no_free_slot += dropped.no_free_slot;
+        stats.dropped.abandoned += dropped.abandoned;
+        stats.evicted.overwritten += evicted.overwritten;
+        stats.evicted.sampled_out += evicted.sampled_out;
+        stats.evicted.queue_full += evicted.queue_full;
+        stats
+    }
+
+    /// The books to hand to the slab replacing this one, given the replaced
+    /// slab's final `stats` ([`stats`](Self::stats) of this one).
+    pub(crate) fn books(stats: &SlabStats) -> RetiredBooks {
+        RetiredBooks {
+            dropped: stats.dropped,
+            evicted: stats.evicted,
+        }
+    }
 }
 
 /// Asked before the slab is built, with its pixel bytes; an error refuses it (the
@@ -45,7 +81,10 @@ pub(crate) struct StreamShared {
     pub(crate) status: StatusCell,
     /// Bounds every blocking FFmpeg call; its stop flag is the stream's.
     pub(crate) interrupt: Arc<Interrupt>,
-    pub(crate) slab: OnceLock<SlabEnds>,
+    /// The current slab's reading ends (`None` until the first frame). Swapped
+    /// whole by the worker on a re-layout, before the old producer is dropped,
+    /// so a waiter woken by the old slab's close finds the new one.
+    slab: ArcSwapOption<SlabEnds>,
     /// Set by the worker as its last act; `stop` waits on it with a deadline.
     finished: Mutex<Finish>,
     finished_signal: Condvar,
@@ -85,7 +124,7 @@ impl StreamShared {
     fn request_stop(&self) {
         self.interrupt.stop();
         // Waiters return `None` at once, even before the worker has ended.
-        if let Some(ends) = self.slab.get() {
+        if let Some(ends) = self.slab() {
             ends.reader.close_waiters();
         }
         self.slab_built();
@@ -147,29 +186,47 @@ impl StreamShared {
 
     pub(crate) fn status(&self) -> StreamStatus {
         self.status.snapshot(
-            self.slab.get().map(|ends| ends.reader.stats()),
+            self.slab.load().as_ref().map(|ends| ends.stats()),
             self.interrupt.stage(),
         )
     }
 
-    pub(crate) fn latest(&self) -> Option<Frame> {
-        self.slab.get()?.reader.latest()
+    /// The current slab's ends, once the first frame has sized it.
+    pub(crate) fn slab(&self) -> Option<Arc<SlabEnds>> {
+        self.slab.load_full()
     }
 
-    /// The slab's reader, once the first frame has sized the slab.
-    pub(crate) fn reader(&self) -> Option<&Reader> {
-        Some(&self.slab.get()?.reader)
+    /// Makes `ends` the current slab (the first, or one replacing the last)
+    /// and wakes whoever waits for it. Call before dropping the producer of a
+    /// slab it replaces.
+    pub(crate) fn set_slab(&self, ends: SlabEnds) {
+        self.slab.store(Some(Arc::new(ends)));
+        self.slab_built();
+    }
+
+    pub(crate) fn latest(&self) -> Option<Frame> {
+        self.slab.load().as_ref()?.reader.latest()
+    }
+
+    /// The newest frame if newer than `seq`.
+    pub(crate) fn latest_after(&self, seq: u64) -> Option<Frame> {
+        self.slab.load().as_ref()?.reader.latest_after(seq)
+    }
+
+    /// A reader of the current slab, once the first frame has sized it.
+    pub(crate) fn reader(&self) -> Option<Reader> {
+        Some(self.slab.load().as_ref()?.reader.clone())
     }
 
     /// The slab's ends, once built: waits for the first frame to size the slab
     /// until `deadline`, or `None` if the worker ends first.
-    fn wait_slab(&self, deadline: Option<Instant>) -> Option<&SlabEnds> {
+    fn wait_slab(&self, deadline: Option<Instant>) -> Option<Arc<SlabEnds>> {
         let mut finished = self
             .finished
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
         loop {
-            if let Some(ends) = self.slab.get() {
+            if let Some(ends) = self.slab() {
                 return Some(ends);
             }
             if finished.done || self.is_stopping() {
@@ -190,16 +247,25 @@ impl StreamShared {
     }
 
     /// The newest frame newer than `after` (any frame for `None`), blocking up
-    /// to `timeout` for one (see [`Reader::wait_after`]).
+    /// to `timeout` for one (see [`Reader::wait_after`]). A wait on a slab
+    /// that is replaced (its producer dropped) goes on on the new one.
     pub(crate) fn wait_frame(&self, after: Option<u64>, timeout: Duration) -> Option<Frame> {
         let deadline = Instant::now().checked_add(timeout);
-        let reader = &self.wait_slab(deadline)?.reader;
-        let left = deadline.map_or(Duration::MAX, |deadline| {
-            deadline.saturating_duration_since(Instant::now())
-        });
-        match after {
-            Some(seq) => reader.wait_after(seq, left),
-            None => reader.wait_latest(left),
+        loop {
+            let ends = self.wait_slab(deadline)?;
+            let left = deadline.map_or(Duration::MAX, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            let frame = match after {
+                Some(seq) => ends.reader.wait_after(seq, left),
+                None => ends.reader.wait_latest(left),
+            };
+            let replaced = self
+                .slab()
+                .is_some_and(|current| !Arc::ptr_eq(&current, &ends));
+            if frame.is_some() || !replaced || self.is_stopping() {
+                return frame;
+            }
         }
     }
 
@@ -292,7 +358,7 @@ impl Stream {
             config,
             status,
             interrupt: Interrupt::new(),
-            slab: OnceLock::new(),
+            slab: ArcSwapOption::empty(),
             finished: Mutex::new(Finish::default()),
             finished_signal: Condvar::new(),
             wake: Mutex::new(()),
@@ -365,8 +431,9 @@ impl Stream {
     }
 
     /// The newest frame if newer than `seq` (pass the last frame's `seq()`).
+    /// Sequence numbers go on across a re-layout (a new picture size).
     pub fn latest_after(&self, seq: u64) -> Option<Frame> {
-        self.shared.slab.get()?.reader.latest_after(seq)
+        self.shared.latest_after(seq)
     }
 
     /// The next frame newer than `seq`, blocking without spinning until one is
@@ -403,16 +470,21 @@ impl Stream {
     }
 
     /// A reader of the stream's slab, once the first connection has sized it.
+    /// When the camera changes its picture size (and no resize is
+    /// configured) the stream moves to a new slab: this reader's slab is then
+    /// closed ([`Reader::is_closed`]); ask for a new reader. The
+    /// [`latest`](Self::latest) and `wait_*` methods follow by themselves.
     pub fn reader(&self) -> Option<Reader> {
-        Some(self.shared.slab.get()?.reader.clone())
+        self.shared.reader()
     }
 
-    /// The slab's ordered consumer, once (later calls get `None`), and only after
-    /// the first connection has sized the slab.
+    /// The slab's ordered consumer, once per slab (later calls get `None`), and
+    /// only after the first connection has sized the slab. After a re-layout
+    /// (see [`reader`](Self::reader)) the old consumer's slab gets no more
+    /// frames and this gives the new slab's consumer.
     pub fn take_consumer(&self) -> Option<Consumer> {
         self.shared
-            .slab
-            .get()?
+            .slab()?
             .consumer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -468,7 +540,7 @@ impl FrameSource {
 
     /// The newest frame if newer than `seq`.
     pub fn latest_after(&self, seq: u64) -> Option<Frame> {
-        self.0.slab.get()?.reader.latest_after(seq)
+        self.0.latest_after(seq)
     }
 
     /// See [`Stream::wait_after`].

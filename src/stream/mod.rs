@@ -7,12 +7,15 @@ mod events;
 mod feed;
 mod handle;
 mod latency;
+mod publisher;
 mod session;
 mod status;
 mod worker;
 
 pub use crate::ffmpeg::ConnectStage;
-pub use config::{Backoff, Credentials, DecodeMode, Secret, SkipPolicy, StreamConfig, Transport};
+pub use config::{
+    Backoff, Credentials, DecodeMode, OnDamage, Secret, SkipPolicy, StreamConfig, Transport,
+};
 pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;
 pub(crate) use handle::StreamShared;

@@ -1,12 +1,14 @@
-//! One connection's life: open → pick the video stream → read → decode → gate
-//! corrupt frames → convert straight into a slab slot → commit with metadata,
-//! until the stream ends, stalls, fails or is stopped.
+//! One connection's life: open → pick the video stream → read → decode → judge
+//! each frame's damage and gate it by the stream's [`OnDamage`] policy →
+//! convert straight into a slab slot → commit with metadata, until the stream
+//! ends, stalls, fails or is stopped.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{DecodeMode, SkipPolicy, StreamConfig};
+use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig, Transport};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
-use super::handle::{SlabEnds, StreamShared};
+use super::handle::StreamShared;
+use super::publisher::Publisher;
 use super::status::{Counters, MediaInfo, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
@@ -14,10 +16,14 @@ use crate::ffmpeg::{
     ConnectStage, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
     VideoFrame,
 };
-use crate::slab::{self, FrameInfo, FrameLayout, Producer, SlabConfig, StageTimes};
+use crate::slab::{Damage, FrameInfo, StageTimes};
 
 /// The stall timeout's floor, and the default when no GOP has been measured.
 const MIN_STALL: Duration = Duration::from_secs(3);
+
+/// FFmpeg's RTP reordering queue over TCP: the smallest that makes it notice
+/// (and log) sequence gaps; see [`InputOptions::reorder_queue_size`].
+const TCP_REORDER_QUEUE: u32 = 2;
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
 /// or a final state; the worker decides).
@@ -34,20 +40,24 @@ pub(crate) enum SessionEnd {
 }
 
 /// Runs one session; returns how it ended and whether it published any frame.
-/// `producer` is the stream's slab producer, made on the first frame ever and
-/// kept across sessions.
+/// `publisher` is the stream's end of its slab, made on the first frame ever
+/// and kept across sessions.
 pub(crate) fn run(
     shared: &StreamShared,
     started: Instant,
-    producer: &mut Option<Producer>,
+    publisher: &mut Publisher,
 ) -> (SessionEnd, bool) {
     let mut session = Session {
         shared,
         config: &shared.config,
         started,
-        producer,
+        publisher,
+        codec: String::new(),
         published: false,
-        awaiting_keyframe: true,
+        synced: false,
+        references_damaged: false,
+        packet_damaged: false,
+        rtp_lost_seen: shared.interrupt.rtp_packets_lost(),
         media_sized: false,
         nth: 0,
         last_keyframe: None,
@@ -67,11 +77,21 @@ struct Session<'a> {
     shared: &'a StreamShared,
     config: &'a StreamConfig,
     started: Instant,
-    producer: &'a mut Option<Producer>,
+    publisher: &'a mut Publisher,
+    /// The codec this session decodes (FFmpeg's name).
+    codec: String,
     published: bool,
-    /// After a decode error or packet loss (and at the start), publish nothing
-    /// until a clean keyframe.
-    awaiting_keyframe: bool,
+    /// Whether this session's decoder has had a keyframe: frames before it
+    /// have no reference at all and are never published.
+    synced: bool,
+    /// Whether a damaged picture (or lost data) came since the last clean
+    /// keyframe: the frames decoded now may refer to it.
+    references_damaged: bool,
+    /// Whether the packet being decoded lost data on its way (an RTP sequence
+    /// gap noticed while reading it, or the demuxer's corrupt flag).
+    packet_damaged: bool,
+    /// The interrupt's RTP-loss count when last read.
+    rtp_lost_seen: u64,
     /// Frames seen by the `EveryNth` skip policy.
     nth: u64,
     last_keyframe: Option<Instant>,
@@ -93,8 +113,10 @@ impl Session<'_> {
     fn stream(&mut self) -> Result<SessionEnd> {
         let status = &self.shared.status;
         let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
+        let interleaved = matches!(self.config.transport, Transport::Tcp | Transport::Http);
         let options = InputOptions::default()
             .transport(self.config.transport)
+            .reorder_queue_size(interleaved.then_some(TCP_REORDER_QUEUE))
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
@@ -109,6 +131,7 @@ impl Session<'_> {
             .keyframes_only(self.config.skip == SkipPolicy::Keyframes)
             .fast(self.config.decode == DecodeMode::Fast);
         let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
+        self.codec.clone_from(&info.codec_name);
         let media = MediaInfo {
             codec: info.codec_name.clone(),
             profile: info.profile.clone(),
@@ -146,9 +169,7 @@ impl Session<'_> {
             if packet.stream_index() != info.index {
                 continue;
             }
-            if packet.is_corrupt() {
-                self.awaiting_keyframe = true;
-            }
+            self.packet_damaged = self.note_rtp_loss() || packet.is_corrupt();
             if self.decode(
                 &mut decoder,
                 &packet,
@@ -165,6 +186,19 @@ impl Session<'_> {
                 return Ok(SessionEnd::Stalled(stall));
             }
         }
+    }
+
+    /// Counts the RTP packets lost since the last call; whether there were any.
+    /// FFmpeg notices a gap while it reads the packets after it, so the loss
+    /// is pinned on the packet being read then.
+    fn note_rtp_loss(&mut self) -> bool {
+        let lost = self.shared.interrupt.rtp_packets_lost();
+        let new = lost.saturating_sub(self.rtp_lost_seen);
+        self.rtp_lost_seen = lost;
+        if new > 0 {
+            Counters::add(&self.shared.status.counters.rtp_packets_lost, new);
+        }
+        new > 0
     }
 
     /// Max(3 s, two GOPs), unless configured.
@@ -227,7 +261,23 @@ impl Session<'_> {
     fn decode_error(&mut self, error: &Error) {
         tracing::debug!(stream = %self.shared.status.id, "decode error: {error}");
         Counters::add(&self.shared.status.counters.decode_errors, 1);
-        self.awaiting_keyframe = true;
+        self.references_damaged = true;
+    }
+
+    /// How intact `frame` is, from the decoder's error flags, the packet's
+    /// losses and the references' state; updates that state.
+    fn judge(&mut self, frame: &VideoFrame) -> Damage {
+        let flagged = frame.is_corrupt() || frame.decode_error_flags() != 0;
+        let damage = if flagged || self.packet_damaged {
+            Damage::Concealed
+        } else if self.references_damaged && !frame.is_key() {
+            Damage::DamagedReference
+        } else {
+            Damage::Clean
+        };
+        // A clean keyframe resets the references; anything damaged taints them.
+        self.references_damaged = damage.is_damaged();
+        damage
     }
 
     fn on_frame(
@@ -247,25 +297,21 @@ impl Session<'_> {
                 status.set_media(media);
             }
         }
+        self.publisher.observe(self.shared, &self.codec, frame);
         if keyframe {
             let now = Instant::now();
             if let Some(previous) = self.last_keyframe.replace(now) {
                 self.gop = Some(now - previous);
             }
         }
-        // Corrupt-frame gating: never publish a damaged picture, and after damage
-        // publish nothing until a clean keyframe resets the references.
-        if frame.is_corrupt() || frame.decode_error_flags() != 0 {
-            self.awaiting_keyframe = true;
+        // Damage gating: nothing before the session's first keyframe; after
+        // that, `Hold` publishes only clean frames (after damage, nothing until
+        // a clean keyframe resets the references), `Flag` publishes all, flagged.
+        self.synced |= keyframe;
+        let damage = self.judge(frame);
+        if !self.synced || (damage.is_damaged() && self.config.on_damage == OnDamage::Hold) {
             Counters::add(&status.counters.corrupt, 1);
             return Ok(());
-        }
-        if self.awaiting_keyframe {
-            if !keyframe {
-                Counters::add(&status.counters.corrupt, 1);
-                return Ok(());
-            }
-            self.awaiting_keyframe = false;
         }
         if let SkipPolicy::EveryNth(n) = self.config.skip {
             let take = self.nth.is_multiple_of(u64::from(n.get()));
@@ -275,7 +321,7 @@ impl Session<'_> {
                 return Ok(());
             }
         }
-        let producer = match self.producer(frame) {
+        let producer = match self.publisher.producer(self.shared, frame) {
             Ok(producer) => producer,
             Err(error) => {
                 Counters::add(&status.counters.no_slab, 1);
@@ -295,6 +341,7 @@ impl Session<'_> {
             capture_time: capture_time(input, pts, timing),
             received,
             keyframe,
+            damage,
             stages: StageTimes {
                 decoded: Some(decoded),
                 converted: Some(Instant::now()),
@@ -311,6 +358,9 @@ impl Session<'_> {
             );
         }
         status.frame_published(received, stages);
+        if damage.is_damaged() {
+            Counters::add(&status.counters.damaged, 1);
+        }
         if let Some(frames) = self.config.panic_after {
             // Relaxed: this thread wrote the counter; no other memory rides on it.
             if status
@@ -328,39 +378,6 @@ impl Session<'_> {
             status.set_state(StreamState::Streaming);
         }
         Ok(())
-    }
-
-    /// The stream's producer; on the very first frame, builds the slab sized for
-    /// it (or for the configured resize). Later sessions keep that geometry and
-    /// scale to it, so readers always see one frame size.
-    fn producer(&mut self, frame: &VideoFrame) -> Result<&mut Producer> {
-        if self.producer.is_none() {
-            let (width, height) = self
-                .config
-                .resize
-                .unwrap_or((frame.width(), frame.height()));
-            let layout = FrameLayout::new(width, height, self.config.format)?;
-            let mut slab_config = SlabConfig::new(layout)
-                .stream_id(self.shared.status.id.clone())
-                .capacity(self.config.queue_capacity)
-                .policy(self.config.drop_policy)
-                .reader_slots(self.config.reader_slots);
-            if let Some(megabytes) = self.config.max_memory_mb {
-                slab_config = slab_config.max_memory_mb(megabytes);
-            }
-            if let Some(admit) = &self.shared.admit_slab {
-                let (_, slots) = slab_config.resolve()?;
-                admit(slots * layout.len())?;
-            }
-            let (producer, consumer, reader) = slab::new(slab_config)?;
-            let _ = self.shared.slab.set(SlabEnds {
-                reader,
-                consumer: std::sync::Mutex::new(Some(consumer)),
-            });
-            self.shared.slab_built();
-            *self.producer = Some(producer);
-        }
-        Ok(self.producer.as_mut().expect("set above"))
     }
 }
 

@@ -104,7 +104,10 @@ pub struct MediaInfo {
 /// frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamDrops {
-    /// Corrupt or decoded with errors, or after packet loss before the next keyframe.
+    /// Damaged (corrupt, decoded with errors, lost packets, or decoded after
+    /// such damage before the next clean keyframe) under
+    /// [`OnDamage::Hold`](super::OnDamage::Hold), or decoded before a
+    /// session's first keyframe.
     pub corrupt: u64,
     /// Skipped by the stream's [`SkipPolicy`](super::SkipPolicy).
     pub skipped: u64,
@@ -159,11 +162,22 @@ pub struct StreamStatus {
     pub decoded: u64,
     /// Frames published to the slab (each became its latest frame).
     pub published: u64,
+    /// Of the published frames, those that were damaged (concealed, or decoded
+    /// from a damaged reference): only with
+    /// [`OnDamage::Flag`](super::OnDamage::Flag); each carries its
+    /// [`Damage`](crate::slab::Damage).
+    pub damaged: u64,
+    /// RTP packets the camera sent that never arrived (sequence gaps), as
+    /// FFmpeg's RTP demuxer reports them: over TCP and HTTP tunnelling (a
+    /// camera whose send buffer overflowed drops whole packets) and UDP; not
+    /// counted with `transport = "auto"`.
+    pub rtp_packets_lost: u64,
     /// Decoded frames dropped before publication, by reason.
     pub dropped: StreamDrops,
     /// Published frames the slab's ordered queue did not deliver (by the drop
     /// policy, or because nothing consumes the queue), by reason. Latest
-    /// readers may have seen them.
+    /// readers may have seen them. Like `dropped`, summed over every slab the
+    /// stream had (a new one comes with a new picture size).
     pub evicted: EvictCounts,
     /// Packets the decoder refused (with an error, or "full" past the re-send
     /// bound) and decode calls that failed.
@@ -189,17 +203,24 @@ pub struct StreamStatus {
     pub stage_latency: StageLatency,
 }
 
-/// A state transition, as sent on a stream's event channel.
+/// A state transition, or a change in what the camera sends, as sent on a
+/// stream's event channel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamEvent {
     /// The stream's id.
     pub id: String,
-    /// The state entered.
+    /// The state entered (for a media change: the current state).
     pub state: StreamState,
     /// When it was entered.
     pub at: SystemTime,
-    /// The error that caused it, for `Reconnecting`, `AuthFailed` and `Failed`.
+    /// The error that caused it, for `Reconnecting`, `AuthFailed` and `Failed`;
+    /// for a media change, why frames stay at the old size (the memory
+    /// budget refused the new slab).
     pub error: Option<Error>,
+    /// For a media change (the camera's codec or picture size changed): what
+    /// it sends now, also in [`StreamStatus::media`]. `None` for a state
+    /// transition.
+    pub media: Option<MediaInfo>,
 }
 
 /// The slowly changing part of a status, swapped whole.
@@ -217,6 +238,10 @@ pub(crate) struct StateRecord {
 pub(crate) struct Counters {
     pub(crate) decoded: AtomicU64,
     pub(crate) published: AtomicU64,
+    /// Published frames that were damaged.
+    pub(crate) damaged: AtomicU64,
+    /// RTP packets lost, as FFmpeg reported them.
+    pub(crate) rtp_packets_lost: AtomicU64,
     pub(crate) corrupt: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) no_slab: AtomicU64,
@@ -275,6 +300,7 @@ impl StatusCell {
             state: StreamState::Connecting,
             at: since,
             error: None,
+            media: None,
         });
         Self {
             events,
@@ -323,11 +349,34 @@ impl StatusCell {
             state,
             at: since,
             error,
+            media: None,
         });
     }
 
     pub(crate) fn set_media(&self, media: MediaInfo) {
         self.update(|record| record.media = Some(media));
+    }
+
+    /// The camera changed what it sends (codec, picture size): records
+    /// `media` and announces it, in the current state; with `error` (a new
+    /// slab the budget refused), which becomes the last error too.
+    pub(crate) fn media_changed(&self, media: MediaInfo, error: Option<Error>) {
+        let current = self.record.load();
+        let at = SystemTime::now();
+        let state = current.state.clone();
+        self.record.store(Arc::new(StateRecord {
+            state: state.clone(),
+            since: current.since,
+            last_error: error.clone().or_else(|| current.last_error.clone()),
+            media: Some(media.clone()),
+        }));
+        self.events.send(StreamEvent {
+            id: self.id.clone(),
+            state,
+            at,
+            error,
+            media: Some(media),
+        });
     }
 
     fn update(&self, change: impl FnOnce(&mut StateRecord)) {
@@ -382,6 +431,8 @@ impl StatusCell {
             core: self.core,
             decoded: Counters::get(&counters.decoded),
             published: Counters::get(&counters.published),
+            damaged: Counters::get(&counters.damaged),
+            rtp_packets_lost: Counters::get(&counters.rtp_packets_lost),
             dropped: StreamDrops {
                 corrupt: Counters::get(&counters.corrupt),
                 skipped: Counters::get(&counters.skipped),

@@ -8,6 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::handle::StreamShared;
+use super::publisher::Publisher;
 use super::session::{self, SessionEnd};
 use super::status::{Counters, StreamState};
 use crate::error::{Error, ErrorKind};
@@ -66,12 +67,12 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
     // Consecutive attempts that published nothing: the backoff exponent.
     let mut failures = 0u32;
     let started = Instant::now();
-    let mut producer = None;
+    let mut publisher = Publisher::default();
     loop {
         // A new attempt: the last one's stage is over.
         shared.interrupt.set_stage(None);
         status.set_state(StreamState::Connecting);
-        let (end, published) = session::run(shared, started, &mut producer);
+        let (end, published) = session::run(shared, started, &mut publisher);
         if published {
             failures = 0;
         }

@@ -22,6 +22,7 @@
 //! | `BlackHole`    | like `Stall`, client->server discarded  | accepted, never answered, no upstream connection |
 //! | `Garbage`      | server->client bytes replaced by random bytes | accepted, every request answered with non-RTSP garbage |
 //! | `Corrupt(c)`   | random byte flips in server->client data per [`Corruption`] | same |
+//! | `DropRtp(l)`   | whole interleaved RTP packets (`$` frames on even channels) removed per [`RtpLoss`]; RTSP and RTCP intact | same |
 //!
 //! Plus [`FaultProxy::cut_all`] (shutdown every live connection), [`FaultProxy::refuse_new_for`]
 //! (close the listening socket so connects get ECONNREFUSED, re-listen on the same port later)
@@ -57,6 +58,28 @@ pub enum Fault {
     Garbage,
     /// Flip random bytes of the server->client stream.
     Corrupt(Corruption),
+    /// Remove whole interleaved RTP packets, as a camera whose TCP send buffer
+    /// overflowed does: the client sees RTP sequence gaps, never broken framing.
+    DropRtp(RtpLoss),
+}
+
+/// Packet loss parameters for [`Fault::DropRtp`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RtpLoss {
+    /// Probability that an interleaved RTP packet (even channel) is dropped.
+    pub probability: f64,
+    /// RNG seed; restarts on every connection and whenever the fault is set.
+    pub seed: u64,
+}
+
+impl RtpLoss {
+    /// Drop each RTP packet with `probability`.
+    pub fn new(probability: f64) -> RtpLoss {
+        RtpLoss {
+            probability,
+            seed: 0x5eed_1234_abcd_0003,
+        }
+    }
 }
 
 /// Byte corruption parameters for [`Fault::Corrupt`].
@@ -124,6 +147,10 @@ pub struct ProxyStats {
     pub bytes_corrupted: u64,
     /// Garbage bytes sent by `Garbage`.
     pub bytes_garbage: u64,
+    /// Interleaved RTP packets (even channels) seen server->client.
+    pub rtp_packets: u64,
+    /// Of those, the ones `DropRtp` removed.
+    pub rtp_packets_dropped: u64,
     /// Connections closed by `cut_all`.
     pub cut_connections: u64,
 }
@@ -137,6 +164,8 @@ struct Counters {
     corrupted: AtomicU64,
     garbage: AtomicU64,
     cut: AtomicU64,
+    rtp: AtomicU64,
+    rtp_dropped: AtomicU64,
 }
 
 struct Conn {
@@ -328,6 +357,8 @@ impl FaultProxy {
             bytes_server_to_client: c.s2c.load(Ordering::Relaxed),
             bytes_corrupted: c.corrupted.load(Ordering::Relaxed),
             bytes_garbage: c.garbage.load(Ordering::Relaxed),
+            rtp_packets: c.rtp.load(Ordering::Relaxed),
+            rtp_packets_dropped: c.rtp_dropped.load(Ordering::Relaxed),
             cut_connections: c.cut.load(Ordering::Relaxed),
         }
     }
@@ -606,6 +637,9 @@ fn server_to_client(shared: &Shared, conn: &Conn, upstream: &TcpStream) {
     let mut total: u64 = 0;
     let mut rng = Rng::new(1);
     let mut rng_gen = u64::MAX;
+    // The interleaved frame being held back until `DropRtp` decides on it.
+    let mut frame: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::with_capacity(buf.len());
     while !shared.stopped() && !conn.is_closed() {
         let (fault, gen) = shared.fault();
         if matches!(fault, Fault::Stall | Fault::BlackHole) {
@@ -617,8 +651,47 @@ fn server_to_client(shared: &Shared, conn: &Conn, upstream: &TcpStream) {
             Ok(None) => continue,
             Ok(Some(n)) => n,
         };
-        let data = &mut buf[..n];
+        if !matches!(fault, Fault::DropRtp(_)) && !frame.is_empty() {
+            // `DropRtp` was cleared mid-frame: what it held back goes first.
+            if write_all_bounded(&conn.client, &frame, shared, conn).is_err() {
+                return;
+            }
+            frame.clear();
+        }
+        let mut data = &mut buf[..n];
         match &fault {
+            Fault::DropRtp(loss) => {
+                if rng_gen != gen {
+                    rng = Rng::new(loss.seed);
+                    rng_gen = gen;
+                }
+                let threshold = prob_threshold(loss.probability);
+                out.clear();
+                for &b in data.iter() {
+                    let was_in_frame = framing.in_frame();
+                    framing.push(b);
+                    if !was_in_frame && !framing.in_frame() {
+                        out.push(b);
+                        continue;
+                    }
+                    frame.push(b);
+                    if framing.in_frame() {
+                        continue;
+                    }
+                    // A whole `$ channel len16 payload` frame.
+                    let rtp = frame.get(1).is_some_and(|channel| channel % 2 == 0);
+                    if rtp {
+                        shared.c.rtp.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if rtp && rng.next() < threshold {
+                        shared.c.rtp_dropped.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        out.extend_from_slice(&frame);
+                    }
+                    frame.clear();
+                }
+                data = &mut out[..];
+            }
             Fault::Garbage => {
                 for b in data.iter_mut() {
                     *b = (rng.next() >> 56) as u8;
@@ -721,6 +794,12 @@ enum St {
 }
 
 impl Framing {
+    /// Whether the last byte pushed was inside an interleaved frame that has
+    /// not ended yet (its `$` included).
+    fn in_frame(&self) -> bool {
+        !self.lost && matches!(self.state, St::IlHeader { .. } | St::Payload { .. })
+    }
+
     fn push(&mut self, b: u8) -> bool {
         if self.lost {
             return false;

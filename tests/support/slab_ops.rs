@@ -15,9 +15,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arbitrary::{Arbitrary, Unstructured};
 use rtsp_ingest::slab::{
-    self, Committed, Consumer, DropCounts, DropPolicy, DropReason, EvictCounts, Frame, FrameInfo,
-    FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats, SlotWriter,
-    StageTimes,
+    self, Committed, Consumer, Damage, DropCounts, DropPolicy, DropReason, EvictCounts, Frame,
+    FrameInfo, FrameLayout, PixelFormat, Producer, Reader, Rejected, SlabConfig, SlabStats,
+    SlotWriter, StageTimes,
 };
 
 /// One step of a scenario.
@@ -173,6 +173,7 @@ pub fn info_for(seq: u64, base: Instant) -> FrameInfo {
             .then(|| SystemTime::UNIX_EPOCH + Duration::from_millis(seq)),
         received: base + Duration::from_micros(seq),
         keyframe: seq.is_multiple_of(5),
+        damage: Damage::ALL[(seq % 3) as usize],
         stages: StageTimes {
             decoded: (seq % 4 != 3).then(|| base + Duration::from_micros(seq + 1)),
             converted: seq

@@ -216,6 +216,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "state_detail": status.state_detail.map(|detail| detail.to_string()),
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,
+                    "frames_damaged": status.damaged,
+                    "rtp_packets_lost": status.rtp_packets_lost,
                     "frames_dropped": status.dropped.total(),
                     "dropped": ReasonCounts(status.dropped.by_reason()),
                     "frames_evicted": status.evicted.total(),

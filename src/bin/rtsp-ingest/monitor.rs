@@ -114,6 +114,11 @@ impl Monitor {
             "state_detail": detail,
             "at_ms": unix_ms(event.at),
             "error": event.error.as_ref().map(ErrorReport::new),
+            "media": event.media.as_ref().map(|media| json!({
+                "codec": media.codec,
+                "width": media.width,
+                "height": media.height,
+            })),
         }))
     }
 
@@ -201,10 +206,12 @@ fn unix_ms(time: SystemTime) -> u64 {
         .map_or(0, |since| since.as_millis() as u64)
 }
 
-/// A state transition as one human line: `cam0: reconnecting (attempt 2, in 130 ms): ...`.
+/// A state transition as one human line: `cam0: reconnecting (attempt 2, in 130 ms): ...`;
+/// a media change as `cam0: streaming, now h264 1280x720`.
 pub fn event_line(event: &StreamEvent) -> String {
-    let detail = match &event.state {
-        StreamState::Reconnecting { attempt, next_in } => {
+    let detail = match (&event.state, &event.media) {
+        (_, Some(media)) => format!(", now {} {}x{}", media.codec, media.width, media.height),
+        (StreamState::Reconnecting { attempt, next_in }, None) => {
             format!(" (attempt {attempt}, in {} ms)", next_in.as_millis())
         }
         _ => String::new(),

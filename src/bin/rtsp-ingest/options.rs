@@ -10,7 +10,9 @@ use std::fmt;
 use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
-use rtsp_ingest::stream::{Backoff, DecodeMode, Secret, SkipPolicy, StreamConfig, Transport};
+use rtsp_ingest::stream::{
+    Backoff, DecodeMode, OnDamage, Secret, SkipPolicy, StreamConfig, Transport,
+};
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
 
@@ -35,6 +37,9 @@ pub struct StreamOptions {
     pub skip: Option<String>,
     /// `full` (default) or `fast`: no deblocking filter, not bit-exact.
     pub decode: Option<String>,
+    /// After damage (packet loss, decode errors): `hold` (publish only clean
+    /// frames, the default) or `flag` (publish damaged frames too, flagged).
+    pub on_damage: Option<String>,
     /// Bound on connecting and on each blocking read, at least 10.
     pub connect_timeout_ms: Option<u64>,
     /// No decoded frame for this long means a stall.
@@ -137,6 +142,9 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
     }
     if let Some(text) = &options.decode {
         config = config.decode(parse::<DecodeMode>("decode", text)?);
+    }
+    if let Some(text) = &options.on_damage {
+        config = config.on_damage(parse::<OnDamage>("on_damage", text)?);
     }
     if let Some(ms) = options.connect_timeout_ms {
         config = checked(
@@ -324,6 +332,7 @@ mod tests {
                 o.resize = Some("640x360".into());
                 o.decode_threads = Some(2);
                 o.skip = Some("every_nth(3)".into());
+                o.on_damage = Some("flag".into());
                 o.connect_timeout_ms = Some(2_000);
                 o.stall_timeout_ms = Some(4_000);
                 o.backoff_initial_ms = Some(100);
@@ -347,6 +356,7 @@ mod tests {
             .resize(640, 360)
             .decode_threads(2)
             .skip("every_nth(3)".parse().unwrap())
+            .on_damage(OnDamage::Flag)
             .connect_timeout(Duration::from_secs(2))
             .stall_timeout(Duration::from_secs(4))
             .backoff(Backoff {
@@ -365,8 +375,9 @@ mod tests {
 
     #[test]
     fn errors_name_their_field() {
-        let cases: [(StreamOptions, &str); 9] = [
+        let cases: [(StreamOptions, &str); 10] = [
             (options(|o| o.format = Some("rgba".into())), "format"),
+            (options(|o| o.on_damage = Some("show".into())), "on_damage"),
             (options(|o| o.transport = Some("quic".into())), "transport"),
             (options(|o| o.resize = Some("wide".into())), "resize"),
             (options(|o| o.resize = Some("0x10".into())), "resize"),
@@ -390,6 +401,11 @@ mod tests {
         assert!(
             error.to_string().starts_with("format: pixel format `rgba`"),
             "{error}"
+        );
+        let error = apply(options(|o| o.on_damage = Some("show".into())), URL).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "on_damage: on_damage `show` is not one of hold, flag"
         );
         let error = apply(StreamOptions::default(), "http://u:hunter2@cam/x").unwrap_err();
         assert_eq!(error.field(), "url");

@@ -26,6 +26,10 @@ pub struct StatusReport<'a> {
     core: Option<usize>,
     decoded: u64,
     published: u64,
+    /// Of the published frames, those flagged damaged (`on_damage = "flag"`).
+    damaged: u64,
+    /// RTP packets lost on the way (sequence gaps FFmpeg noticed).
+    rtp_packets_lost: u64,
     /// Decoded frames dropped before publication, by reason.
     #[cfg_attr(feature = "http", schema(value_type = std::collections::BTreeMap<String, u64>))]
     dropped: ReasonCounts<5>,
@@ -168,6 +172,8 @@ impl<'a> StatusReport<'a> {
             core: status.core,
             decoded: status.decoded,
             published: status.published,
+            damaged: status.damaged,
+            rtp_packets_lost: status.rtp_packets_lost,
             dropped: ReasonCounts(status.dropped.by_reason()),
             evicted: ReasonCounts(status.evicted.by_reason()),
             decode_errors: status.decode_errors,

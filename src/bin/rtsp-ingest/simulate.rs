@@ -48,7 +48,8 @@ pub struct MediaArgs {
     pub noise: u8,
 
     /// A fault, for every camera or one (`cam1:`): `cut-every=10s`,
-    /// `stall-after=5s`, `corrupt=0.001`, `auth=user:pass`. Repeatable.
+    /// `stall-after=5s`, `corrupt=0.001`, `auth=user:pass`,
+    /// `resize-after=3s:1280x720`. Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultSpec>,
 

@@ -1,0 +1,174 @@
+//! [`Publisher`]: the stream's end of its slab, kept by the worker across
+//! sessions. It builds the slab on the first frame (sized for the frame, or
+//! for the configured resize), notices when the camera changes what it sends
+//! (codec, picture size) and announces it, and when the size changed and no
+//! resize is configured moves the stream to a new slab of the new size.
+//!
+//! A re-layout asks the memory budget first. If it refuses, the stream keeps
+//! its slab and scales to the old size, and the refusal is announced (an event
+//! with the error, the status's last error). Otherwise the new slab's ends
+//! replace the old ones in [`StreamShared`] before the old producer is
+//! dropped: readers find the new slab on their next call, waiters woken by
+//! the old slab's close wait on the new one, and frames leased from the old
+//! slab stay valid until released. Sequence numbers go on where the old slab
+//! stopped, and the old slab's drops and evictions are carried over.
+
+use super::handle::{SlabEnds, StreamShared};
+use super::status::MediaInfo;
+use crate::error::{Error, Result};
+use crate::ffmpeg::VideoFrame;
+use crate::slab::{self, FrameLayout, Producer, SlabConfig};
+
+/// What a decoded frame comes as: the codec and the picture size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    codec: String,
+    width: u32,
+    height: u32,
+}
+
+/// The worker's slab producer and what it was last fed; see the module docs.
+#[derive(Default)]
+pub(crate) struct Publisher {
+    producer: Option<Producer>,
+    /// What the last decoded frame came as (`None` before the first).
+    source: Option<Source>,
+}
+
+impl Publisher {
+    /// Notes what `frame` (decoded with `codec`) comes as. On a change from
+    /// the last frame (in this session or an earlier one) records it in the
+    /// status, re-lays the slab out if needed, and announces it.
+    pub(crate) fn observe(&mut self, shared: &StreamShared, codec: &str, frame: &VideoFrame) {
+        let (width, height) = (frame.width(), frame.height());
+        let same = |known: &Source| {
+            (known.codec.as_str(), known.width, known.height) == (codec, width, height)
+        };
+        // Every frame comes here: the usual answer allocates nothing.
+        if self.source.as_ref().is_some_and(same) {
+            return;
+        }
+        let source = Source {
+            codec: codec.to_owned(),
+            width,
+            height,
+        };
+        let Some(previous) = self.source.replace(source.clone()) else {
+            // The first frame ever: nothing changed (the session shows its size).
+            return;
+        };
+        let status = &shared.status;
+        let mut media = status.record().media.clone().unwrap_or(MediaInfo {
+            codec: String::new(),
+            profile: None,
+            width: 0,
+            height: 0,
+            fps: None,
+            decode: shared.config.decode,
+        });
+        (media.codec, media.width, media.height) =
+            (source.codec.clone(), source.width, source.height);
+        tracing::info!(
+            stream = %status.id,
+            "the camera now sends {} {}x{} (was {} {}x{})",
+            source.codec,
+            source.width,
+            source.height,
+            previous.codec,
+            previous.width,
+            previous.height
+        );
+        let refused = self.relayout(shared, source.width, source.height).err();
+        if let Some(error) = &refused {
+            tracing::warn!(stream = %status.id, "{error}");
+        }
+        status.media_changed(media, refused);
+    }
+
+    /// The stream's producer; on the very first frame, builds the slab sized
+    /// for it (or for the configured resize).
+    pub(crate) fn producer(
+        &mut self,
+        shared: &StreamShared,
+        frame: &VideoFrame,
+    ) -> Result<&mut Producer> {
+        if self.producer.is_none() {
+            let (width, height) = shared
+                .config
+                .resize
+                .unwrap_or((frame.width(), frame.height()));
+            let (producer, ends) = build(shared, width, height, 0, Default::default())?;
+            shared.set_slab(ends);
+            self.producer = Some(producer);
+        }
+        Ok(self.producer.as_mut().expect("set above"))
+    }
+
+    /// Moves the stream to a slab of `width`×`height` when it has one of
+    /// another size and no resize is configured; an error (the budget's
+    /// refusal, say) leaves the old slab in place.
+    fn relayout(&mut self, shared: &StreamShared, width: u32, height: u32) -> Result<()> {
+        if shared.config.resize.is_some() {
+            return Ok(());
+        }
+        let Some(old) = &self.producer else {
+            return Ok(());
+        };
+        if (old.layout().width(), old.layout().height()) == (width, height) {
+            return Ok(());
+        }
+        let current = shared.slab().expect("a producer's slab is published");
+        let books = SlabEnds::books(&current.stats());
+        let (producer, ends) = build(shared, width, height, old.next_seq(), books).map_err(
+            |error| {
+                Error::new(
+                    error.kind(),
+                    format!(
+                        "frames stay at {}x{}, scaled: a slab for the camera's new {width}x{height} \
+                         was refused: {}",
+                        old.layout().width(),
+                        old.layout().height(),
+                        error.message()
+                    ),
+                )
+            },
+        )?;
+        // The new ends first: whoever the old producer's drop wakes finds them.
+        shared.set_slab(ends);
+        self.producer = Some(producer);
+        Ok(())
+    }
+}
+
+/// A slab of `width`×`height` in the stream's format, admitted by the memory
+/// budget, numbering its frames from `first_seq`, carrying `books` over.
+fn build(
+    shared: &StreamShared,
+    width: u32,
+    height: u32,
+    first_seq: u64,
+    books: super::handle::RetiredBooks,
+) -> Result<(Producer, SlabEnds)> {
+    let config = &shared.config;
+    let layout = FrameLayout::new(width, height, config.format)?;
+    let mut slab_config = SlabConfig::new(layout)
+        .stream_id(shared.status.id.clone())
+        .capacity(config.queue_capacity)
+        .policy(config.drop_policy)
+        .reader_slots(config.reader_slots)
+        .first_seq(first_seq);
+    if let Some(megabytes) = config.max_memory_mb {
+        slab_config = slab_config.max_memory_mb(megabytes);
+    }
+    if let Some(admit) = &shared.admit_slab {
+        let (_, slots) = slab_config.resolve()?;
+        admit(slots * layout.len())?;
+    }
+    let (producer, consumer, reader) = slab::new(slab_config)?;
+    let ends = SlabEnds {
+        reader,
+        consumer: std::sync::Mutex::new(Some(consumer)),
+        retired: books,
+    };
+    Ok((producer, ends))
+}
