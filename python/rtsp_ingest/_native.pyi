@@ -54,6 +54,7 @@ class Status(TypedDict, total=False):
     failure: ErrorInfo
     last_error: Optional[ErrorInfo]
     media: Optional[MediaInfo]
+    transport: Optional[str]
     core: Optional[int]
     decoded: int
     published: int
@@ -147,7 +148,7 @@ class Stream:
         id: Optional[str] = None,
         format: PixelFormat = "bgr24",
         resize: Optional[Size] = None,
-        transport: str = "tcp",
+        transport: str = "prefer_tcp",
         **options: Any,
     ) -> "Stream": ...
     @property

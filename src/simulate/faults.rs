@@ -1,6 +1,8 @@
 //! What a simulated camera does wrong, on purpose: [`Faults`], built from
 //! `key=value` [`Fault`]s (`cut-every=10s`, `stall-after=5s`, `corrupt=0.001`,
-//! `auth=user:pass`), optionally aimed at one camera ([`FaultSpec`],
+//! `auth=user:pass`, and for sessions over UDP `udp-loss=0.01`,
+//! `udp-reorder=0.05`, `udp-reorder-depth=3`, `udp-duplicate=0.01`,
+//! `udp-jitter=20ms`), optionally aimed at one camera ([`FaultSpec`],
 //! `cam1:stall-after=5s`).
 
 use std::fmt;
@@ -29,7 +31,22 @@ pub struct Faults {
     /// Require this login (RTSP Basic authentication): requests other than
     /// `OPTIONS` without it get `401 Unauthorized` with `WWW-Authenticate`.
     pub auth: Option<(String, String)>,
+    /// RTP over UDP: the probability that an RTP packet is not sent (lost).
+    pub udp_loss: Option<f64>,
+    /// RTP over UDP: the probability that an RTP packet is held back and sent
+    /// after the next [`udp_reorder_depth`](Self::udp_reorder_depth) packets.
+    pub udp_reorder: Option<f64>,
+    /// How many packets a reordered packet is sent after. Default 3.
+    pub udp_reorder_depth: Option<u32>,
+    /// RTP over UDP: the probability that an RTP packet is sent twice.
+    pub udp_duplicate: Option<f64>,
+    /// RTP over UDP: every packet (RTP and RTCP) is delayed by a uniformly
+    /// random time up to this, keeping their order (delay jitter).
+    pub udp_jitter: Option<Duration>,
 }
+
+/// The reorder depth when `udp-reorder-depth` is not given.
+pub(crate) const DEFAULT_REORDER_DEPTH: u32 = 3;
 
 impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,6 +55,11 @@ impl fmt::Debug for Faults {
             .field("stall_after", &self.stall_after)
             .field("corrupt", &self.corrupt)
             .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
+            .field("udp_loss", &self.udp_loss)
+            .field("udp_reorder", &self.udp_reorder)
+            .field("udp_reorder_depth", &self.udp_reorder_depth)
+            .field("udp_duplicate", &self.udp_duplicate)
+            .field("udp_jitter", &self.udp_jitter)
             .finish()
     }
 }
@@ -55,6 +77,11 @@ impl Faults {
             Fault::StallAfter(after) => self.stall_after = Some(after),
             Fault::Corrupt(probability) => self.corrupt = Some(probability),
             Fault::Auth { user, password } => self.auth = Some((user, password)),
+            Fault::UdpLoss(p) => self.udp_loss = Some(p),
+            Fault::UdpReorder(p) => self.udp_reorder = Some(p),
+            Fault::UdpReorderDepth(depth) => self.udp_reorder_depth = Some(depth),
+            Fault::UdpDuplicate(p) => self.udp_duplicate = Some(p),
+            Fault::UdpJitter(jitter) => self.udp_jitter = Some(jitter),
         }
         self
     }
@@ -66,6 +93,11 @@ impl Faults {
             stall_after: other.stall_after.or(self.stall_after),
             corrupt: other.corrupt.or(self.corrupt),
             auth: other.auth.clone().or_else(|| self.auth.clone()),
+            udp_loss: other.udp_loss.or(self.udp_loss),
+            udp_reorder: other.udp_reorder.or(self.udp_reorder),
+            udp_reorder_depth: other.udp_reorder_depth.or(self.udp_reorder_depth),
+            udp_duplicate: other.udp_duplicate.or(self.udp_duplicate),
+            udp_jitter: other.udp_jitter.or(self.udp_jitter),
         }
     }
 
@@ -88,8 +120,19 @@ impl Faults {
                 return Err(invalid(format!("fault {name} must be longer than zero")));
             }
         }
-        if let Some(p) = self.corrupt {
+        for p in [
+            self.corrupt,
+            self.udp_loss,
+            self.udp_reorder,
+            self.udp_duplicate,
+        ]
+        .into_iter()
+        .flatten()
+        {
             check_probability(p)?;
+        }
+        if self.udp_reorder_depth == Some(0) {
+            return Err(invalid("fault udp-reorder-depth must be at least 1".to_owned()));
         }
         if let Some((user, _)) = &self.auth {
             check_user(user)?;
@@ -128,6 +171,21 @@ impl fmt::Display for Faults {
         if let Some((user, _)) = &self.auth {
             parts.push(format!("auth={user}:***"));
         }
+        if let Some(p) = self.udp_loss {
+            parts.push(format!("udp-loss={p}"));
+        }
+        if let Some(p) = self.udp_reorder {
+            parts.push(format!("udp-reorder={p}"));
+        }
+        if let Some(depth) = self.udp_reorder_depth {
+            parts.push(format!("udp-reorder-depth={depth}"));
+        }
+        if let Some(p) = self.udp_duplicate {
+            parts.push(format!("udp-duplicate={p}"));
+        }
+        if let Some(jitter) = self.udp_jitter {
+            parts.push(format!("udp-jitter={}", DisplayDuration(jitter)));
+        }
         if parts.is_empty() {
             f.write_str("none")
         } else {
@@ -153,6 +211,16 @@ pub enum Fault {
         /// The password.
         password: String,
     },
+    /// `udp-loss=PROBABILITY`: see [`Faults::udp_loss`].
+    UdpLoss(f64),
+    /// `udp-reorder=PROBABILITY`: see [`Faults::udp_reorder`].
+    UdpReorder(f64),
+    /// `udp-reorder-depth=PACKETS`: see [`Faults::udp_reorder_depth`].
+    UdpReorderDepth(u32),
+    /// `udp-duplicate=PROBABILITY`: see [`Faults::udp_duplicate`].
+    UdpDuplicate(f64),
+    /// `udp-jitter=DURATION`: see [`Faults::udp_jitter`].
+    UdpJitter(Duration),
 }
 
 impl fmt::Debug for Fault {
@@ -166,12 +234,21 @@ impl fmt::Debug for Fault {
                 .field("user", user)
                 .field("password", &"***")
                 .finish(),
+            Fault::UdpLoss(p) => f.debug_tuple("UdpLoss").field(p).finish(),
+            Fault::UdpReorder(p) => f.debug_tuple("UdpReorder").field(p).finish(),
+            Fault::UdpReorderDepth(depth) => {
+                f.debug_tuple("UdpReorderDepth").field(depth).finish()
+            }
+            Fault::UdpDuplicate(p) => f.debug_tuple("UdpDuplicate").field(p).finish(),
+            Fault::UdpJitter(jitter) => f.debug_tuple("UdpJitter").field(jitter).finish(),
         }
     }
 }
 
 const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROBABILITY, \
-                          auth=USER:PASSWORD";
+                          auth=USER:PASSWORD, udp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
+                          udp-reorder-depth=PACKETS, udp-duplicate=PROBABILITY, \
+                          udp-jitter=DURATION";
 
 impl FromStr for Fault {
     type Err = Error;
@@ -210,6 +287,25 @@ impl FromStr for Fault {
                 .map_err(context),
             "auth" => parse_credentials(value)
                 .map(|(user, password)| Fault::Auth { user, password })
+                .map_err(context),
+            "udp-loss" => parse_probability(value)
+                .map(Fault::UdpLoss)
+                .map_err(context),
+            "udp-reorder" => parse_probability(value)
+                .map(Fault::UdpReorder)
+                .map_err(context),
+            "udp-reorder-depth" => match value.parse::<u32>() {
+                Ok(depth) if depth >= 1 => Ok(Fault::UdpReorderDepth(depth)),
+                _ => Err(invalid(format!(
+                    "fault `{key}={value}`: not a packet count of at least 1"
+                ))),
+            },
+            "udp-duplicate" => parse_probability(value)
+                .map(Fault::UdpDuplicate)
+                .map_err(context),
+            "udp-jitter" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::UdpJitter)
                 .map_err(context),
             _ => Err(invalid(format!(
                 "unknown fault `{key}`; one of {FAULT_KEYS}"
@@ -307,7 +403,7 @@ fn check_probability(p: f64) -> Result<()> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "corrupt probability {p} is not between 0 and 1"
+            "probability {p} is not between 0 and 1"
         )))
     }
 }
@@ -389,6 +485,31 @@ mod tests {
                 password: "pa:ss".into()
             }
         );
+    }
+
+    #[test]
+    fn udp_faults_parse_and_print() {
+        let faults: Faults =
+            "udp-loss=0.01,udp-reorder=0.05,udp-reorder-depth=4,udp-duplicate=0.02,udp-jitter=20ms"
+                .parse()
+                .unwrap();
+        assert_eq!(faults.udp_loss, Some(0.01));
+        assert_eq!(faults.udp_reorder, Some(0.05));
+        assert_eq!(faults.udp_reorder_depth, Some(4));
+        assert_eq!(faults.udp_duplicate, Some(0.02));
+        assert_eq!(faults.udp_jitter, Some(Duration::from_millis(20)));
+        assert_eq!(
+            faults.to_string(),
+            "udp-loss=0.01,udp-reorder=0.05,udp-reorder-depth=4,udp-duplicate=0.02,udp-jitter=20ms"
+        );
+        assert_eq!(faults.to_string().parse::<Faults>().unwrap(), faults);
+        let spec: FaultSpec = "cam1:udp-loss=0.5".parse().unwrap();
+        assert_eq!((spec.camera, spec.fault), (Some(1), Fault::UdpLoss(0.5)));
+        for bad in ["udp-loss=2", "udp-reorder-depth=0", "udp-reorder-depth=x", "udp-jitter=0s"] {
+            let err = bad.parse::<Fault>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{bad}");
+            assert!(err.message().contains(bad.split('=').next().unwrap()), "{err}");
+        }
     }
 
     #[test]
