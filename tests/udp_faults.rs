@@ -90,7 +90,7 @@ fn side_by_side(simulator: &Simulator, seconds: u64) -> (StreamStatus, StreamSta
 
 #[test]
 fn plain_udp_delivers_every_frame_in_order() {
-    let simulator = cameras("udp-jitter=1ms");
+    let simulator = cameras("");
     let mut stream = udp_stream(&simulator, 0);
     let frames = collect_frames(&stream, 60, Duration::from_secs(15));
     let indices: Vec<u32> = frames.iter().map(pattern_index).collect();
