@@ -102,10 +102,17 @@ fn plain_udp_delivers_every_frame_in_order() {
     stream.stop();
     let status = stream.status();
     assert_eq!(status.transport, Some(Transport::Udp));
-    assert_eq!((status.dropped.corrupt, status.decode_errors), (0, 0), "{status:#?}");
+    assert_eq!(
+        (status.dropped.corrupt, status.decode_errors),
+        (0, 0),
+        "{status:#?}"
+    );
     let stats = &simulator.stats().cameras[0];
     assert_eq!(stats.udp_sessions, 1);
-    assert!(stats.udp_received >= 1, "FFmpeg's punch packets or receiver reports: {stats:?}");
+    assert!(
+        stats.udp_received >= 1,
+        "FFmpeg's punch packets or receiver reports: {stats:?}"
+    );
 }
 
 #[test]

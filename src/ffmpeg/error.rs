@@ -225,16 +225,27 @@ mod tests {
         let err = open_error(eproto, "opening", &interrupt, "RTP over TCP");
         assert_eq!(err.message(), format!("opening: {}", strerror(eproto)));
         let cases = [
-            (461, ErrorKind::TransportRefused, "SETUP with 461 Unsupported Transport (asked for RTP over TCP)"),
+            (
+                461,
+                ErrorKind::TransportRefused,
+                "SETUP with 461 Unsupported Transport (asked for RTP over TCP)",
+            ),
             (454, ErrorKind::Refused, "SETUP with 454 Session Not Found"),
             (404, ErrorKind::NotFound, "SETUP with 404 Not Found"),
-            (503, ErrorKind::Connect, "SETUP with 503 Service Unavailable"),
+            (
+                503,
+                ErrorKind::Connect,
+                "SETUP with 503 Service Unavailable",
+            ),
         ];
         for (status, kind, text) in cases {
             interrupt.set_answer(Some((ConnectStage::Setup, status)));
             let err = open_error(eproto, "opening", &interrupt, "RTP over TCP");
             assert_eq!(err.kind(), kind, "{err}");
-            assert_eq!(err.message(), format!("opening: the camera answered {text}"));
+            assert_eq!(
+                err.message(),
+                format!("opening: the camera answered {text}")
+            );
         }
         interrupt.set_answer(Some((ConnectStage::Describe, 401)));
         let err = open_error(ffi::AVERROR_HTTP_UNAUTHORIZED, "opening", &interrupt, "");

@@ -132,7 +132,9 @@ impl Faults {
             check_probability(p)?;
         }
         if self.udp_reorder_depth == Some(0) {
-            return Err(invalid("fault udp-reorder-depth must be at least 1".to_owned()));
+            return Err(invalid(
+                "fault udp-reorder-depth must be at least 1".to_owned(),
+            ));
         }
         if let Some((user, _)) = &self.auth {
             check_user(user)?;
@@ -236,9 +238,7 @@ impl fmt::Debug for Fault {
                 .finish(),
             Fault::UdpLoss(p) => f.debug_tuple("UdpLoss").field(p).finish(),
             Fault::UdpReorder(p) => f.debug_tuple("UdpReorder").field(p).finish(),
-            Fault::UdpReorderDepth(depth) => {
-                f.debug_tuple("UdpReorderDepth").field(depth).finish()
-            }
+            Fault::UdpReorderDepth(depth) => f.debug_tuple("UdpReorderDepth").field(depth).finish(),
             Fault::UdpDuplicate(p) => f.debug_tuple("UdpDuplicate").field(p).finish(),
             Fault::UdpJitter(jitter) => f.debug_tuple("UdpJitter").field(jitter).finish(),
         }
@@ -402,9 +402,7 @@ fn check_probability(p: f64) -> Result<()> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "probability {p} is not between 0 and 1"
-        )))
+        Err(invalid(format!("probability {p} is not between 0 and 1")))
     }
 }
 
@@ -505,10 +503,18 @@ mod tests {
         assert_eq!(faults.to_string().parse::<Faults>().unwrap(), faults);
         let spec: FaultSpec = "cam1:udp-loss=0.5".parse().unwrap();
         assert_eq!((spec.camera, spec.fault), (Some(1), Fault::UdpLoss(0.5)));
-        for bad in ["udp-loss=2", "udp-reorder-depth=0", "udp-reorder-depth=x", "udp-jitter=0s"] {
+        for bad in [
+            "udp-loss=2",
+            "udp-reorder-depth=0",
+            "udp-reorder-depth=x",
+            "udp-jitter=0s",
+        ] {
             let err = bad.parse::<Fault>().unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{bad}");
-            assert!(err.message().contains(bad.split('=').next().unwrap()), "{err}");
+            assert!(
+                err.message().contains(bad.split('=').next().unwrap()),
+                "{err}"
+            );
         }
     }
 

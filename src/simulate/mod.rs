@@ -596,7 +596,10 @@ mod tests {
             &mut client,
             &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"),
         );
-        assert!(text.starts_with("RTSP/1.0 461 Unsupported Transport"), "{text}");
+        assert!(
+            text.starts_with("RTSP/1.0 461 Unsupported Transport"),
+            "{text}"
+        );
         assert!(!text.contains("Transport: RTP/AVP/TCP"), "{text}");
         let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -636,12 +639,19 @@ mod tests {
         let mut buf = [0u8; 2048];
         for _ in 0..5 {
             let (n, from) = rtp.recv_from(&mut buf).unwrap();
-            assert!(n > 12 && buf[0] >> 6 == 2 && buf[1] & 0x7f == 96, "{:?}", &buf[..4]);
+            assert!(
+                n > 12 && buf[0] >> 6 == 2 && buf[1] & 0x7f == 96,
+                "{:?}",
+                &buf[..4]
+            );
             assert_eq!(from.port(), server_rtp);
         }
         // A receiver report to the server's RTCP port is read and counted.
-        rtcp.send_to(&[0x80, 201, 0, 1, 0, 0, 0, 1], ("127.0.0.1", server_rtp + 1))
-            .unwrap();
+        rtcp.send_to(
+            &[0x80, 201, 0, 1, 0, 0, 0, 1],
+            ("127.0.0.1", server_rtp + 1),
+        )
+        .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while simulator.stats().cameras[0].udp_received == 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -807,7 +817,10 @@ mod tests {
         let stats = simulator.stats();
         assert_eq!(stats.cameras[0].sessions, 1);
         assert_eq!(stats.cameras[0].transport_refusals, 1);
-        assert_eq!((stats.cameras[0].describes, stats.cameras[1].describes), (1, 1));
+        assert_eq!(
+            (stats.cameras[0].describes, stats.cameras[1].describes),
+            (1, 1)
+        );
         assert_eq!(stats.cameras[1].auth_failures, 1);
         assert!(stats.cameras[0].frames >= 3, "{stats:?}");
 

@@ -666,7 +666,9 @@ impl<'a> Connection<'a> {
             .map_or_else(|| fastrand::u32(..), |session| session.ssrc);
         let transport = match &link {
             Link::Interleaved(rtp, rtcp) => {
-                format!("RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp};ssrc={ssrc:08X};mode=\"PLAY\"")
+                format!(
+                    "RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp};ssrc={ssrc:08X};mode=\"PLAY\""
+                )
             }
             Link::Udp(udp) => {
                 let (TransportRequest::Udp(rtp, rtcp), Ok((server_rtp, server_rtcp))) =
@@ -799,7 +801,8 @@ impl<'a> Connection<'a> {
             let start = match &session.link {
                 Link::Interleaved(rtp_channel, rtcp_channel) => {
                     self.out.push(b'$');
-                    self.out.push(if rtcp { *rtcp_channel } else { *rtp_channel });
+                    self.out
+                        .push(if rtcp { *rtcp_channel } else { *rtp_channel });
                     self.out.extend_from_slice(&len.to_be_bytes());
                     self.out.len()
                 }

@@ -106,7 +106,10 @@ impl UdpLink {
 
     /// The server's ports (RTP, RTCP), for `server_port=` in the answer.
     pub(crate) fn server_ports(&self) -> io::Result<(u16, u16)> {
-        Ok((self.rtp.local_addr()?.port(), self.rtcp.local_addr()?.port()))
+        Ok((
+            self.rtp.local_addr()?.port(),
+            self.rtcp.local_addr()?.port(),
+        ))
     }
 
     /// Sends one RTP packet through the faults.

@@ -139,7 +139,12 @@ mod tests {
             panic!("no switch");
         };
         assert_eq!(error.kind(), ErrorKind::TransportRefused);
-        assert!(error.message().ends_with("; the next attempt uses RTP over UDP"), "{error}");
+        assert!(
+            error
+                .message()
+                .ends_with("; the next attempt uses RTP over UDP"),
+            "{error}"
+        );
         assert_eq!(negotiation.current(), Transport::Udp);
         // Other failures over UDP keep UDP, even a silent session.
         let timeout = stall();
@@ -151,7 +156,10 @@ mod tests {
         let Verdict::Fail(error) = negotiation.judge(refusal("RTP over UDP"), None) else {
             panic!("no failure");
         };
-        assert!(error.message().starts_with("the camera offers neither"), "{error}");
+        assert!(
+            error.message().starts_with("the camera offers neither"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -163,10 +171,16 @@ mod tests {
         };
         assert!(error.message().contains("sent nothing over TCP"), "{error}");
         assert_eq!(negotiation.current(), Transport::Udp);
-        assert!(matches!(negotiation.judge(stall(), silent), Verdict::Retry(_)));
+        assert!(matches!(
+            negotiation.judge(stall(), silent),
+            Verdict::Retry(_)
+        ));
         assert_eq!(negotiation.current(), Transport::Tcp);
         // A stall with data is an ordinary stall.
-        assert!(matches!(negotiation.judge(stall(), None), Verdict::Retry(_)));
+        assert!(matches!(
+            negotiation.judge(stall(), None),
+            Verdict::Retry(_)
+        ));
         assert_eq!(negotiation.current(), Transport::Tcp);
     }
 
@@ -192,7 +206,10 @@ mod tests {
         let Verdict::Fail(error) = udp.judge(refusal("RTP over UDP"), None) else {
             panic!("no failure");
         };
-        assert!(error.message().contains("does not offer RTP over UDP"), "{error}");
+        assert!(
+            error.message().contains("does not offer RTP over UDP"),
+            "{error}"
+        );
         let other = Error::new(ErrorKind::Connect, "refused");
         assert_eq!(udp.judge(other.clone(), None), Verdict::Retry(other));
     }

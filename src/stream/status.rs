@@ -311,7 +311,9 @@ impl StatusCell {
     pub(crate) fn transport(&self) -> Option<Transport> {
         // Relaxed: see `set_transport`.
         let code = self.transport.load(Ordering::Relaxed);
-        Transport::ALL.get(usize::from(code).checked_sub(1)?).copied()
+        Transport::ALL
+            .get(usize::from(code).checked_sub(1)?)
+            .copied()
     }
 
     pub(crate) fn record(&self) -> Arc<StateRecord> {

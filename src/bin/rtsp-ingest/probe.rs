@@ -30,7 +30,11 @@ pub struct Target {
     pub url: String,
 
     /// RTP transport.
-    #[arg(long, value_name = "prefer_tcp|tcp|udp|auto", default_value = "prefer_tcp")]
+    #[arg(
+        long,
+        value_name = "prefer_tcp|tcp|udp|auto",
+        default_value = "prefer_tcp"
+    )]
     pub transport: Transport,
 
     /// Give up when no frame arrived within this many seconds.
