@@ -29,8 +29,17 @@ named_enum! {
         /// The server refused the credentials (RTSP/HTTP 401 or 403).
         Auth = "auth",
         /// The server or file system has no such resource (404, missing file, no
-        /// video stream).
+        /// video stream). Retried with the long backoff: a path does not
+        /// appear in the next second.
         NotFound = "not_found",
+        /// The camera refused the RTP transport asked for (`461 Unsupported
+        /// Transport` to SETUP), or played but sent nothing over it.
+        TransportRefused = "transport_refused",
+        /// The server answered a request with an error status that retrying
+        /// soon will not change (a 4xx other than 401, 403, 404 and 461, such
+        /// as `454 Session Not Found` or `400 Bad Request`). Retried with the
+        /// long backoff.
+        Refused = "refused",
         /// The source sent data that cannot be parsed.
         InvalidData = "invalid_data",
         /// The decoder rejected a packet or failed to produce a frame.
@@ -59,6 +68,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Stopped => "stopped",
             ErrorKind::Auth => "not authorized",
             ErrorKind::NotFound => "not found",
+            ErrorKind::TransportRefused => "transport refused",
+            ErrorKind::Refused => "refused by the server",
             ErrorKind::InvalidData => "invalid data",
             ErrorKind::Decode => "decode failed",
             ErrorKind::Unsupported => "unsupported",

@@ -118,7 +118,7 @@ fn the_engine_reads_two_cameras_in_real_time_across_the_loop() {
     assert_eq!(media.codec, VideoCodec::H264);
     assert_eq!(media.loop_duration, Duration::from_secs(4));
 
-    // Auto tries UDP first: the 461 answer sends FFmpeg over to TCP.
+    // Auto: FFmpeg tries UDP first, which the simulator serves.
     let mut other = engine(&simulator.url(1), |c| c.transport(Transport::Auto));
     let mut stream = engine(&simulator.url(0), |c| c);
     // 5.2 s of frames: more than one 4 s loop.

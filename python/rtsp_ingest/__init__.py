@@ -33,8 +33,10 @@ from ._errors import (
     NotFoundError,
     OverBudgetError,
     PanicError,
+    RefusedError,
     StoppedError,
     TimeoutError,
+    TransportRefusedError,
     UnknownStreamError,
     UnsupportedError,
 )
@@ -64,10 +66,12 @@ __all__ = [
     "NotFoundError",
     "OverBudgetError",
     "PanicError",
+    "RefusedError",
     "Simulator",
     "StoppedError",
     "Stream",
     "TimeoutError",
+    "TransportRefusedError",
     "UnknownStreamError",
     "UnsupportedError",
 ]

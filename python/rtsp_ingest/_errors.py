@@ -70,6 +70,18 @@ class NotFoundError(Error, LookupError):
     kind = "not_found"
 
 
+class TransportRefusedError(Error):
+    """The camera refused the RTP transport asked for (461), or sent nothing over it."""
+
+    kind = "transport_refused"
+
+
+class RefusedError(Error):
+    """The camera answered with an error status retrying soon will not change (454, 400, ...)."""
+
+    kind = "refused"
+
+
 class InvalidDataError(Error):
     """The source sent data that cannot be parsed."""
 
@@ -123,6 +135,8 @@ BY_KIND: dict[str, type[Error]] = {
         StoppedError,
         AuthError,
         NotFoundError,
+        TransportRefusedError,
+        RefusedError,
         InvalidDataError,
         DecodeError,
         UnsupportedError,
@@ -146,8 +160,10 @@ __all__ = [
     "NotFoundError",
     "OverBudgetError",
     "PanicError",
+    "RefusedError",
     "StoppedError",
     "TimeoutError",
+    "TransportRefusedError",
     "UnknownStreamError",
     "UnsupportedError",
 ]

@@ -55,6 +55,7 @@ class Status(TypedDict, total=False):
     failure: ErrorInfo
     last_error: Optional[ErrorInfo]
     media: Optional[MediaInfo]
+    transport: Optional[str]
     core: Optional[int]
     decoded: int
     published: int
@@ -153,7 +154,7 @@ class Stream:
         id: Optional[str] = None,
         format: PixelFormat = "bgr24",
         resize: Optional[Size] = None,
-        transport: str = "tcp",
+        transport: str = "prefer_tcp",
         **options: Any,
     ) -> "Stream": ...
     @property

@@ -69,6 +69,7 @@ pub(crate) fn status_dict<'py>(
         .map(|media| media_dict(py, media))
         .transpose()?;
     dict.set_item("media", media)?;
+    dict.set_item("transport", status.transport.map(|t| t.name()))?;
     dict.set_item("core", status.core)?;
     dict.set_item("decoded", status.decoded)?;
     dict.set_item("published", status.published)?;

@@ -15,7 +15,7 @@ use crate::wait::{self, Slice};
 
 /// One RTSP camera, decoded into a slab of preallocated frames.
 ///
-/// ``Stream(url, *, id=None, format="bgr24", resize=None, transport="tcp", **options)``
+/// ``Stream(url, *, id=None, format="bgr24", resize=None, transport="prefer_tcp", **options)``
 /// starts the stream's worker at once and returns (the stream is connecting);
 /// it reconnects on its own until ``stop()``. Use it as a context manager::
 ///
@@ -25,7 +25,7 @@ use crate::wait::{self, Slice};
 ///
 /// Options (keywords, each the library's setting of the same name):
 /// ``format`` (bgr24, rgb24, gray8, yuv420p, nv12), ``resize`` ((w, h) or
-/// "WxH"), ``transport`` (tcp, udp, udp_multicast, http, auto),
+/// "WxH"), ``transport`` (prefer_tcp, tcp, udp, udp_multicast, http, auto),
 /// ``decode_threads``, ``skip`` ("all", "keyframes", "every_nth(N)" or N),
 /// ``on_damage`` ("hold": only clean frames; "flag": damaged ones too, see
 /// ``Frame.damage``),
@@ -85,7 +85,7 @@ impl PyStream {
 #[pymethods]
 impl PyStream {
     #[new]
-    #[pyo3(signature = (url, *, id=None, format="bgr24", resize=None, transport="tcp", **options))]
+    #[pyo3(signature = (url, *, id=None, format="bgr24", resize=None, transport="prefer_tcp", **options))]
     fn new(
         py: Python<'_>,
         url: &str,

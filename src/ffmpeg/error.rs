@@ -8,6 +8,8 @@ use std::ffi::{c_char, c_int, CStr};
 use ffmpeg_sys_next as ffi;
 
 use super::interrupt::{Interrupt, Interruption};
+#[cfg(test)]
+use super::stage::ConnectStage;
 use crate::error::{Error, ErrorKind};
 
 /// A return code that is not an error: a count or zero, "try again after the
@@ -65,6 +67,69 @@ pub(crate) fn interrupted_error(code: c_int, context: &str, interrupt: &Interrup
         ),
         Some(Interruption::Stop) => Error::new(ErrorKind::Stopped, format!("{context}: stopped")),
         None => error(code, context),
+    }
+}
+
+/// The error for a failed `avformat_open_input`: as [`interrupted_error`],
+/// but when the camera's last answer to a request that opens a stream was an
+/// error status (FFmpeg reports a 461 as "Protocol not supported" and most
+/// other statuses as "Invalid data"), the error says which request got which
+/// status, with the kind that status means: 461 [`ErrorKind::TransportRefused`],
+/// 404 [`ErrorKind::NotFound`], other 4xx [`ErrorKind::Refused`], 5xx
+/// [`ErrorKind::Connect`]. 401 and 403 keep FFmpeg's own error
+/// ([`ErrorKind::Auth`]). `transport`: what the attempt asked for, for a 461.
+pub(crate) fn open_error(
+    code: c_int,
+    context: &str,
+    interrupt: &Interrupt,
+    transport: &str,
+) -> Error {
+    if interrupt.has_fired() {
+        return interrupted_error(code, context, interrupt);
+    }
+    let Some((stage, status)) = interrupt.answer().filter(|(_, status)| *status >= 400) else {
+        return error(code, context);
+    };
+    let request = stage.request().unwrap_or("a request");
+    let kind = match status {
+        401 | 403 => return error(code, context),
+        404 => ErrorKind::NotFound,
+        461 => ErrorKind::TransportRefused,
+        500.. => ErrorKind::Connect,
+        _ => ErrorKind::Refused,
+    };
+    let mut message = format!(
+        "{context}: the camera answered {request} with {status} {}",
+        reason_phrase(status)
+    );
+    if status == 461 {
+        message.push_str(&format!(" (asked for {transport})"));
+    }
+    Error::new(kind, message)
+}
+
+/// RFC 2326's reason phrase for an RTSP status code (the camera's own phrase
+/// is not repeated: it is text from the network).
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        451 => "Parameter Not Understood",
+        453 => "Not Enough Bandwidth",
+        454 => "Session Not Found",
+        455 => "Method Not Valid in This State",
+        459 => "Aggregate Operation Not Allowed",
+        461 => "Unsupported Transport",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "RTSP Version Not Supported",
+        400..=499 => "(client error)",
+        _ => "(server error)",
     }
 }
 
@@ -150,6 +215,44 @@ mod tests {
         for (code, kind) in cases {
             assert_eq!(kind_of(code), kind, "{code}: {}", strerror(code));
         }
+    }
+
+    #[test]
+    fn rtsp_answers_name_the_request_and_the_status() {
+        let interrupt = Interrupt::new();
+        let eproto = ffi::AVERROR(ffi::EPROTONOSUPPORT);
+        // No answer recorded: FFmpeg's own error.
+        let err = open_error(eproto, "opening", &interrupt, "RTP over TCP");
+        assert_eq!(err.message(), format!("opening: {}", strerror(eproto)));
+        let cases = [
+            (
+                461,
+                ErrorKind::TransportRefused,
+                "SETUP with 461 Unsupported Transport (asked for RTP over TCP)",
+            ),
+            (454, ErrorKind::Refused, "SETUP with 454 Session Not Found"),
+            (404, ErrorKind::NotFound, "SETUP with 404 Not Found"),
+            (
+                503,
+                ErrorKind::Connect,
+                "SETUP with 503 Service Unavailable",
+            ),
+        ];
+        for (status, kind, text) in cases {
+            interrupt.set_answer(Some((ConnectStage::Setup, status)));
+            let err = open_error(eproto, "opening", &interrupt, "RTP over TCP");
+            assert_eq!(err.kind(), kind, "{err}");
+            assert_eq!(
+                err.message(),
+                format!("opening: the camera answered {text}")
+            );
+        }
+        interrupt.set_answer(Some((ConnectStage::Describe, 401)));
+        let err = open_error(ffi::AVERROR_HTTP_UNAUTHORIZED, "opening", &interrupt, "");
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        interrupt.set_answer(Some((ConnectStage::Options, 200)));
+        let err = open_error(eproto, "opening", &interrupt, "");
+        assert_eq!(err.kind(), kind_of(eproto));
     }
 
     #[test]

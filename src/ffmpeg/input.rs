@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use ffmpeg_sys_next as ffi;
 
-use super::error::{self as averror, classify, interrupted_error, Code};
+use super::error::{self as averror, classify, interrupted_error, open_error, Code};
 use super::interrupt::{self, Interrupt};
-use super::options::{InputOptions, Probe};
+use super::options::{InputOptions, Probe, RtspTransport};
 use super::packet::{known, Packet};
 use super::stage::ConnectStage;
 use super::stream_info::{Rational, VideoCodec, VideoStreamInfo};
@@ -109,6 +109,7 @@ impl Input {
         interrupt.arm(options.open_timeout);
         // The RTSP client's log moves it on to each request (see `stage`).
         interrupt.set_stage(Some(ConnectStage::Connecting));
+        interrupt.set_answer(None);
         let ret = dict.with_raw(|dict| {
             // SAFETY: `ctx` is a caller-allocated context (FFmpeg frees it and
             // nulls `ctx` on failure); `c_url` is NUL-terminated; a null format
@@ -123,7 +124,10 @@ impl Input {
                     format!("{context}: no context"),
                 ))
             }
-            (code, _) => return Err(interrupted_error(code, &context, &interrupt)),
+            (code, _) => {
+                let asked = transport_words(options.transport_setting());
+                return Err(open_error(code, &context, &interrupt, asked));
+            }
         };
         let unused = dict.keys();
         if !unused.is_empty() {
@@ -383,5 +387,16 @@ impl Drop for Input {
         // polls is still alive (our `Arc` drops after this).
         unsafe { ffi::avformat_close_input(&mut ctx) };
         self.interrupt.disarm();
+    }
+}
+
+/// How an error message names what an attempt with `transport` asked for.
+fn transport_words(transport: RtspTransport) -> &'static str {
+    match transport {
+        RtspTransport::Tcp | RtspTransport::PreferTcp => "RTP over TCP",
+        RtspTransport::Udp => "RTP over UDP",
+        RtspTransport::UdpMulticast => "RTP over UDP multicast",
+        RtspTransport::Http => "RTP over HTTP",
+        RtspTransport::Auto => "any transport",
     }
 }

@@ -14,7 +14,7 @@
 //! ([`ConnectStage`], see [`super::stage`]), and since when.
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use super::stage::ConnectStage;
@@ -74,6 +74,10 @@ pub struct Interrupt {
     /// missing (its "RTP: missed N packets", see [`super::stage`]), summed over
     /// every input it has bounded; only grows.
     rtp_lost: AtomicU64,
+    /// The status of the last RTSP answer the attempt got, with the stage it
+    /// answered: the [`ConnectStage::code`] in bits 16..24, the status code in
+    /// the low 16 (0 = no answer yet). Cleared by [`Input::open`](super::Input::open).
+    answer: AtomicU32,
 }
 
 /// The low bits of `Interrupt::stage`: microseconds since `base`.
@@ -89,6 +93,7 @@ impl Default for Interrupt {
             fired: AtomicU8::new(FIRED_NONE),
             stage: AtomicU64::new(0),
             rtp_lost: AtomicU64::new(0),
+            answer: AtomicU32::new(0),
         }
     }
 }
@@ -173,6 +178,26 @@ impl Interrupt {
         let stage = ConnectStage::from_code(u8::try_from(word >> 56).unwrap_or(0))?;
         let since = Duration::from_micros(word & STAGE_SINCE_MASK);
         Some((stage, self.base.elapsed().saturating_sub(since)))
+    }
+
+    /// Records the status code of an RTSP answer, with the stage (the request)
+    /// it answered; `None` forgets the last one.
+    pub(crate) fn set_answer(&self, answer: Option<(ConnectStage, u16)>) {
+        let word = answer.map_or(0, |(stage, status)| {
+            (u32::from(stage.code()) << 16) | u32::from(status)
+        });
+        // Relaxed: a self-contained word written and read by the worker's own
+        // thread (FFmpeg logs from inside the call the worker made).
+        self.answer.store(word, Ordering::Relaxed);
+    }
+
+    /// The last RTSP answer of this attempt: the stage it answered and its
+    /// status code.
+    pub(crate) fn answer(&self) -> Option<(ConnectStage, u16)> {
+        // Relaxed: see `set_answer`.
+        let word = self.answer.load(Ordering::Relaxed);
+        let stage = ConnectStage::from_code(u8::try_from(word >> 16).unwrap_or(0))?;
+        Some((stage, u16::try_from(word & 0xffff).unwrap_or(0)))
     }
 
     /// Whether FFmpeg should give up now; records why.

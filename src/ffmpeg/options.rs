@@ -10,12 +10,20 @@ use crate::names::named_enum;
 
 named_enum! {
     /// How RTSP carries RTP (`rtsp_transport`). The name is also FFmpeg's
-    /// `rtsp_transport` value (except `auto`, which sets nothing).
+    /// `rtsp_transport` value (except `prefer_tcp`, which opens as `tcp`, and
+    /// `auto`, which sets nothing).
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
     #[non_exhaustive]
     pub enum RtspTransport {
-        /// Interleaved in the RTSP TCP connection: through NAT, no UDP loss.
+        /// RTP over TCP, and over UDP for a camera that refuses TCP: a stream
+        /// whose camera answers a TCP `SETUP` with `461 Unsupported Transport`,
+        /// or plays but sends nothing over TCP, makes its next attempt (at once)
+        /// over UDP and stays on UDP. An [`Input`](super::Input) opened with it
+        /// alone uses TCP.
         #[default]
+        PreferTcp = "prefer_tcp",
+        /// Interleaved in the RTSP TCP connection only: through NAT, no UDP
+        /// loss. A camera that refuses it fails the stream for good.
         Tcp = "tcp",
         /// Unicast UDP: lowest latency on a clean network; lost packets are lost.
         Udp = "udp",
@@ -98,6 +106,11 @@ impl InputOptions {
     pub fn transport(mut self, transport: RtspTransport) -> Self {
         self.transport = transport;
         self
+    }
+
+    /// The transport set by [`transport`](Self::transport).
+    pub fn transport_setting(&self) -> RtspTransport {
+        self.transport
     }
 
     /// Try TCP first when the transport allows several (`rtsp_flags prefer_tcp`).
@@ -198,8 +211,10 @@ impl InputOptions {
         let mut dict = Dictionary::new();
         let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
         if scheme.eq_ignore_ascii_case("rtsp") || scheme.eq_ignore_ascii_case("rtsps") {
-            if self.transport != RtspTransport::Auto {
-                dict.set("rtsp_transport", self.transport.name())?;
+            match self.transport {
+                RtspTransport::Auto => {}
+                RtspTransport::PreferTcp => dict.set("rtsp_transport", "tcp")?,
+                transport => dict.set("rtsp_transport", transport.name())?,
             }
             if self.prefer_tcp {
                 dict.set("rtsp_flags", "prefer_tcp")?;

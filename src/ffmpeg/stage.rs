@@ -171,9 +171,14 @@ pub(super) unsafe fn note_log_message(avcl: *mut c_void, progress: Progress, tex
             }
         }
         Progress::AnswerLine => {
-            let status_line = text.contains("line='RTSP/");
-            if status_line && interrupt.stage().map(|(stage, _)| stage) == Some(ConnectStage::Play)
-            {
+            let Some(status) = answer_status(text) else {
+                return;
+            };
+            let stage = interrupt.stage().map(|(stage, _)| stage);
+            if let Some(stage) = stage.filter(|stage| stage.request().is_some()) {
+                interrupt.set_answer(Some((stage, status)));
+            }
+            if stage == Some(ConnectStage::Play) {
                 interrupt.set_stage(Some(ConnectStage::FirstFrame));
             }
         }
@@ -189,6 +194,17 @@ pub(super) unsafe fn note_log_message(avcl: *mut c_void, progress: Progress, tex
 fn missed_packets(text: &str) -> Option<u64> {
     let (_, rest) = text.split_once("RTP: missed ")?;
     rest.split(' ').next()?.parse().ok()
+}
+
+/// The status code of an answer's status line as FFmpeg logs it
+/// (`[rtsp @ 0x…] line='RTSP/1.0 461 Unsupported Transport'`); `None` for
+/// the other lines of an answer.
+fn answer_status(text: &str) -> Option<u16> {
+    let (_, line) = text.split_once("line='RTSP/")?;
+    let mut words = line.split(' ');
+    let _version = words.next()?;
+    let code = words.next()?.trim_end_matches('\'');
+    code.parse().ok().filter(|code| (100..1000).contains(code))
 }
 
 /// The `Interrupt` bounding the `AVFormatContext` at `avcl`, when `avcl` is
@@ -249,5 +265,12 @@ mod tests {
             Some(3)
         );
         assert_eq!(missed_packets("RTP: missed many packets"), None);
+        assert_eq!(
+            answer_status("[rtsp @ 0x55] line='RTSP/1.0 461 Unsupported Transport'\n"),
+            Some(461)
+        );
+        assert_eq!(answer_status("line='RTSP/1.0 200 OK'"), Some(200));
+        assert_eq!(answer_status("line='CSeq: 3'"), None);
+        assert_eq!(answer_status("line='RTSP/1.0 x'"), None);
     }
 }

@@ -1,7 +1,9 @@
 //! What a simulated camera does wrong, on purpose: [`Faults`], built from
 //! `key=value` [`Fault`]s (`cut-every=10s`, `stall-after=5s`, `corrupt=0.001`,
-//! `auth=user:pass`, `resize-after=3s:1280x720`), optionally aimed at one
-//! camera ([`FaultSpec`], `cam1:stall-after=5s`).
+//! `auth=user:pass`, `resize-after=3s:1280x720`, and for sessions over UDP
+//! `udp-loss=0.01`, `udp-reorder=0.05`, `udp-reorder-depth=3`,
+//! `udp-duplicate=0.01`, `udp-jitter=20ms`), optionally aimed at one camera
+//! ([`FaultSpec`], `cam1:stall-after=5s`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,6 +36,18 @@ pub struct Faults {
     /// pattern encoded at the new size, starting with a keyframe whose new
     /// SPS/PPS travel in band; the SDP and the RTP session stay the same.
     pub resize_after: Option<ResizeAfter>,
+    /// RTP over UDP: the probability that an RTP packet is not sent (lost).
+    pub udp_loss: Option<f64>,
+    /// RTP over UDP: the probability that an RTP packet is held back and sent
+    /// after the next [`udp_reorder_depth`](Self::udp_reorder_depth) packets.
+    pub udp_reorder: Option<f64>,
+    /// How many packets a reordered packet is sent after. Default 3.
+    pub udp_reorder_depth: Option<u32>,
+    /// RTP over UDP: the probability that an RTP packet is sent twice.
+    pub udp_duplicate: Option<f64>,
+    /// RTP over UDP: every packet (RTP and RTCP) is delayed by a uniformly
+    /// random time up to this, keeping their order (delay jitter).
+    pub udp_jitter: Option<Duration>,
 }
 
 /// When and to what size a camera changes its picture ([`Faults::resize_after`]).
@@ -47,6 +61,9 @@ pub struct ResizeAfter {
     pub height: u32,
 }
 
+/// The reorder depth when `udp-reorder-depth` is not given.
+pub(crate) const DEFAULT_REORDER_DEPTH: u32 = 3;
+
 impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Faults")
@@ -55,6 +72,11 @@ impl fmt::Debug for Faults {
             .field("corrupt", &self.corrupt)
             .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
             .field("resize_after", &self.resize_after)
+            .field("udp_loss", &self.udp_loss)
+            .field("udp_reorder", &self.udp_reorder)
+            .field("udp_reorder_depth", &self.udp_reorder_depth)
+            .field("udp_duplicate", &self.udp_duplicate)
+            .field("udp_jitter", &self.udp_jitter)
             .finish()
     }
 }
@@ -73,6 +95,11 @@ impl Faults {
             Fault::Corrupt(probability) => self.corrupt = Some(probability),
             Fault::Auth { user, password } => self.auth = Some((user, password)),
             Fault::ResizeAfter(resize) => self.resize_after = Some(resize),
+            Fault::UdpLoss(p) => self.udp_loss = Some(p),
+            Fault::UdpReorder(p) => self.udp_reorder = Some(p),
+            Fault::UdpReorderDepth(depth) => self.udp_reorder_depth = Some(depth),
+            Fault::UdpDuplicate(p) => self.udp_duplicate = Some(p),
+            Fault::UdpJitter(jitter) => self.udp_jitter = Some(jitter),
         }
         self
     }
@@ -85,6 +112,11 @@ impl Faults {
             corrupt: other.corrupt.or(self.corrupt),
             auth: other.auth.clone().or_else(|| self.auth.clone()),
             resize_after: other.resize_after.or(self.resize_after),
+            udp_loss: other.udp_loss.or(self.udp_loss),
+            udp_reorder: other.udp_reorder.or(self.udp_reorder),
+            udp_reorder_depth: other.udp_reorder_depth.or(self.udp_reorder_depth),
+            udp_duplicate: other.udp_duplicate.or(self.udp_duplicate),
+            udp_jitter: other.udp_jitter.or(self.udp_jitter),
         }
     }
 
@@ -107,8 +139,21 @@ impl Faults {
                 return Err(invalid(format!("fault {name} must be longer than zero")));
             }
         }
-        if let Some(p) = self.corrupt {
+        for p in [
+            self.corrupt,
+            self.udp_loss,
+            self.udp_reorder,
+            self.udp_duplicate,
+        ]
+        .into_iter()
+        .flatten()
+        {
             check_probability(p)?;
+        }
+        if self.udp_reorder_depth == Some(0) {
+            return Err(invalid(
+                "fault udp-reorder-depth must be at least 1".to_owned(),
+            ));
         }
         if let Some((user, _)) = &self.auth {
             check_user(user)?;
@@ -158,6 +203,21 @@ impl fmt::Display for Faults {
                 resize.height
             ));
         }
+        if let Some(p) = self.udp_loss {
+            parts.push(format!("udp-loss={p}"));
+        }
+        if let Some(p) = self.udp_reorder {
+            parts.push(format!("udp-reorder={p}"));
+        }
+        if let Some(depth) = self.udp_reorder_depth {
+            parts.push(format!("udp-reorder-depth={depth}"));
+        }
+        if let Some(p) = self.udp_duplicate {
+            parts.push(format!("udp-duplicate={p}"));
+        }
+        if let Some(jitter) = self.udp_jitter {
+            parts.push(format!("udp-jitter={}", DisplayDuration(jitter)));
+        }
         if parts.is_empty() {
             f.write_str("none")
         } else {
@@ -185,6 +245,16 @@ pub enum Fault {
     },
     /// `resize-after=DURATION:WIDTHxHEIGHT`: see [`Faults::resize_after`].
     ResizeAfter(ResizeAfter),
+    /// `udp-loss=PROBABILITY`: see [`Faults::udp_loss`].
+    UdpLoss(f64),
+    /// `udp-reorder=PROBABILITY`: see [`Faults::udp_reorder`].
+    UdpReorder(f64),
+    /// `udp-reorder-depth=PACKETS`: see [`Faults::udp_reorder_depth`].
+    UdpReorderDepth(u32),
+    /// `udp-duplicate=PROBABILITY`: see [`Faults::udp_duplicate`].
+    UdpDuplicate(f64),
+    /// `udp-jitter=DURATION`: see [`Faults::udp_jitter`].
+    UdpJitter(Duration),
 }
 
 impl fmt::Debug for Fault {
@@ -199,12 +269,20 @@ impl fmt::Debug for Fault {
                 .field("password", &"***")
                 .finish(),
             Fault::ResizeAfter(resize) => f.debug_tuple("ResizeAfter").field(resize).finish(),
+            Fault::UdpLoss(p) => f.debug_tuple("UdpLoss").field(p).finish(),
+            Fault::UdpReorder(p) => f.debug_tuple("UdpReorder").field(p).finish(),
+            Fault::UdpReorderDepth(depth) => f.debug_tuple("UdpReorderDepth").field(depth).finish(),
+            Fault::UdpDuplicate(p) => f.debug_tuple("UdpDuplicate").field(p).finish(),
+            Fault::UdpJitter(jitter) => f.debug_tuple("UdpJitter").field(jitter).finish(),
         }
     }
 }
 
 const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROBABILITY, \
-                          auth=USER:PASSWORD, resize-after=DURATION:WIDTHxHEIGHT";
+                          auth=USER:PASSWORD, resize-after=DURATION:WIDTHxHEIGHT, \
+                          udp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
+                          udp-reorder-depth=PACKETS, udp-duplicate=PROBABILITY, \
+                          udp-jitter=DURATION";
 
 impl FromStr for Fault {
     type Err = Error;
@@ -245,6 +323,25 @@ impl FromStr for Fault {
                 .map(|(user, password)| Fault::Auth { user, password })
                 .map_err(context),
             "resize-after" => parse_resize(value).map(Fault::ResizeAfter).map_err(context),
+            "udp-loss" => parse_probability(value)
+                .map(Fault::UdpLoss)
+                .map_err(context),
+            "udp-reorder" => parse_probability(value)
+                .map(Fault::UdpReorder)
+                .map_err(context),
+            "udp-reorder-depth" => match value.parse::<u32>() {
+                Ok(depth) if depth >= 1 => Ok(Fault::UdpReorderDepth(depth)),
+                _ => Err(invalid(format!(
+                    "fault `{key}={value}`: not a packet count of at least 1"
+                ))),
+            },
+            "udp-duplicate" => parse_probability(value)
+                .map(Fault::UdpDuplicate)
+                .map_err(context),
+            "udp-jitter" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::UdpJitter)
+                .map_err(context),
             _ => Err(invalid(format!(
                 "unknown fault `{key}`; one of {FAULT_KEYS}"
             ))),
@@ -340,9 +437,7 @@ fn check_probability(p: f64) -> Result<()> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "corrupt probability {p} is not between 0 and 1"
-        )))
+        Err(invalid(format!("probability {p} is not between 0 and 1")))
     }
 }
 
@@ -478,6 +573,39 @@ mod tests {
             assert!(error.message().contains("resize-after"), "{error}");
         }
         assert!("resize-after=1s:641x360".parse::<Fault>().is_err());
+    }
+
+    #[test]
+    fn udp_faults_parse_and_print() {
+        let faults: Faults =
+            "udp-loss=0.01,udp-reorder=0.05,udp-reorder-depth=4,udp-duplicate=0.02,udp-jitter=20ms"
+                .parse()
+                .unwrap();
+        assert_eq!(faults.udp_loss, Some(0.01));
+        assert_eq!(faults.udp_reorder, Some(0.05));
+        assert_eq!(faults.udp_reorder_depth, Some(4));
+        assert_eq!(faults.udp_duplicate, Some(0.02));
+        assert_eq!(faults.udp_jitter, Some(Duration::from_millis(20)));
+        assert_eq!(
+            faults.to_string(),
+            "udp-loss=0.01,udp-reorder=0.05,udp-reorder-depth=4,udp-duplicate=0.02,udp-jitter=20ms"
+        );
+        assert_eq!(faults.to_string().parse::<Faults>().unwrap(), faults);
+        let spec: FaultSpec = "cam1:udp-loss=0.5".parse().unwrap();
+        assert_eq!((spec.camera, spec.fault), (Some(1), Fault::UdpLoss(0.5)));
+        for bad in [
+            "udp-loss=2",
+            "udp-reorder-depth=0",
+            "udp-reorder-depth=x",
+            "udp-jitter=0s",
+        ] {
+            let err = bad.parse::<Fault>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{bad}");
+            assert!(
+                err.message().contains(bad.split('=').next().unwrap()),
+                "{err}"
+            );
+        }
     }
 
     #[test]

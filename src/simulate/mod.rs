@@ -40,14 +40,19 @@
 //! [`SimulatorConfig::max_packet_size`] bytes (FU-A fragments for big H.264
 //! NAL units, RFC 6184), preceded now and then by an RTCP sender report. Each
 //! is sent in the RTSP connection as `$`, channel, 16-bit length, packet
-//! (RFC 2326 §10.12). `DESCRIBE` answers with the SDP `av_sdp_create` writes
+//! (RFC 2326 §10.12), or, for a client that set up RTP over UDP, as a
+//! datagram from the server's port pair to the client's (RTP to the first
+//! port, RTCP to the second), through the UDP faults. `DESCRIBE` answers with the SDP `av_sdp_create` writes
 //! for the same muxer (with `sprop-parameter-sets`), and `PLAY` with `RTP-Info`
 //! taken from the first packet.
 //!
 //! ## The server
 //!
-//! RTSP/1.0: `OPTIONS`, `DESCRIBE`, `SETUP` (RTP over TCP, interleaved; a
-//! request for UDP only gets `461 Unsupported Transport`), `PLAY`, `TEARDOWN`,
+//! RTSP/1.0: `OPTIONS`, `DESCRIBE`, `SETUP` (RTP over TCP, interleaved, or
+//! over unicast UDP, `client_port=a-b` answered with `server_port=c-d`; a
+//! transport the server does not serve, or was told to refuse with
+//! [`SimulatorConfig::refuse_tcp`] / [`SimulatorConfig::refuse_udp`], gets
+//! `461 Unsupported Transport`), `PLAY`, `TEARDOWN`,
 //! `GET_PARAMETER` and `SET_PARAMETER` (keepalives). `404` for unknown paths,
 //! `400` (then close) for anything that is not RTSP, `413` past 8 KiB of
 //! head or body, `454` for a wrong session, `501` for other methods. One thread
@@ -57,7 +62,7 @@
 //!
 //! ## Limitations
 //!
-//! One video track per camera, no audio; no UDP or multicast; no `PAUSE`
+//! One video track per camera, no audio; no multicast; no `PAUSE`
 //! (`501`) or seeking (`Range` is ignored); every session starts at the
 //! clip's first frame (cameras are not synchronised with each other); Basic
 //! authentication only.
@@ -69,6 +74,7 @@ mod rtsp;
 mod send_record;
 mod server;
 pub mod stamp;
+mod udp;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -103,6 +109,9 @@ pub struct SimulatorConfig {
     write_timeout: Duration,
     max_connections: usize,
     stamp_log: Option<PathBuf>,
+    refuse_tcp: bool,
+    refuse_udp: bool,
+    silent_tcp: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -117,6 +126,9 @@ impl Default for SimulatorConfig {
             write_timeout: Duration::from_secs(5),
             max_connections: 256,
             stamp_log: None,
+            refuse_tcp: false,
+            refuse_udp: false,
+            silent_tcp: false,
         }
     }
 }
@@ -204,6 +216,28 @@ impl SimulatorConfig {
         self
     }
 
+    /// Answer every `SETUP` for RTP over TCP with `461 Unsupported Transport`,
+    /// as VLC's RTSP server does: a camera that only offers UDP. Default off.
+    pub fn refuse_tcp(mut self, refuse: bool) -> Self {
+        self.refuse_tcp = refuse;
+        self
+    }
+
+    /// Answer every `SETUP` for RTP over UDP with `461 Unsupported
+    /// Transport`: a camera that only offers TCP. Default off.
+    pub fn refuse_udp(mut self, refuse: bool) -> Self {
+        self.refuse_udp = refuse;
+        self
+    }
+
+    /// Accept RTP over TCP, play, and then send nothing over it (UDP
+    /// sessions are served normally): a camera whose interleaved data never
+    /// arrives. Default off.
+    pub fn silent_tcp(mut self, silent: bool) -> Self {
+        self.silent_tcp = silent;
+        self
+    }
+
     /// The faults camera `index` gets.
     pub fn faults_of(&self, index: usize) -> Faults {
         match self.camera_faults.get(&index) {
@@ -239,6 +273,9 @@ impl SimulatorConfig {
         if self.max_connections == 0 {
             return invalid("max connections must be at least 1".to_owned());
         }
+        if self.refuse_tcp && self.refuse_udp {
+            return invalid("refusing both TCP and UDP leaves no transport to serve".to_owned());
+        }
         for index in 0..self.cameras {
             self.faults_of(index).validate().map_err(|error| {
                 Error::new(error.kind(), format!("cam{index}: {}", error.message()))
@@ -270,6 +307,21 @@ pub struct CameraStats {
     pub corrupted_bytes: u64,
     /// Requests refused with `401` by the `auth` fault.
     pub auth_failures: u64,
+    /// `DESCRIBE` requests answered (authorized ones).
+    pub describes: u64,
+    /// `SETUP`s answered `461 Unsupported Transport`.
+    pub transport_refusals: u64,
+    /// `SETUP`s that set up RTP over UDP.
+    pub udp_sessions: u64,
+    /// RTP packets not sent by the `udp-loss` fault.
+    pub udp_lost: u64,
+    /// RTP packets held back by the `udp-reorder` fault.
+    pub udp_reordered: u64,
+    /// RTP packets sent twice by the `udp-duplicate` fault.
+    pub udp_duplicated: u64,
+    /// Datagrams received on the server's UDP ports (receiver reports, FFmpeg's
+    /// NAT punch packets); read and discarded.
+    pub udp_received: u64,
 }
 
 /// A snapshot of a simulator's counters.
@@ -353,6 +405,11 @@ impl Simulator {
             max_packet_size: config.max_packet_size,
             write_timeout: config.write_timeout,
             max_connections: config.max_connections,
+            offer: rtsp::Offer {
+                tcp: !config.refuse_tcp,
+                udp: !config.refuse_udp,
+            },
+            silent_tcp: config.silent_tcp,
         };
         let shared = Arc::new(Shared::new(clip, cameras, settings, stamp_log));
         let accept_shared = Arc::clone(&shared);
@@ -528,6 +585,105 @@ mod tests {
         }
     }
 
+    /// The `Session` id of a SETUP answer.
+    fn session_of(answer: &str) -> String {
+        let header = answer.lines().find_map(|l| l.strip_prefix("Session: "));
+        header.unwrap().split(';').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn serves_rtp_over_udp_and_refuses_what_it_is_told_to() {
+        use std::net::UdpSocket;
+        let simulator = Simulator::start(small().cameras(1).refuse_tcp(true)).unwrap();
+        let url = simulator.url(0);
+        let mut client = TcpStream::connect(simulator.addr()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let text = exchange(
+            &mut client,
+            &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"),
+        );
+        assert!(
+            text.starts_with("RTSP/1.0 461 Unsupported Transport"),
+            "{text}"
+        );
+        assert!(!text.contains("Transport: RTP/AVP/TCP"), "{text}");
+        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rtp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let (rtp_port, rtcp_port) = (
+            rtp.local_addr().unwrap().port(),
+            rtcp.local_addr().unwrap().port(),
+        );
+        let text = exchange(
+            &mut client,
+            &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/UDP;unicast;client_port={rtp_port}-{rtcp_port}\r\n\r\n"),
+        );
+        assert!(text.starts_with("RTSP/1.0 200 OK"), "{text}");
+        let transport = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Transport: "))
+            .unwrap();
+        assert!(
+            transport.starts_with(&format!(
+                "RTP/AVP;unicast;client_port={rtp_port}-{rtcp_port};server_port="
+            )),
+            "{transport}"
+        );
+        let session = session_of(&text);
+        let text = exchange(
+            &mut client,
+            &format!("PLAY {url}/ RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n"),
+        );
+        assert!(text.starts_with("RTSP/1.0 200 OK"), "{text}");
+        // RTP version 2 datagrams, payload type 96, from the server's RTP port.
+        let server_rtp: u16 = transport
+            .split("server_port=")
+            .nth(1)
+            .and_then(|ports| ports.split('-').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        for _ in 0..5 {
+            let (n, from) = rtp.recv_from(&mut buf).unwrap();
+            assert!(
+                n > 12 && buf[0] >> 6 == 2 && buf[1] & 0x7f == 96,
+                "{:?}",
+                &buf[..4]
+            );
+            assert_eq!(from.port(), server_rtp);
+        }
+        // A receiver report to the server's RTCP port is read and counted.
+        rtcp.send_to(
+            &[0x80, 201, 0, 1, 0, 0, 0, 1],
+            ("127.0.0.1", server_rtp + 1),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while simulator.stats().cameras[0].udp_received == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let stats = &simulator.stats().cameras[0];
+        assert_eq!((stats.udp_sessions, stats.transport_refusals), (1, 1));
+        assert_eq!(stats.udp_received, 1);
+        assert!(stats.rtp_packets >= 5, "{stats:?}");
+
+        // And the other way round.
+        let simulator = Simulator::start(small().refuse_udp(true)).unwrap();
+        let mut client = TcpStream::connect(simulator.addr()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let url = simulator.url(0);
+        let text = exchange(
+            &mut client,
+            &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n"),
+        );
+        assert!(text.starts_with("RTSP/1.0 461"), "{text}");
+        assert!(Simulator::start(small().refuse_tcp(true).refuse_udp(true)).is_err());
+    }
+
     #[test]
     fn config_is_validated() {
         for config in [
@@ -611,7 +767,7 @@ mod tests {
 
         let text = exchange(
             &mut client,
-            &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 6\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n"),
+            &format!("SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: 6\r\nTransport: RTP/AVP;multicast;port=5000-5001\r\n\r\n"),
         );
         assert!(
             text.starts_with("RTSP/1.0 461 Unsupported Transport"),
@@ -668,6 +824,11 @@ mod tests {
 
         let stats = simulator.stats();
         assert_eq!(stats.cameras[0].sessions, 1);
+        assert_eq!(stats.cameras[0].transport_refusals, 1);
+        assert_eq!(
+            (stats.cameras[0].describes, stats.cameras[1].describes),
+            (1, 1)
+        );
         assert_eq!(stats.cameras[1].auth_failures, 1);
         assert!(stats.cameras[0].frames >= 3, "{stats:?}");
 

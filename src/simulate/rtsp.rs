@@ -328,22 +328,36 @@ pub(crate) fn target(uri: &str, cameras: usize) -> Option<Target<'_>> {
 pub(crate) enum TransportRequest {
     /// RTP over the RTSP connection, on these channels (RTP, RTCP).
     Interleaved(u8, u8),
-    /// Only transports this server does not serve (UDP, multicast...).
+    /// RTP over unicast UDP to these client ports (RTP, RTCP).
+    Udp(u16, u16),
+    /// Only transports this server does not serve (or was told to refuse).
     Unsupported,
 }
 
-/// Picks the first `RTP/AVP/TCP` transport of a `Transport` header (a
-/// comma-separated list of choices).
-pub(crate) fn parse_transport(header: &str) -> TransportRequest {
+/// The transports a server serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Offer {
+    /// `RTP/AVP/TCP`, interleaved.
+    pub(crate) tcp: bool,
+    /// `RTP/AVP` or `RTP/AVP/UDP`, unicast, with `client_port`.
+    pub(crate) udp: bool,
+}
+
+/// Picks the first choice of a `Transport` header (a comma-separated list)
+/// that `offer` serves: `RTP/AVP/TCP` (channels from `interleaved=`, default
+/// 0-1), or unicast `RTP/AVP[/UDP]` with `client_port=a[-b]` (`b` default
+/// `a + 1`). Multicast is never served.
+pub(crate) fn parse_transport(header: &str, offer: Offer) -> TransportRequest {
     for choice in header.split(',') {
         let mut params = choice.split(';').map(str::trim);
         let spec = params.next().unwrap_or("");
-        if !spec.eq_ignore_ascii_case("RTP/AVP/TCP") {
-            continue;
-        }
-        let mut channels = (0, 1);
-        for param in params {
-            if let Some(value) = param.strip_prefix("interleaved=") {
+        let params: Vec<&str> = params.collect();
+        if spec.eq_ignore_ascii_case("RTP/AVP/TCP") {
+            if !offer.tcp {
+                continue;
+            }
+            let mut channels = (0, 1);
+            for value in params.iter().filter_map(|p| p.strip_prefix("interleaved=")) {
                 let mut ends = value.split('-').map(|n| n.trim().parse::<u8>());
                 match (ends.next(), ends.next()) {
                     (Some(Ok(rtp)), Some(Ok(rtcp))) => channels = (rtp, rtcp),
@@ -351,8 +365,26 @@ pub(crate) fn parse_transport(header: &str) -> TransportRequest {
                     _ => {}
                 }
             }
+            return TransportRequest::Interleaved(channels.0, channels.1);
         }
-        return TransportRequest::Interleaved(channels.0, channels.1);
+        let udp = spec.eq_ignore_ascii_case("RTP/AVP") || spec.eq_ignore_ascii_case("RTP/AVP/UDP");
+        if !udp || !offer.udp || params.iter().any(|p| p.eq_ignore_ascii_case("multicast")) {
+            continue;
+        }
+        let ports = params
+            .iter()
+            .filter_map(|p| p.strip_prefix("client_port="))
+            .find_map(|value| {
+                let mut ends = value.split('-').map(|n| n.trim().parse::<u16>());
+                match (ends.next(), ends.next()) {
+                    (Some(Ok(rtp)), Some(Ok(rtcp))) if rtp > 0 && rtcp > 0 => Some((rtp, rtcp)),
+                    (Some(Ok(rtp)), None) if rtp > 0 => Some((rtp, rtp.checked_add(1)?)),
+                    _ => None,
+                }
+            });
+        if let Some((rtp, rtcp)) = ports {
+            return TransportRequest::Udp(rtp, rtcp);
+        }
     }
     TransportRequest::Unsupported
 }
@@ -545,22 +577,50 @@ mod tests {
 
     #[test]
     fn transports() {
+        let both = Offer {
+            tcp: true,
+            udp: true,
+        };
+        let tcp_only = Offer {
+            tcp: true,
+            udp: false,
+        };
+        let udp_only = Offer {
+            tcp: false,
+            udp: true,
+        };
         assert_eq!(
-            parse_transport("RTP/AVP/TCP;unicast;interleaved=2-3"),
+            parse_transport("RTP/AVP/TCP;unicast;interleaved=2-3", both),
             TransportRequest::Interleaved(2, 3)
         );
+        let udp_first = "RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast";
         assert_eq!(
-            parse_transport("RTP/AVP;unicast;client_port=5000-5001,RTP/AVP/TCP;unicast"),
+            parse_transport(udp_first, tcp_only),
             TransportRequest::Interleaved(0, 1)
         );
         assert_eq!(
-            parse_transport("RTP/AVP;unicast;client_port=5000-5001"),
-            TransportRequest::Unsupported
+            parse_transport(udp_first, both),
+            TransportRequest::Udp(5000, 5001)
         );
+        // FFmpeg's spelling, and a lone port.
         assert_eq!(
-            parse_transport("RTP/AVP/UDP;unicast"),
-            TransportRequest::Unsupported
+            parse_transport("RTP/AVP/UDP;unicast;client_port=6000", udp_only),
+            TransportRequest::Udp(6000, 6001)
         );
+        for refused in [
+            ("RTP/AVP;unicast;client_port=5000-5001", tcp_only),
+            ("RTP/AVP/TCP;unicast;interleaved=0-1", udp_only),
+            ("RTP/AVP/UDP;multicast;client_port=5000-5001", both),
+            ("RTP/AVP/UDP;unicast", both),
+            ("RTP/AVP;unicast;client_port=0-1", both),
+            ("RTP/AVP;unicast;client_port=x", both),
+        ] {
+            assert_eq!(
+                parse_transport(refused.0, refused.1),
+                TransportRequest::Unsupported,
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

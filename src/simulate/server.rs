@@ -1,7 +1,8 @@
 //! The RTSP server: one accept thread, one thread per connection. A
 //! connection's thread answers its requests and, once it plays, paces the
 //! clip's frames in real time through its own [`RtpMuxer`], sending every RTP
-//! and RTCP packet interleaved in the connection (`$`, channel, length).
+//! and RTCP packet interleaved in the connection (`$`, channel, length), or
+//! by UDP to the client's ports ([`UdpLink`]) when it set up RTP over UDP.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -12,9 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::Faults;
 use super::media::{Clip, ClipFrame};
-use super::rtsp::{self, Parsed, Request, Response, Status, TransportRequest};
+use super::rtsp::{self, Offer, Parsed, Request, Response, Status, TransportRequest};
 use super::send_record::{SendTable, StampLog};
 use super::stamp::SentFrame;
+use super::udp::{UdpLink, UdpTally};
 use super::CameraStats;
 use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 
@@ -36,6 +38,10 @@ pub(crate) struct Settings {
     pub(crate) max_packet_size: u32,
     pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
+    /// The transports SETUP accepts (the others get 461).
+    pub(crate) offer: Offer,
+    /// Accept RTP over TCP but send nothing over it.
+    pub(crate) silent_tcp: bool,
 }
 
 /// Per-camera counters (relaxed atomics: statistics only, no data is
@@ -51,6 +57,13 @@ pub(crate) struct Counters {
     stalls: AtomicU64,
     corrupted_bytes: AtomicU64,
     auth_failures: AtomicU64,
+    describes: AtomicU64,
+    transport_refusals: AtomicU64,
+    udp_sessions: AtomicU64,
+    udp_lost: AtomicU64,
+    udp_reordered: AtomicU64,
+    udp_duplicated: AtomicU64,
+    udp_received: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -75,6 +88,13 @@ impl Counters {
             stalls: load(&self.stalls),
             corrupted_bytes: load(&self.corrupted_bytes),
             auth_failures: load(&self.auth_failures),
+            describes: load(&self.describes),
+            transport_refusals: load(&self.transport_refusals),
+            udp_sessions: load(&self.udp_sessions),
+            udp_lost: load(&self.udp_lost),
+            udp_reordered: load(&self.udp_reordered),
+            udp_duplicated: load(&self.udp_duplicated),
+            udp_received: load(&self.udp_received),
         }
     }
 }
@@ -252,10 +272,18 @@ struct Session {
     camera: usize,
     /// The URI the track was set up with (for `RTP-Info`).
     track_uri: String,
-    /// Interleaved channels for RTP and RTCP.
-    channels: (u8, u8),
+    /// How its RTP and RTCP go to the client.
+    link: Link,
     ssrc: u32,
     play: Option<Playback>,
+}
+
+/// How a session's packets reach the client.
+enum Link {
+    /// Interleaved in the RTSP connection on these channels (RTP, RTCP).
+    Interleaved(u8, u8),
+    /// By UDP.
+    Udp(Box<UdpLink>),
 }
 
 /// A playing session's media state.
@@ -463,6 +491,11 @@ impl<'a> Connection<'a> {
         for deadline in [faults.cut_every, faults.stall_after].into_iter().flatten() {
             wait = wait.min((play.started + deadline).saturating_duration_since(Instant::now()));
         }
+        if let Link::Udp(link) = &session.link {
+            if let Some(at) = link.next_due() {
+                wait = wait.min(at.saturating_duration_since(Instant::now()));
+            }
+        }
         Some(wait)
     }
 
@@ -550,7 +583,10 @@ impl<'a> Connection<'a> {
             }
         }
         match request.method.as_str() {
-            "DESCRIBE" => self.describe(request, camera),
+            "DESCRIBE" => {
+                add(&self.shared.cameras[camera].counters.describes, 1);
+                self.describe(request, camera)
+            }
             "SETUP" => self.setup(request, camera),
             "PLAY" => self.play(request, camera),
             "TEARDOWN" => {
@@ -616,28 +652,70 @@ impl<'a> Connection<'a> {
         {
             return self.respond(request, Response::new(Status::NOT_VALID_IN_STATE));
         }
-        let channels = match rtsp::parse_transport(request.header("Transport").unwrap_or("")) {
-            TransportRequest::Interleaved(rtp, rtcp) => (rtp, rtcp),
+        let offer = self.shared.settings.offer;
+        let asked = rtsp::parse_transport(request.header("Transport").unwrap_or(""), offer);
+        let counters = &self.shared.cameras[camera].counters;
+        let link = match asked {
+            TransportRequest::Interleaved(rtp, rtcp) => Link::Interleaved(rtp, rtcp),
+            TransportRequest::Udp(rtp, rtcp) => {
+                let bound = self.stream.local_addr().and_then(|local| {
+                    let faults = &self.shared.cameras[camera].faults;
+                    UdpLink::bind(local.ip(), self.peer.ip(), (rtp, rtcp), faults)
+                });
+                match bound {
+                    Ok(link) => {
+                        add(&counters.udp_sessions, 1);
+                        Link::Udp(Box::new(link))
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "simulator: cannot bind UDP ports");
+                        let status = Status(500, "Internal Server Error");
+                        return self.respond(request, Response::new(status));
+                    }
+                }
+            }
             TransportRequest::Unsupported => {
-                let response = Response::new(Status::UNSUPPORTED_TRANSPORT)
-                    .header("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1");
+                add(&counters.transport_refusals, 1);
+                let mut response = Response::new(Status::UNSUPPORTED_TRANSPORT);
+                if offer.tcp {
+                    response = response.header("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1");
+                }
                 return self.respond(request, response);
+            }
+        };
+        let ssrc = self
+            .session
+            .as_ref()
+            .map_or_else(|| fastrand::u32(..), |session| session.ssrc);
+        let transport = match &link {
+            Link::Interleaved(rtp, rtcp) => {
+                format!(
+                    "RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp};ssrc={ssrc:08X};mode=\"PLAY\""
+                )
+            }
+            Link::Udp(udp) => {
+                let (TransportRequest::Udp(rtp, rtcp), Ok((server_rtp, server_rtcp))) =
+                    (asked, udp.server_ports())
+                else {
+                    let status = Status(500, "Internal Server Error");
+                    return self.respond(request, Response::new(status));
+                };
+                format!(
+                    "RTP/AVP;unicast;client_port={rtp}-{rtcp};server_port={server_rtp}-{server_rtcp};\
+                     ssrc={ssrc:08X};mode=\"PLAY\""
+                )
             }
         };
         let session = self.session.get_or_insert_with(|| Session {
             id: format!("{:016X}", fastrand::u64(..)),
             camera,
             track_uri: String::new(),
-            channels,
-            ssrc: fastrand::u32(..),
+            link: Link::Interleaved(0, 1),
+            ssrc,
             play: None,
         });
-        session.channels = channels;
+        session.link = link;
         session.track_uri = request.uri.clone();
-        let transport = format!(
-            "RTP/AVP/TCP;unicast;interleaved={}-{};ssrc={:08X};mode=\"PLAY\"",
-            channels.0, channels.1, session.ssrc
-        );
         let response = Response::new(Status::OK)
             .header("Transport", transport)
             .header(
@@ -729,8 +807,9 @@ impl<'a> Connection<'a> {
         Ok(())
     }
 
-    /// Sends the muxer's waiting packets interleaved, corrupting RTP payloads
-    /// per the camera's faults.
+    /// Sends the muxer's waiting packets, interleaved or by UDP, corrupting
+    /// RTP payloads per the camera's faults (and over UDP, losing, reordering,
+    /// duplicating and delaying them).
     fn flush_packets(&mut self) -> Flow {
         let Some(session) = self.session.as_mut() else {
             return Flow::Continue;
@@ -741,20 +820,26 @@ impl<'a> Connection<'a> {
         let counters = &self.shared.cameras[session.camera].counters;
         self.out.clear();
         let (mut packets, mut damaged) = (0u64, 0u64);
+        let mut tally = UdpTally::default();
         for packet in play.muxer.packets() {
             let Ok(len) = u16::try_from(packet.len()) else {
                 continue; // cannot happen: packets are at most 65535 bytes
             };
             let rtcp = is_rtcp(packet);
-            let channel = if rtcp {
-                session.channels.1
-            } else {
-                session.channels.0
+            let start = match &session.link {
+                Link::Interleaved(rtp_channel, rtcp_channel) => {
+                    self.out.push(b'$');
+                    self.out
+                        .push(if rtcp { *rtcp_channel } else { *rtp_channel });
+                    self.out.extend_from_slice(&len.to_be_bytes());
+                    self.out.len()
+                }
+                // One datagram at a time, built in `out`.
+                Link::Udp(_) => {
+                    self.out.clear();
+                    0
+                }
             };
-            self.out.push(b'$');
-            self.out.push(channel);
-            self.out.extend_from_slice(&len.to_be_bytes());
-            let start = self.out.len();
             self.out.extend_from_slice(packet);
             if !rtcp {
                 packets += 1;
@@ -764,18 +849,38 @@ impl<'a> Connection<'a> {
                     damaged += corrupter.corrupt(&mut self.out[start + offset..]);
                 }
             }
+            if let Link::Udp(link) = &mut session.link {
+                if rtcp {
+                    link.send_rtcp(&self.out, &mut tally);
+                } else {
+                    link.send_rtp(&self.out, &mut tally);
+                }
+            }
         }
         play.muxer.clear_packets();
         add(&counters.frames, 1);
         add(&counters.rtp_packets, packets);
         add(&counters.corrupted_bytes, damaged);
-        add(&counters.bytes, self.out.len() as u64);
+        add(&counters.udp_lost, tally.lost);
+        add(&counters.udp_reordered, tally.reordered);
+        add(&counters.udp_duplicated, tally.duplicated);
         // The frame's first packet leaves now: when its stamp was "on glass".
         let sent = SystemTime::now();
         let n = play.next.saturating_sub(1);
         let index = usize::try_from(n % self.shared.clip.frames.len() as u64).unwrap_or(0);
         self.shared.sent.record(session.camera, index, sent);
-        let result = self.stream.write_all(&self.out);
+        let result = match &session.link {
+            Link::Udp(_) => {
+                add(&counters.bytes, tally.bytes);
+                Ok(())
+            }
+            // Accepted RTP over TCP, sends nothing over it.
+            Link::Interleaved(..) if self.shared.settings.silent_tcp => Ok(()),
+            Link::Interleaved(..) => {
+                add(&counters.bytes, self.out.len() as u64);
+                self.stream.write_all(&self.out)
+            }
+        };
         if let Some(log) = &self.shared.stamp_log {
             log.record(SentFrame {
                 camera: session.camera,
@@ -794,12 +899,18 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Sends every frame that is due, and applies the cut and stall faults.
+    /// Sends every frame that is due (and over UDP, every delayed datagram),
+    /// and applies the cut and stall faults.
     fn send_due_media(&mut self) -> Flow {
         let Some(session) = self.session.as_mut() else {
             return Flow::Continue;
         };
         let camera = session.camera;
+        if let Link::Udp(link) = &mut session.link {
+            link.send_due();
+            let received = link.drain_incoming();
+            add(&self.shared.cameras[camera].counters.udp_received, received);
+        }
         let Some(play) = session.play.as_mut() else {
             return Flow::Continue;
         };

@@ -103,6 +103,10 @@ impl FromStr for SkipPolicy {
 
 /// Reconnect timing: exponential backoff with full jitter.
 ///
+/// Permanent answers ([`ErrorKind::NotFound`], [`ErrorKind::Refused`]: a 404,
+/// a 454 ...) wait between `max / 2` and `max` from the first one instead:
+/// the camera answered, and will answer the same in a second.
+///
 /// Attempt `k` (from 0) waits a uniformly random time in
 /// `[0, min(max, initial × 2^k)]`, so many cameras that fail together do not
 /// reconnect together.
@@ -223,7 +227,8 @@ pub struct StreamConfig {
 
 impl StreamConfig {
     /// A stream from `url` (`rtsp://` or `rtsps://`). Credentials in the URL are
-    /// moved into [`Credentials`]. Defaults: TCP, BGR24 at the source size, one
+    /// moved into [`Credentials`]. Defaults: RTP over TCP (over UDP for a camera
+    /// that refuses TCP: [`Transport::PreferTcp`]), BGR24 at the source size, one
     /// decode thread, every frame, 5 s connect timeout, stall timeout max(3 s,
     /// 2 GOPs), backoff 0.5 s → 30 s, auth retry once a minute, a 4-frame queue
     /// with the `Latest` policy.
@@ -329,7 +334,11 @@ impl StreamConfig {
         self
     }
 
-    /// RTP transport.
+    /// RTP transport. Default [`Transport::PreferTcp`]: TCP, and UDP from the
+    /// next attempt on when the camera refuses TCP (461 to SETUP, or nothing
+    /// delivered), announced by a `Reconnecting` event whose error is
+    /// [`ErrorKind::TransportRefused`]. An explicit transport the camera
+    /// refuses fails the stream with that kind.
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
         self

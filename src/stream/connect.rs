@@ -10,18 +10,57 @@
 //! login against a real server). With `rtsps`, TLS then sends no SNI name.
 //! When a name has several addresses they are tried in order while the TCP
 //! connection fails (before any request was sent).
+//!
+//! Each attempt opens with the transport the worker chose for it (the
+//! status's [`transport`](super::StreamStatus::transport)): with the default
+//! `prefer_tcp`, TCP until the camera refuses it, then UDP. RTP over UDP gets
+//! its own demuxer settings ([`attempt_options`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::handle::StreamShared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{ConnectStage, Input, InputOptions, Interrupt};
+use crate::ffmpeg::{ConnectStage, Input, InputOptions, Interrupt, RtspTransport};
 use crate::resolve;
 
+/// How long FFmpeg's RTP demuxer holds packets after a gap in the sequence
+/// numbers, waiting for the missing one to arrive late (`max_delay`, RTP over
+/// UDP only): reordering by up to this much is absorbed; a lost packet
+/// delays the frames after it by this much before they are decoded without
+/// it (and then held by the damage policy). FFmpeg's own UDP default.
+pub(crate) const UDP_MAX_DELAY: Duration = Duration::from_millis(100);
+
+/// How many RTP packets FFmpeg's reorder queue holds (`reorder_queue_size`,
+/// RTP over UDP): past it the oldest gap is given up at once. 4 Mbit/s of
+/// 1400-byte packets is about 360 packets a second, so 128 covers the whole
+/// [`UDP_MAX_DELAY`] for streams up to about 14 Mbit/s.
+pub(crate) const UDP_REORDER_QUEUE: u32 = 128;
+
+/// The UDP socket receive buffer asked for (`buffer_size`, bytes): a keyframe
+/// arrives as a burst of packets; the kernel caps it at `net.core.rmem_max`.
+pub(crate) const UDP_RECEIVE_BUFFER: u32 = 2 << 20;
+
+/// `options` for an attempt over `transport`: RTP over UDP (and `auto`, which
+/// may end up on UDP) with the reorder settings above.
+pub(crate) fn attempt_options(options: &InputOptions, transport: RtspTransport) -> InputOptions {
+    let options = options.clone().transport(transport);
+    match transport {
+        RtspTransport::Udp | RtspTransport::UdpMulticast | RtspTransport::Auto => options
+            .max_delay(Some(UDP_MAX_DELAY))
+            .reorder_queue_size(Some(UDP_REORDER_QUEUE))
+            .buffer_size(Some(UDP_RECEIVE_BUFFER)),
+        _ => options,
+    }
+}
+
 /// Resolves the camera's host (when it is a name) and opens the first address
-/// that accepts the connection.
+/// that accepts the connection, over the transport the worker chose for this
+/// attempt.
 pub(crate) fn open(shared: &StreamShared, options: &InputOptions) -> Result<Input> {
     let config = &shared.config;
+    let transport = shared.status.transport().unwrap_or(config.transport);
+    let options = &attempt_options(options, transport);
     let interrupt = &shared.interrupt;
     let Some(host) = config.host_name() else {
         return Input::open(

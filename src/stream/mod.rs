@@ -7,6 +7,7 @@ mod events;
 mod feed;
 mod handle;
 mod latency;
+mod negotiate;
 mod publisher;
 mod session;
 mod status;

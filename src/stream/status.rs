@@ -6,13 +6,13 @@
 //! `arc-swap`; the counters change per frame and are plain atomics.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use super::config::DecodeMode;
+use super::config::{DecodeMode, Transport};
 use super::events::{EventChannel, EventSender};
 use super::latency::{LatencyHistogram, LatencyRecorder, StageLatency, StageRecorder};
 use crate::error::Error;
@@ -156,6 +156,11 @@ pub struct StreamStatus {
     pub last_error: Option<Error>,
     /// What the camera sends, once connected.
     pub media: Option<MediaInfo>,
+    /// The transport of the current (or last) connection attempt: `tcp` or
+    /// `udp` for the default [`Transport::PreferTcp`] (`udp` once the camera
+    /// refused TCP), the configured one otherwise (`auto`: FFmpeg's choice).
+    /// `None` before the first attempt.
+    pub transport: Option<Transport>,
     /// The core the worker is pinned to, if any.
     pub core: Option<usize>,
     /// Frames out of the decoder.
@@ -277,6 +282,9 @@ pub(crate) struct StatusCell {
     epoch: Instant,
     record: ArcSwap<StateRecord>,
     pub(crate) counters: Counters,
+    /// The current attempt's transport: its index in `Transport::ALL` plus
+    /// one (0 = no attempt yet). Relaxed: a self-contained value.
+    transport: AtomicU8,
     /// Where state transitions are announced (bounded, drop-oldest).
     events: EventSender,
 }
@@ -315,7 +323,25 @@ impl StatusCell {
                 media: None,
             }),
             counters: Counters::default(),
+            transport: AtomicU8::new(0),
         }
+    }
+
+    /// Records the transport the next connection attempt uses.
+    pub(crate) fn set_transport(&self, transport: Transport) {
+        let index = Transport::ALL.iter().position(|t| *t == transport);
+        let code = index.map_or(0, |index| u8::try_from(index + 1).unwrap_or(0));
+        // Relaxed: a self-contained value; publishes no other memory.
+        self.transport.store(code, Ordering::Relaxed);
+    }
+
+    /// The transport of the current (or last) attempt.
+    pub(crate) fn transport(&self) -> Option<Transport> {
+        // Relaxed: see `set_transport`.
+        let code = self.transport.load(Ordering::Relaxed);
+        Transport::ALL
+            .get(usize::from(code).checked_sub(1)?)
+            .copied()
     }
 
     pub(crate) fn record(&self) -> Arc<StateRecord> {
@@ -428,6 +454,7 @@ impl StatusCell {
                 .map(|(stage, elapsed)| StateDetail { stage, elapsed }),
             last_error: record.last_error.clone(),
             media: record.media.clone(),
+            transport: self.transport(),
             core: self.core,
             decoded: Counters::get(&counters.decoded),
             published: Counters::get(&counters.published),

@@ -1,13 +1,17 @@
 //! The worker thread's outer loop: connect, run a session, and on its end decide
-//! between reconnecting (with full-jitter backoff), waiting out an auth failure,
-//! giving up, or stopping. A panic anywhere below is contained here: the stream
+//! between reconnecting (with full-jitter backoff), switching transport (see
+//! [`super::negotiate`]), waiting out an auth failure or a permanent answer
+//! (404, 454, ...: the long backoff), giving up, or stopping. A panic anywhere below is contained here: the stream
 //! fails with the panic's message and the worker ends like any other.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
+use super::config::Backoff;
 use super::handle::StreamShared;
+use super::negotiate::{Negotiation, Verdict};
 use super::publisher::Publisher;
 use super::session::{self, SessionEnd};
 use super::status::{Counters, StreamState};
@@ -68,27 +72,55 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
     let mut failures = 0u32;
     let started = Instant::now();
     let mut publisher = Publisher::default();
+    let mut negotiation = Negotiation::new(config.transport);
     loop {
         // A new attempt: the last one's stage is over.
         shared.interrupt.set_stage(None);
+        status.set_transport(negotiation.current());
         status.set_state(StreamState::Connecting);
+        // Relaxed: this thread is the counter's only writer.
+        let bytes_before = status.counters.bytes_in.load(Ordering::Relaxed);
         let (end, published) = session::run(shared, started, &mut publisher);
         if published {
             failures = 0;
         }
+        let mut silent = None;
         let error = match end {
             SessionEnd::Stopped => return None,
             SessionEnd::Failed(error) => error,
             SessionEnd::Ended => Error::new(ErrorKind::Connect, "the server ended the stream"),
-            SessionEnd::Stalled(timeout) => Error::new(
-                ErrorKind::Timeout,
-                format!("stalled: no frame decoded for {timeout:?}"),
-            ),
+            SessionEnd::Stalled(timeout) => {
+                // Played, then not one byte: the transport delivers nothing.
+                let bytes_after = status.counters.bytes_in.load(Ordering::Relaxed);
+                if !published && bytes_after == bytes_before {
+                    silent = Some(timeout);
+                }
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("stalled: no frame decoded for {timeout:?}"),
+                )
+            }
         };
         if shared.is_stopping() {
             return None;
         }
         tracing::warn!(stream = %status.id, url = %status.url, "session ended: {error}");
+        let error = match negotiation.judge(error, silent) {
+            Verdict::Retry(error) => error,
+            Verdict::Fail(error) => return Some(error),
+            Verdict::Switch(error) => {
+                tracing::warn!(stream = %status.id, "{error}");
+                status.set_state_for(
+                    StreamState::Reconnecting {
+                        attempt: failures.saturating_add(1),
+                        next_in: Duration::ZERO,
+                    },
+                    error,
+                );
+                Counters::add(&status.counters.reconnects, 1);
+                continue;
+            }
+        };
         match error.kind() {
             ErrorKind::Auth => {
                 status.set_state_for(StreamState::AuthFailed, error);
@@ -98,6 +130,21 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
             }
             ErrorKind::Unsupported | ErrorKind::InvalidConfig | ErrorKind::OverBudget => {
                 return Some(error);
+            }
+            ErrorKind::NotFound | ErrorKind::Refused => {
+                // An answer that retrying soon will not change: the long wait.
+                let delay = permanent_delay(&config.backoff, &mut rng);
+                failures = failures.saturating_add(1);
+                status.set_state_for(
+                    StreamState::Reconnecting {
+                        attempt: failures,
+                        next_in: delay,
+                    },
+                    error,
+                );
+                if !shared.wait(delay) {
+                    return None;
+                }
             }
             _ => {
                 let delay = config.backoff.delay(failures, &mut rng);
@@ -116,6 +163,18 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
         }
         Counters::add(&status.counters.reconnects, 1);
     }
+}
+
+/// The wait after a permanent answer (404, 454, another 4xx): between half
+/// the backoff's ceiling and the ceiling (15 – 30 s by default), jittered so
+/// that cameras refused together do not come back together.
+fn permanent_delay(backoff: &Backoff, rng: &mut fastrand::Rng) -> Duration {
+    let half = backoff.max / 2;
+    half + Backoff {
+        initial: half,
+        max: half,
+    }
+    .delay(0, rng)
 }
 
 fn pin_to_core(shared: &StreamShared) {

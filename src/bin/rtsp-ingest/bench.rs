@@ -63,7 +63,11 @@ pub struct BenchArgs {
     format: PixelFormat,
 
     /// RTP transport.
-    #[arg(long, value_name = "tcp|udp|auto", default_value = "tcp")]
+    #[arg(
+        long,
+        value_name = "prefer_tcp|tcp|udp|auto",
+        default_value = "prefer_tcp"
+    )]
     transport: Transport,
 
     /// Output size (default: the source's).

@@ -30,7 +30,11 @@ pub struct Target {
     pub url: String,
 
     /// RTP transport.
-    #[arg(long, value_name = "tcp|udp|auto", default_value = "tcp")]
+    #[arg(
+        long,
+        value_name = "prefer_tcp|tcp|udp|auto",
+        default_value = "prefer_tcp"
+    )]
     pub transport: Transport,
 
     /// Give up when no frame arrived within this many seconds.
@@ -139,7 +143,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
         "width": frame.width(),
         "height": frame.height(),
         "fps": fps.or(declared),
-        "transport": args.target.transport.name(),
+        "transport": status.transport.unwrap_or(args.target.transport).name(),
         "first_frame_ms": first.as_secs_f64() * 1e3,
         "keyframe_first": frame.is_keyframe(),
         "capture_clock": frame.capture_time().is_some(),
@@ -158,7 +162,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
             redact(&status.url),
             frame.width(),
             frame.height(),
-            args.target.transport,
+            status.transport.unwrap_or(args.target.transport),
             first.as_millis(),
         )
     };

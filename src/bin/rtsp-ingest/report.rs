@@ -23,6 +23,8 @@ pub struct StatusReport<'a> {
     since: u64,
     last_error: Option<ErrorReport<'a>>,
     media: Option<MediaReport<'a>>,
+    /// The transport of the current (or last) attempt: `tcp`, `udp`, ...
+    transport: Option<&'static str>,
     core: Option<usize>,
     decoded: u64,
     published: u64,
@@ -169,6 +171,7 @@ impl<'a> StatusReport<'a> {
                 fps: media.fps,
                 decode: media.decode.name(),
             }),
+            transport: status.transport.map(|transport| transport.name()),
             core: status.core,
             decoded: status.decoded,
             published: status.published,

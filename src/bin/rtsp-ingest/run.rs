@@ -59,7 +59,7 @@ pub struct RunArgs {
     pub duration: Option<Duration>,
 
     /// RTP transport for the URLs given on the command line.
-    #[arg(long, value_name = "tcp|udp|auto")]
+    #[arg(long, value_name = "prefer_tcp|tcp|udp|auto")]
     pub transport: Option<Transport>,
 
     /// JSON lines on stdout even on a terminal (the default when stdout is not one).

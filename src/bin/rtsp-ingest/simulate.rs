@@ -49,9 +49,27 @@ pub struct MediaArgs {
 
     /// A fault, for every camera or one (`cam1:`): `cut-every=10s`,
     /// `stall-after=5s`, `corrupt=0.001`, `auth=user:pass`,
-    /// `resize-after=3s:1280x720`. Repeatable.
+    /// `resize-after=3s:1280x720`; for sessions over UDP `udp-loss=P` (each
+    /// RTP packet lost with probability P), `udp-reorder=P` (held back and sent
+    /// after the next `udp-reorder-depth=K` packets, default 3),
+    /// `udp-duplicate=P` (sent twice), `udp-jitter=20ms` (each datagram delayed
+    /// up to that, order kept). Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultSpec>,
+
+    /// Answer SETUP for RTP over TCP with 461 Unsupported Transport, like
+    /// VLC's RTSP server: cameras that only offer UDP.
+    #[arg(long, conflicts_with = "refuse_udp")]
+    pub refuse_tcp: bool,
+
+    /// Answer SETUP for RTP over UDP with 461 Unsupported Transport: cameras
+    /// that only offer TCP.
+    #[arg(long)]
+    pub refuse_udp: bool,
+
+    /// Accept RTP over TCP but send nothing over it (UDP is served).
+    #[arg(long)]
+    pub silent_tcp: bool,
 
     /// Require this login on every camera (401 without it).
     #[arg(long, value_name = "USER:PASS")]
@@ -145,6 +163,10 @@ impl MediaArgs {
         for spec in &self.faults {
             config = config.fault(spec.clone());
         }
+        config = config
+            .refuse_tcp(self.refuse_tcp)
+            .refuse_udp(self.refuse_udp)
+            .silent_tcp(self.silent_tcp);
         if let Some(login) = &self.auth {
             let (user, password) =
                 parse_credentials(login).map_err(|e| format!("--auth: {}", e.message()))?;
