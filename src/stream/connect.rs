@@ -37,6 +37,12 @@ pub(crate) const UDP_MAX_DELAY: Duration = Duration::from_millis(100);
 /// [`UDP_MAX_DELAY`] for streams up to about 14 Mbit/s.
 pub(crate) const UDP_REORDER_QUEUE: u32 = 128;
 
+/// FFmpeg's RTP reordering queue over TCP (interleaved or HTTP-tunnelled):
+/// the smallest that makes it notice (and log, which counts them) sequence
+/// gaps, for one packet of delay after a gap; see
+/// [`InputOptions::reorder_queue_size`].
+pub(crate) const TCP_REORDER_QUEUE: u32 = 2;
+
 /// The UDP socket receive buffer asked for (`buffer_size`, bytes): a keyframe
 /// arrives as a burst of packets; the kernel caps it at `net.core.rmem_max`.
 pub(crate) const UDP_RECEIVE_BUFFER: u32 = 2 << 20;
@@ -50,7 +56,10 @@ pub(crate) fn attempt_options(options: &InputOptions, transport: RtspTransport) 
             .max_delay(Some(UDP_MAX_DELAY))
             .reorder_queue_size(Some(UDP_REORDER_QUEUE))
             .buffer_size(Some(UDP_RECEIVE_BUFFER)),
-        _ => options,
+        RtspTransport::Tcp | RtspTransport::Http => {
+            options.reorder_queue_size(Some(TCP_REORDER_QUEUE))
+        }
+        RtspTransport::PreferTcp => options,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig, Transport};
+use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::StreamShared;
 use super::publisher::Publisher;
@@ -20,10 +20,6 @@ use crate::slab::{Damage, FrameInfo, StageTimes};
 
 /// The stall timeout's floor, and the default when no GOP has been measured.
 const MIN_STALL: Duration = Duration::from_secs(3);
-
-/// FFmpeg's RTP reordering queue over TCP: the smallest that makes it notice
-/// (and log) sequence gaps; see [`InputOptions::reorder_queue_size`].
-const TCP_REORDER_QUEUE: u32 = 2;
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
 /// or a final state; the worker decides).
@@ -113,10 +109,9 @@ impl Session<'_> {
     fn stream(&mut self) -> Result<SessionEnd> {
         let status = &self.shared.status;
         let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
-        let interleaved = matches!(self.config.transport, Transport::Tcp | Transport::Http);
+        // The attempt's transport and its reorder settings: `connect::attempt_options`.
         let options = InputOptions::default()
             .transport(self.config.transport)
-            .reorder_queue_size(interleaved.then_some(TCP_REORDER_QUEUE))
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
             .read_timeout(read_timeout);
