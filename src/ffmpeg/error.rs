@@ -128,7 +128,7 @@ fn reason_phrase(status: u16) -> &'static str {
         501 => "Not Implemented",
         503 => "Service Unavailable",
         505 => "RTSP Version Not Supported",
-        400..=499 => "(client error)",
+        _ if status < 500 => "(client error)",
         _ => "(server error)",
     }
 }
