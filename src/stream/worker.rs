@@ -131,23 +131,14 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
             ErrorKind::Unsupported | ErrorKind::InvalidConfig | ErrorKind::OverBudget => {
                 return Some(error);
             }
-            ErrorKind::NotFound | ErrorKind::Refused => {
-                // An answer that retrying soon will not change: the long wait.
-                let delay = permanent_delay(&config.backoff, &mut rng);
-                failures = failures.saturating_add(1);
-                status.set_state_for(
-                    StreamState::Reconnecting {
-                        attempt: failures,
-                        next_in: delay,
-                    },
-                    error,
-                );
-                if !shared.wait(delay) {
-                    return None;
-                }
-            }
-            _ => {
-                let delay = config.backoff.delay(failures, &mut rng);
+            kind => {
+                let delay = match kind {
+                    // An answer that retrying soon will not change: the long wait.
+                    ErrorKind::NotFound | ErrorKind::Refused => {
+                        permanent_delay(&config.backoff, &mut rng)
+                    }
+                    _ => config.backoff.delay(failures, &mut rng),
+                };
                 failures = failures.saturating_add(1);
                 status.set_state_for(
                     StreamState::Reconnecting {
