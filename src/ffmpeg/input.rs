@@ -197,8 +197,10 @@ impl Input {
 
     /// Whether the best video stream is too little known to start decoding
     /// without [`find_stream_info`](Self::find_stream_info): no video stream
-    /// yet, an unknown codec, or neither extradata nor a size (MJPEG needs
-    /// neither).
+    /// yet, an unknown codec, or neither extradata nor a size. H.264 and
+    /// H.265 need neither: their parameter sets (VPS for H.265 too) come in
+    /// band before every keyframe, where the decoder takes them, and the
+    /// size is known from the first decoded frame. MJPEG needs neither.
     pub fn needs_probe(&self) -> bool {
         match self.best_video_stream() {
             Err(_) => true,
@@ -207,8 +209,11 @@ impl Input {
                     .codec_parameters(info.index)
                     .is_none_or(|par| par.codec_id == ffi::AVCodecID::AV_CODEC_ID_NONE);
                 let known_size = info.width > 0 && info.height > 0;
-                unknown_codec
-                    || !(info.has_extradata || known_size || info.codec == VideoCodec::Mjpeg)
+                let in_band = matches!(
+                    info.codec,
+                    VideoCodec::H264 | VideoCodec::H265 | VideoCodec::Mjpeg
+                );
+                unknown_codec || !(info.has_extradata || known_size || in_band)
             }
         }
     }

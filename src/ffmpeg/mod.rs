@@ -63,6 +63,7 @@
 //! # }
 //! ```
 
+mod audio_encoder;
 mod codec_parameters;
 mod decoder;
 mod dict;
@@ -88,6 +89,7 @@ use std::sync::Once;
 
 use ffmpeg_sys_next as ffi;
 
+pub use audio_encoder::{AudioEncoder, AudioEncoderOptions};
 pub use codec_parameters::CodecParameters;
 pub use decoder::{DecodeOutcome, Decoder, DecoderOptions, SendOutcome};
 pub use encoder::{EncodeOutcome, Encoder, EncoderOptions};

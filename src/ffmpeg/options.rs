@@ -45,8 +45,11 @@ named_enum! {
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
     pub enum Probe {
         /// Only when the headers (for RTSP, the SDP) leave the video stream's codec
-        /// unknown, or give neither its parameter sets (extradata) nor its size.
-        /// A camera whose SDP carries `sprop-parameter-sets` skips the probe and its
+        /// unknown, or, for a codec other than H.264, H.265 and MJPEG, give
+        /// neither its parameter sets (extradata) nor its size. H.264 and H.265
+        /// carry their parameter sets in band before every keyframe, so a camera
+        /// whose SDP names the codec but has no `sprop-parameter-sets` skips the
+        /// probe too: the decoder takes them from the first keyframe, and the
         /// first frame arrives up to `analyze_duration` sooner.
         #[default]
         IfNeeded = "if_needed",
@@ -73,6 +76,7 @@ pub struct InputOptions {
     analyze_duration: Option<Duration>,
     probe_size: Option<u32>,
     pub(super) probe: Probe,
+    video_only: bool,
     no_buffer: bool,
     max_delay: Option<Duration>,
     reorder_queue_size: Option<u32>,
@@ -92,6 +96,7 @@ impl Default for InputOptions {
             analyze_duration: Some(Duration::from_secs(1)),
             probe_size: Some(1 << 20),
             probe: Probe::IfNeeded,
+            video_only: false,
             no_buffer: true,
             max_delay: Some(Duration::from_millis(500)),
             reorder_queue_size: None,
@@ -167,6 +172,16 @@ impl InputOptions {
         self
     }
 
+    /// Set up only the video tracks of an RTSP source (the demuxer's
+    /// `allowed_media_types=video`): audio, metadata and other tracks in the
+    /// SDP are never `SETUP`, so the camera sends nothing for them and the
+    /// input has only video streams. Default off (every track, FFmpeg's
+    /// default); the stream worker turns it on.
+    pub fn video_only(mut self, on: bool) -> Self {
+        self.video_only = on;
+        self
+    }
+
     /// Hand packets out as soon as they are demuxed (`fflags +nobuffer`).
     /// Default on.
     pub fn no_buffer(mut self, on: bool) -> Self {
@@ -218,6 +233,9 @@ impl InputOptions {
             }
             if self.prefer_tcp {
                 dict.set("rtsp_flags", "prefer_tcp")?;
+            }
+            if self.video_only {
+                dict.set("allowed_media_types", "video")?;
             }
             if let Some(packets) = self.reorder_queue_size {
                 dict.set("reorder_queue_size", &packets.to_string())?;
@@ -273,11 +291,13 @@ mod tests {
         let options = InputOptions::default()
             .transport(RtspTransport::Udp)
             .prefer_tcp(true)
+            .video_only(true)
             .buffer_size(Some(1 << 21))
             .option("user_agent", "test");
         let mut keys = options.dictionary("rtsp://u:p@cam/x").unwrap().keys();
         keys.sort();
         let expected = [
+            "allowed_media_types",
             "analyzeduration",
             "buffer_size",
             "fflags",

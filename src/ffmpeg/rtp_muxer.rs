@@ -38,6 +38,7 @@ pub struct RtpMuxerOptions {
     max_packet_size: Option<u32>,
     ssrc: Option<u32>,
     first_seq: Option<u16>,
+    payload_type: Option<u8>,
     no_rtcp: bool,
 }
 
@@ -61,6 +62,14 @@ impl RtpMuxerOptions {
     /// The first packet's sequence number. Default random (below 4096).
     pub fn first_seq(mut self, seq: u16) -> Self {
         self.first_seq = Some(seq);
+        self
+    }
+
+    /// The RTP payload type (0 ..= 127; the muxer's `payload_type`), also
+    /// in the SDP. Default FFmpeg's: the codec's static type (8 for G.711
+    /// A-law at 8 kHz, 26 for JPEG), else 96 for video, 97 for audio.
+    pub fn payload_type(mut self, payload_type: u8) -> Self {
+        self.payload_type = Some(payload_type);
         self
     }
 
@@ -285,6 +294,15 @@ impl RtpMuxer {
         if let Some(seq) = options.first_seq {
             dict.set("seq", &seq.to_string())?;
         }
+        if let Some(payload_type) = options.payload_type {
+            if payload_type > 127 {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("RTP payload type {payload_type} is not in 0 ..= 127"),
+                ));
+            }
+            dict.set("payload_type", &payload_type.to_string())?;
+        }
         if options.no_rtcp {
             dict.set("rtpflags", "skip_rtcp")?;
         }
@@ -331,8 +349,22 @@ impl RtpMuxer {
         Ok(text.to_string_lossy().into_owned())
     }
 
-    /// Packetizes one encoded frame: `pts` and `dts` in [`RTP_CLOCK_RATE`]
-    /// units (dts non-decreasing from one call to the next). The packets
+    /// The stream's RTP clock in Hz: [`RTP_CLOCK_RATE`] for video, the
+    /// sample rate for audio (FFmpeg's muxer sets it when it writes the header).
+    pub fn clock_rate(&self) -> i64 {
+        // SAFETY: the context owns one stream (added in `new`), alive as long
+        // as it; reading its plain time base while no call runs on it.
+        let time_base = unsafe { (**self.ctx.as_ref().streams).time_base };
+        if time_base.num == 1 && time_base.den > 0 {
+            i64::from(time_base.den)
+        } else {
+            RTP_CLOCK_RATE
+        }
+    }
+
+    /// Packetizes one encoded frame: `pts` and `dts` in
+    /// [`clock_rate`](Self::clock_rate) units ([`RTP_CLOCK_RATE`] for video;
+    /// dts non-decreasing from one call to the next). The packets
     /// are appended to [`packets`](Self::packets).
     ///
     /// # Errors

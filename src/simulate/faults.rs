@@ -2,8 +2,9 @@
 //! `key=value` [`Fault`]s (`cut-every=10s`, `stall-after=5s`, `corrupt=0.001`,
 //! `auth=user:pass`, `resize-after=3s:1280x720`, and for sessions over UDP
 //! `udp-loss=0.01`, `udp-reorder=0.05`, `udp-reorder-depth=3`,
-//! `udp-duplicate=0.01`, `udp-jitter=20ms`), optionally aimed at one camera
-//! ([`FaultSpec`], `cam1:stall-after=5s`).
+//! `udp-duplicate=0.01`, `udp-jitter=20ms`; `video-stops-after=2s`,
+//! `keyframe-pause=500ms`), optionally aimed at one camera ([`FaultSpec`],
+//! `cam1:stall-after=5s`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -48,6 +49,15 @@ pub struct Faults {
     /// RTP over UDP: every packet (RTP and RTCP) is delayed by a uniformly
     /// random time up to this, keeping their order (delay jitter).
     pub udp_jitter: Option<Duration>,
+    /// Stop sending video this long after `PLAY` while the audio and
+    /// metadata tracks go on (an encoder that hung while the rest of the
+    /// camera did not). Only a client that set up other tracks gets anything
+    /// after it.
+    pub video_stops_after: Option<Duration>,
+    /// Send nothing for this long before every keyframe (the session's first
+    /// included); the video's timestamps jump by it, as when an encoder
+    /// stops capturing while it makes a keyframe.
+    pub keyframe_pause: Option<Duration>,
 }
 
 /// When and to what size a camera changes its picture ([`Faults::resize_after`]).
@@ -77,6 +87,8 @@ impl fmt::Debug for Faults {
             .field("udp_reorder_depth", &self.udp_reorder_depth)
             .field("udp_duplicate", &self.udp_duplicate)
             .field("udp_jitter", &self.udp_jitter)
+            .field("video_stops_after", &self.video_stops_after)
+            .field("keyframe_pause", &self.keyframe_pause)
             .finish()
     }
 }
@@ -100,6 +112,8 @@ impl Faults {
             Fault::UdpReorderDepth(depth) => self.udp_reorder_depth = Some(depth),
             Fault::UdpDuplicate(p) => self.udp_duplicate = Some(p),
             Fault::UdpJitter(jitter) => self.udp_jitter = Some(jitter),
+            Fault::VideoStopsAfter(after) => self.video_stops_after = Some(after),
+            Fault::KeyframePause(pause) => self.keyframe_pause = Some(pause),
         }
         self
     }
@@ -117,6 +131,8 @@ impl Faults {
             udp_reorder_depth: other.udp_reorder_depth.or(self.udp_reorder_depth),
             udp_duplicate: other.udp_duplicate.or(self.udp_duplicate),
             udp_jitter: other.udp_jitter.or(self.udp_jitter),
+            video_stops_after: other.video_stops_after.or(self.video_stops_after),
+            keyframe_pause: other.keyframe_pause.or(self.keyframe_pause),
         }
     }
 
@@ -134,6 +150,8 @@ impl Faults {
         for (name, duration) in [
             ("cut-every", self.cut_every),
             ("stall-after", self.stall_after),
+            ("video-stops-after", self.video_stops_after),
+            ("keyframe-pause", self.keyframe_pause),
         ] {
             if duration.is_some_and(|d| d.is_zero()) {
                 return Err(invalid(format!("fault {name} must be longer than zero")));
@@ -217,6 +235,11 @@ impl fmt::Display for Faults {
         }
         if let Some(jitter) = self.udp_jitter {
             parts.push(format!("udp-jitter={}", DisplayDuration(jitter)));
+        if let Some(after) = self.video_stops_after {
+            parts.push(format!("video-stops-after={}", DisplayDuration(after)));
+        }
+        if let Some(pause) = self.keyframe_pause {
+            parts.push(format!("keyframe-pause={}", DisplayDuration(pause)));
         }
         if parts.is_empty() {
             f.write_str("none")
@@ -255,6 +278,10 @@ pub enum Fault {
     UdpDuplicate(f64),
     /// `udp-jitter=DURATION`: see [`Faults::udp_jitter`].
     UdpJitter(Duration),
+    /// `video-stops-after=DURATION`: see [`Faults::video_stops_after`].
+    VideoStopsAfter(Duration),
+    /// `keyframe-pause=DURATION`: see [`Faults::keyframe_pause`].
+    KeyframePause(Duration),
 }
 
 impl fmt::Debug for Fault {
@@ -274,6 +301,8 @@ impl fmt::Debug for Fault {
             Fault::UdpReorderDepth(depth) => f.debug_tuple("UdpReorderDepth").field(depth).finish(),
             Fault::UdpDuplicate(p) => f.debug_tuple("UdpDuplicate").field(p).finish(),
             Fault::UdpJitter(jitter) => f.debug_tuple("UdpJitter").field(jitter).finish(),
+            Fault::VideoStopsAfter(after) => f.debug_tuple("VideoStopsAfter").field(after).finish(),
+            Fault::KeyframePause(pause) => f.debug_tuple("KeyframePause").field(pause).finish(),
         }
     }
 }
@@ -282,7 +311,8 @@ const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROB
                           auth=USER:PASSWORD, resize-after=DURATION:WIDTHxHEIGHT, \
                           udp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
                           udp-reorder-depth=PACKETS, udp-duplicate=PROBABILITY, \
-                          udp-jitter=DURATION";
+                          udp-jitter=DURATION, video-stops-after=DURATION, \
+                          keyframe-pause=DURATION";
 
 impl FromStr for Fault {
     type Err = Error;
@@ -318,6 +348,14 @@ impl FromStr for Fault {
                 .map_err(context),
             "corrupt" => parse_probability(value)
                 .map(Fault::Corrupt)
+                .map_err(context),
+            "video-stops-after" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::VideoStopsAfter)
+                .map_err(context),
+            "keyframe-pause" => parse_duration(value)
+                .and_then(nonzero)
+                .map(Fault::KeyframePause)
                 .map_err(context),
             "auth" => parse_credentials(value)
                 .map(|(user, password)| Fault::Auth { user, password })
@@ -549,6 +587,14 @@ mod tests {
             Fault::Corrupt(0.001)
         );
         assert_eq!(
+            "video-stops-after=2s".parse::<Fault>().unwrap(),
+            Fault::VideoStopsAfter(Duration::from_secs(2))
+        );
+        assert_eq!(
+            "keyframe_pause=500ms".parse::<Fault>().unwrap(),
+            Fault::KeyframePause(Duration::from_millis(500))
+        );
+        assert_eq!(
             "auth=admin:pa:ss".parse::<Fault>().unwrap(),
             Fault::Auth {
                 user: "admin".into(),
@@ -646,9 +692,10 @@ mod tests {
 
     #[test]
     fn lists_specs_and_display_round_trip() {
-        let faults: Faults = "cut-every=10s, corrupt=0.5,stall-after=1500ms,auth=u:p"
-            .parse()
-            .unwrap();
+        let faults: Faults =
+            "cut-every=10s, corrupt=0.5,stall-after=1500ms,auth=u:p,keyframe-pause=500ms"
+                .parse()
+                .unwrap();
         assert_eq!(faults.cut_every, Some(Duration::from_secs(10)));
         assert_eq!(faults.stall_after, Some(Duration::from_millis(1500)));
         assert_eq!(faults.corrupt, Some(0.5));
@@ -656,7 +703,7 @@ mod tests {
         let shown = faults.to_string();
         assert_eq!(
             shown,
-            "cut-every=10s,stall-after=1500ms,corrupt=0.5,auth=u:***"
+            "cut-every=10s,stall-after=1500ms,corrupt=0.5,auth=u:***,keyframe-pause=500ms"
         );
         assert!(!format!("{faults:?}").contains("\"p\""));
         assert_eq!(Faults::default().to_string(), "none");

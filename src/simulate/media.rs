@@ -217,6 +217,8 @@ pub(crate) struct Clip {
     /// The SDP FFmpeg wrote for the stream (before per-camera edits).
     sdp: String,
     pub(crate) info: MediaInfo,
+    /// Keyframes among `frames[..=i]`, at `i`.
+    keys_through: Vec<u64>,
 }
 
 /// Clip files larger than this are refused (they are held in memory).
@@ -434,23 +436,42 @@ impl Clip {
             bytes: frames.iter().map(|f| f.data.len()).sum(),
             source,
         };
+        let keys_through = frames
+            .iter()
+            .scan(0, |keys, frame| {
+                *keys += u64::from(frame.key);
+                Some(*keys)
+            })
+            .collect();
         Ok(Clip {
             frames,
             duration,
             params,
             sdp,
             info,
+            keys_through,
         })
     }
 
     /// The SDP for camera `index`: FFmpeg's, named after the camera, with a
-    /// `c=` line (some clients require one) and the frame rate.
-    pub(crate) fn sdp(&self, index: usize) -> String {
+    /// `c=` line (some clients require one) and the frame rate. Without
+    /// `parameter_sets` it says only the codec, as many cameras do: no
+    /// `sprop-parameter-sets` (`sprop-vps/sps/pps` for H.265) and no
+    /// `a=framesize`, so a client learns them from the stream, whose every
+    /// keyframe carries them.
+    pub(crate) fn sdp(&self, index: usize, parameter_sets: bool) -> String {
         let mut out = String::with_capacity(self.sdp.len() + 64);
         let has_connection = self.sdp.lines().any(|line| line.starts_with("c="));
         for line in self.sdp.lines() {
             let line = line.trim_end();
             if line.is_empty() {
+                continue;
+            }
+            if !parameter_sets && line.starts_with("a=fmtp:") {
+                if let Some(fmtp) = without_sprop(line) {
+                    out.push_str(&fmtp);
+                    out.push_str("\r\n");
+                }
                 continue;
             }
             if line.starts_with("s=") {
@@ -474,7 +495,7 @@ impl Clip {
             .find_map(|line| line.strip_prefix("m=video "))
             .and_then(|media| media.split_whitespace().nth(2));
         if let (Some(pt), VideoCodec::H264 | VideoCodec::H265) = (payload_type, self.info.codec) {
-            if self.info.width > 0 && !self.sdp.contains("a=framesize:") {
+            if parameter_sets && self.info.width > 0 && !self.sdp.contains("a=framesize:") {
                 out.push_str(&format!(
                     "a=framesize:{pt} {}-{}\r\n",
                     self.info.width, self.info.height
@@ -494,6 +515,40 @@ impl Clip {
         let offset = loops.saturating_mul(self.duration);
         (frame, offset + frame.pts, offset + frame.dts)
     }
+
+    /// [`nth`](Self::nth) for a camera that pauses `pause` (in 90 kHz
+    /// units) before every keyframe: the frame's timestamps, and so when it
+    /// is due, move by one pause per keyframe sent up to it (its own
+    /// included), as when an encoder stops capturing while it makes a
+    /// keyframe.
+    pub(crate) fn nth_paused(&self, n: u64, pause: i64) -> (&ClipFrame, i64, i64) {
+        let (frame, pts, dts) = self.nth(n);
+        if pause <= 0 {
+            return (frame, pts, dts);
+        }
+        let count = self.frames.len() as u64;
+        let index = usize::try_from(n % count).unwrap_or(0);
+        let per_loop = self.keys_through.last().copied().unwrap_or(0);
+        let keys = (n / count)
+            .saturating_mul(per_loop)
+            .saturating_add(self.keys_through[index]);
+        let shift = i64::try_from(keys)
+            .unwrap_or(i64::MAX / 4)
+            .saturating_mul(pause);
+        (frame, pts.saturating_add(shift), dts.saturating_add(shift))
+    }
+}
+
+/// An `a=fmtp:PT a=b; c=d` line without its `sprop-*` parameters; `None`
+/// when nothing else is left (no empty `a=fmtp` line: that is another quirk).
+fn without_sprop(line: &str) -> Option<String> {
+    let (head, params) = line.split_once(' ')?;
+    let kept: Vec<&str> = params
+        .split(';')
+        .map(str::trim)
+        .filter(|param| !param.is_empty() && !param.starts_with("sprop-"))
+        .collect();
+    (!kept.is_empty()).then(|| format!("{head} {}", kept.join("; ")))
 }
 
 /// `25`, `29.97`: a frame rate for the SDP.
@@ -526,7 +581,7 @@ mod tests {
             (31 * 3600, 31 * 3600),
             "continuous across loops"
         );
-        let sdp = clip.sdp(3);
+        let sdp = clip.sdp(3, true);
         assert!(sdp.contains("s=rtsp-ingest simulator cam3\r\n"), "{sdp}");
         assert!(sdp.contains("c=IN IP4 0.0.0.0\r\nt=0 0\r\n"), "{sdp}");
         assert!(
@@ -534,6 +589,64 @@ mod tests {
             "{sdp}"
         );
         assert!(sdp.contains("sprop-parameter-sets="), "{sdp}");
+    }
+
+    #[test]
+    fn without_parameter_sets_the_sdp_says_only_the_codec() {
+        for codec in [VideoCodec::H264, VideoCodec::H265] {
+            let options = PatternOptions::default()
+                .codec(codec)
+                .size(160, 96)
+                .frames(20)
+                .gop(10);
+            let clip = Clip::load(&Source::Pattern(options)).unwrap();
+            let full = clip.sdp(0, true);
+            assert!(full.contains("sprop-"), "{full}");
+            let sdp = clip.sdp(0, false);
+            assert!(!sdp.contains("sprop-"), "{sdp}");
+            assert!(!sdp.contains("a=framesize"), "{sdp}");
+            assert!(!sdp.contains("a=fmtp:96\r\n"), "no empty fmtp: {sdp}");
+            if codec == VideoCodec::H264 {
+                assert!(sdp.contains("packetization-mode=1"), "{sdp}");
+            }
+            // Every keyframe carries its parameter sets in band (Annex B).
+            let nal_types = |data: &[u8]| -> Vec<u8> {
+                data.windows(4)
+                    .filter(|w| w[..3] == [0, 0, 1])
+                    .map(|w| match codec {
+                        VideoCodec::H264 => w[3] & 0x1f,
+                        _ => (w[3] >> 1) & 0x3f,
+                    })
+                    .collect()
+            };
+            let needed: &[u8] = match codec {
+                VideoCodec::H264 => &[7, 8],
+                _ => &[32, 33, 34],
+            };
+            for frame in clip.frames.iter().filter(|frame| frame.key) {
+                let types = nal_types(&frame.data);
+                for nal in needed {
+                    assert!(types.contains(nal), "{codec:?} keyframe NALs {types:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keyframe_pauses_move_the_timestamps() {
+        let options = PatternOptions::default().size(160, 96).frames(20).gop(10);
+        let clip = Clip::load(&Source::Pattern(options)).unwrap();
+        let pause = 45_000;
+        assert_eq!(
+            clip.nth_paused(0, pause).2,
+            pause,
+            "the first keyframe waits too"
+        );
+        assert_eq!(clip.nth_paused(9, pause).2, 9 * 3600 + pause);
+        assert_eq!(clip.nth_paused(10, pause).2, 10 * 3600 + 2 * pause);
+        // Keyframes 0, 10 and 20 (the second loop's first) up to frame 21.
+        assert_eq!(clip.nth_paused(21, pause).2, 21 * 3600 + 3 * pause);
+        assert_eq!(clip.nth_paused(21, 0).2, 21 * 3600);
     }
 
     #[test]

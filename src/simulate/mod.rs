@@ -12,7 +12,16 @@
 //! reads a frame's stamp knows how long the frame took from "glass" to it. Every session loops it from its first keyframe,
 //! paced in real time, with timestamps that keep increasing across the loop
 //! point. Faults make cameras misbehave on purpose: cut connections, stalls,
-//! corrupt payloads, a login.
+//! corrupt payloads, a login, video that stops while audio goes on, pauses
+//! before keyframes.
+//!
+//! Like most cameras, they can offer more than video
+//! ([`SimulatorConfig::audio`], [`SimulatorConfig::metadata`]): an audio
+//! track (G.711 A-law or AAC, `streamid=1`) and an ONVIF metadata track
+//! (`vnd.onvif.metadata`, `streamid=2`), each sent only to a client that set
+//! it up; [`CameraStats`] counts the `SETUP`s of each track. And like many,
+//! they can leave the parameter sets out of the SDP
+//! ([`SimulatorConfig::sdp_parameter_sets`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -62,7 +71,8 @@
 //!
 //! ## Limitations
 //!
-//! One video track per camera, no audio; no multicast; no `PAUSE`
+//! One video track per camera (and at most one audio and one metadata
+//! track); no multicast; no `PAUSE`
 //! (`501`) or seeking (`Range` is ignored); every session starts at the
 //! clip's first frame (cameras are not synchronised with each other); Basic
 //! authentication only.
@@ -75,6 +85,7 @@ mod send_record;
 mod server;
 pub mod stamp;
 mod udp;
+mod tracks;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -86,10 +97,11 @@ use std::time::{Duration, SystemTime};
 
 pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults, ResizeAfter};
 pub use media::{MediaInfo, PatternOptions, Source};
+pub use tracks::AudioCodec;
 
 use crate::error::{Error, ErrorKind, Result};
 use media::Clip;
-use server::{Camera, Counters, Settings, Shared};
+use server::{Camera, Counters, ExtraTracks, Settings, Shared};
 
 /// The default address: RTSP's port on the loopback interface.
 pub const DEFAULT_ADDR: SocketAddr =
@@ -112,6 +124,9 @@ pub struct SimulatorConfig {
     refuse_tcp: bool,
     refuse_udp: bool,
     silent_tcp: bool,
+    audio: Option<AudioCodec>,
+    metadata: bool,
+    sdp_parameter_sets: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -129,6 +144,9 @@ impl Default for SimulatorConfig {
             refuse_tcp: false,
             refuse_udp: false,
             silent_tcp: false,
+            audio: None,
+            metadata: false,
+            sdp_parameter_sets: true,
         }
     }
 }
@@ -235,6 +253,29 @@ impl SimulatorConfig {
     /// arrives. Default off.
     pub fn silent_tcp(mut self, silent: bool) -> Self {
         self.silent_tcp = silent;
+    /// An audio track beside the video (`streamid=1`): a quiet 440 Hz tone
+    /// encoded once at start with FFmpeg's `pcm_alaw` or `aac` encoder, one
+    /// loop as long as the video's. Default none.
+    pub fn audio(mut self, codec: Option<AudioCodec>) -> Self {
+        self.audio = codec;
+        self
+    }
+
+    /// An ONVIF metadata track beside the video (`streamid=2`, `m=application`,
+    /// `vnd.onvif.metadata/90000`): a small `tt:MetadataStream` XML document
+    /// every 500 ms. Default off.
+    pub fn metadata(mut self, on: bool) -> Self {
+        self.metadata = on;
+        self
+    }
+
+    /// Whether the video's SDP gives its parameter sets
+    /// (`sprop-parameter-sets`, or `sprop-vps/sps/pps` for H.265) and its
+    /// size (`a=framesize`). Off, it names only the codec, as many cameras
+    /// do; the parameter sets still come before every keyframe in band.
+    /// Default on.
+    pub fn sdp_parameter_sets(mut self, on: bool) -> Self {
+        self.sdp_parameter_sets = on;
         self
     }
 
@@ -322,6 +363,18 @@ pub struct CameraStats {
     /// Datagrams received on the server's UDP ports (receiver reports, FFmpeg's
     /// NAT punch packets); read and discarded.
     pub udp_received: u64,
+    /// `SETUP`s of the video track.
+    pub video_setups: u64,
+    /// `SETUP`s of the audio track.
+    pub audio_setups: u64,
+    /// `SETUP`s of the metadata track.
+    pub metadata_setups: u64,
+    /// Sessions whose video the `video-stops-after` fault stopped.
+    pub video_stops: u64,
+    /// Audio RTP packets sent (RTCP not counted).
+    pub audio_packets: u64,
+    /// Metadata RTP packets sent.
+    pub metadata_packets: u64,
 }
 
 /// A snapshot of a simulator's counters.
@@ -369,6 +422,13 @@ impl Simulator {
     pub fn start(config: SimulatorConfig) -> Result<Simulator> {
         config.validate()?;
         let clip = Clip::load(&config.source)?;
+        let tracks = ExtraTracks {
+            audio: config
+                .audio
+                .map(|codec| tracks::AudioClip::encode(codec, clip.info.loop_duration))
+                .transpose()?,
+            metadata: config.metadata,
+        };
         let stamp_log = match &config.stamp_log {
             Some(path) => Some(send_record::StampLog::create(path)?),
             None => None,
@@ -410,8 +470,9 @@ impl Simulator {
                 udp: !config.refuse_udp,
             },
             silent_tcp: config.silent_tcp,
+            sdp_parameter_sets: config.sdp_parameter_sets,
         };
-        let shared = Arc::new(Shared::new(clip, cameras, settings, stamp_log));
+        let shared = Arc::new(Shared::new(clip, tracks, cameras, settings, stamp_log));
         let accept_shared = Arc::clone(&shared);
         let accept = std::thread::Builder::new()
             .name("sim-accept".to_owned())

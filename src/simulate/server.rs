@@ -17,6 +17,10 @@ use super::rtsp::{self, Offer, Parsed, Request, Response, Status, TransportReque
 use super::send_record::{SendTable, StampLog};
 use super::stamp::SentFrame;
 use super::udp::{UdpLink, UdpTally};
+use super::tracks::{
+    self, AudioClip, MetadataPacketizer, AUDIO_TRACK, METADATA_INTERVAL, METADATA_TRACK,
+    VIDEO_TRACK,
+};
 use super::CameraStats;
 use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 
@@ -42,6 +46,27 @@ pub(crate) struct Settings {
     pub(crate) offer: Offer,
     /// Accept RTP over TCP but send nothing over it.
     pub(crate) silent_tcp: bool,
+    /// Whether the video's SDP carries its parameter sets and size.
+    pub(crate) sdp_parameter_sets: bool,
+}
+
+/// The tracks every camera offers beside its video.
+#[derive(Debug, Default)]
+pub(crate) struct ExtraTracks {
+    pub(crate) audio: Option<AudioClip>,
+    pub(crate) metadata: bool,
+}
+
+impl ExtraTracks {
+    /// Whether the cameras offer track `track` (`streamid=N`).
+    fn offers(&self, track: usize) -> bool {
+        match track {
+            VIDEO_TRACK => true,
+            AUDIO_TRACK => self.audio.is_some(),
+            METADATA_TRACK => self.metadata,
+            _ => false,
+        }
+    }
 }
 
 /// Per-camera counters (relaxed atomics: statistics only, no data is
@@ -64,6 +89,12 @@ pub(crate) struct Counters {
     udp_reordered: AtomicU64,
     udp_duplicated: AtomicU64,
     udp_received: AtomicU64,
+    video_setups: AtomicU64,
+    audio_setups: AtomicU64,
+    metadata_setups: AtomicU64,
+    video_stops: AtomicU64,
+    audio_packets: AtomicU64,
+    metadata_packets: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -95,6 +126,12 @@ impl Counters {
             udp_reordered: load(&self.udp_reordered),
             udp_duplicated: load(&self.udp_duplicated),
             udp_received: load(&self.udp_received),
+            video_setups: load(&self.video_setups),
+            audio_setups: load(&self.audio_setups),
+            metadata_setups: load(&self.metadata_setups),
+            video_stops: load(&self.video_stops),
+            audio_packets: load(&self.audio_packets),
+            metadata_packets: load(&self.metadata_packets),
         }
     }
 }
@@ -112,6 +149,7 @@ pub(crate) struct Camera {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) clip: Clip,
+    pub(crate) tracks: ExtraTracks,
     pub(crate) cameras: Vec<Camera>,
     pub(crate) settings: Settings,
     /// When each camera last sent each stamp index.
@@ -130,6 +168,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(
         clip: Clip,
+        tracks: ExtraTracks,
         cameras: Vec<Camera>,
         settings: Settings,
         stamp_log: Option<StampLog>,
@@ -138,6 +177,7 @@ impl Shared {
             sent: SendTable::new(cameras.len(), clip.frames.len()),
             stamp_log,
             clip,
+            tracks,
             cameras,
             settings,
             stop: AtomicBool::new(false),
@@ -275,6 +315,11 @@ struct Session {
     /// How its RTP and RTCP go to the client.
     link: Link,
     ssrc: u32,
+    /// Whether the video track (`streamid=0`) was set up.
+    video: bool,
+    /// The other tracks set up (audio, metadata), each with its own link:
+    /// their own interleaved channels, or their own UDP ports.
+    extra: Vec<(usize, Link)>,
     play: Option<Playback>,
 }
 
@@ -284,6 +329,22 @@ enum Link {
     Interleaved(u8, u8),
     /// By UDP.
     Udp(Box<UdpLink>),
+}
+
+impl Link {
+    fn udp(&self) -> Option<&UdpLink> {
+        match self {
+            Link::Udp(udp) => Some(udp),
+            Link::Interleaved(..) => None,
+        }
+    }
+
+    fn udp_mut(&mut self) -> Option<&mut UdpLink> {
+        match self {
+            Link::Udp(udp) => Some(udp),
+            Link::Interleaved(..) => None,
+        }
+    }
 }
 
 /// A playing session's media state.
@@ -299,6 +360,46 @@ struct Playback {
     /// Once the `resize-after` fault struck: the first frame sent from the
     /// resized clip, and the 90 kHz time its frames are offset by.
     resized_at: Option<(u64, i64)>,
+    /// Whether video is sent (set up, and not stopped by `video-stops-after`).
+    video: bool,
+    /// The camera's pause before each keyframe, in 90 kHz units.
+    pause: i64,
+    /// Whether the last packetized frame waits in the muxer for its due
+    /// time (the first frame after a keyframe pause).
+    held: bool,
+    audio: Option<AudioPlay>,
+    metadata: Option<MetadataPlay>,
+}
+
+impl Playback {
+    /// The links of the tracks beside the video.
+    fn extra_links(&self) -> impl Iterator<Item = &Link> {
+        let audio = self.audio.as_ref().map(|audio| &audio.link);
+        let metadata = self.metadata.as_ref().map(|metadata| &metadata.link);
+        audio.into_iter().chain(metadata)
+    }
+
+    fn extra_links_mut(&mut self) -> impl Iterator<Item = &mut Link> {
+        let audio = self.audio.as_mut().map(|audio| &mut audio.link);
+        let metadata = self.metadata.as_mut().map(|metadata| &mut metadata.link);
+        audio.into_iter().chain(metadata)
+    }
+}
+
+/// A playing session's audio track.
+struct AudioPlay {
+    muxer: RtpMuxer,
+    /// The next frame to send, counted from `PLAY` across loops.
+    next: u64,
+    link: Link,
+}
+
+/// A playing session's metadata track.
+struct MetadataPlay {
+    packetizer: MetadataPacketizer,
+    /// The next document to send, one per [`METADATA_INTERVAL`].
+    next: u64,
+    link: Link,
 }
 
 /// The frame camera `camera`'s session `play` sends `n`-th, and its `pts` and
@@ -312,10 +413,10 @@ fn nth<'s>(
 ) -> (&'s ClipFrame, i64, i64) {
     match (play.resized_at, &shared.cameras[camera].resized) {
         (Some((first, offset)), Some(clip)) if n >= first => {
-            let (frame, pts, dts) = clip.nth(n - first);
+            let (frame, pts, dts) = clip.nth_paused(n - first, play.pause);
             (frame, offset + pts, offset + dts)
         }
-        _ => shared.clip.nth(n),
+        _ => shared.clip.nth_paused(n, play.pause),
     }
 }
 
@@ -480,23 +581,51 @@ impl<'a> Connection<'a> {
             .is_some_and(|play| !play.stalled)
     }
 
-    /// How long until the next frame is due, when media flows.
+    /// How long until the next frame of any track is due, when media flows.
     fn next_media_in(&self) -> Option<Duration> {
         let session = self.session.as_ref()?;
         let play = session.play.as_ref().filter(|play| !play.stalled)?;
-        let (_, _, dts) = nth(self.shared, session.camera, play, play.next);
-        let due = play.started + ticks(dts);
         let faults = &self.shared.cameras[session.camera].faults;
-        let mut wait = due.saturating_duration_since(Instant::now());
-        for deadline in [faults.cut_every, faults.stall_after].into_iter().flatten() {
-            wait = wait.min((play.started + deadline).saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        let mut wait = POLL;
+        let mut dues = Vec::with_capacity(3);
+        if play.video {
+            dues.push(self.video_due(session.camera, play));
         }
-        if let Link::Udp(link) = &session.link {
-            if let Some(at) = link.next_due() {
-                wait = wait.min(at.saturating_duration_since(Instant::now()));
+        if let (Some(audio), Some(clip)) = (&play.audio, &self.shared.tracks.audio) {
+            dues.push(play.started + clip.due(audio.next));
+        }
+        if let Some(metadata) = &play.metadata {
+            dues.push(play.started + metadata_due(metadata.next));
+        }
+        for due in dues {
+            wait = wait.min(due.saturating_duration_since(now));
+        }
+        // Deadlines already passed have taken effect (only the video stop
+        // leaves media flowing); waiting for them again would spin.
+        let video_stops = faults.video_stops_after.filter(|_| play.video);
+        let deadlines = [faults.cut_every, faults.stall_after, video_stops];
+        for deadline in deadlines.into_iter().flatten() {
+            wait = wait.min((play.started + deadline).saturating_duration_since(now));
+        }
+        for link in std::iter::once(&session.link).chain(play.extra_links()) {
+            if let Some(at) = link.udp().and_then(UdpLink::next_due) {
+                wait = wait.min(at.saturating_duration_since(now));
             }
         }
         Some(wait)
+    }
+
+    /// When the video frame to send next is due: the held one, else the
+    /// next one.
+    fn video_due(&self, camera: usize, play: &Playback) -> Instant {
+        let n = if play.held {
+            play.next.saturating_sub(1)
+        } else {
+            play.next
+        };
+        let (_, _, dts) = nth(self.shared, camera, play, n);
+        play.started + ticks(dts)
     }
 
     /// Feeds bytes from the client: skips interleaved frames, answers requests.
@@ -629,9 +758,19 @@ impl<'a> Connection<'a> {
         }
         let base = request.uri.split(['?', '#']).next().unwrap_or("");
         let base = format!("{}/", base.trim_end_matches('/'));
+        let mut sdp = self
+            .shared
+            .clip
+            .sdp(camera, self.shared.settings.sdp_parameter_sets);
+        if let Some(audio) = &self.shared.tracks.audio {
+            sdp.push_str(&audio.sdp);
+        }
+        if self.shared.tracks.metadata {
+            sdp.push_str(&tracks::metadata_sdp());
+        }
         let response = Response::new(Status::OK)
             .header("Content-Base", base)
-            .body("application/sdp", self.shared.clip.sdp(camera));
+            .body("application/sdp", sdp);
         self.respond(request, response)
     }
 
@@ -639,9 +778,16 @@ impl<'a> Connection<'a> {
         let Some(target) = rtsp::target(&request.uri, self.shared.cameras.len()) else {
             return self.respond(request, Response::new(Status::NOT_FOUND));
         };
-        if !matches!(target.rest, "" | "streamid=0") {
+        let track = match target.rest {
+            "" => Some(VIDEO_TRACK),
+            rest => rest
+                .strip_prefix("streamid=")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&track| self.shared.tracks.offers(track)),
+        };
+        let Some(track) = track else {
             return self.respond(request, Response::new(Status::NOT_FOUND));
-        }
+        };
         if let Some(status) = self.session_error(request) {
             return self.respond(request, Response::new(status));
         }
@@ -706,16 +852,32 @@ impl<'a> Connection<'a> {
                 )
             }
         };
+        add(
+            match track {
+                VIDEO_TRACK => &counters.video_setups,
+                AUDIO_TRACK => &counters.audio_setups,
+                _ => &counters.metadata_setups,
+            },
+            1,
+        );
         let session = self.session.get_or_insert_with(|| Session {
             id: format!("{:016X}", fastrand::u64(..)),
             camera,
             track_uri: String::new(),
             link: Link::Interleaved(0, 1),
             ssrc,
+            video: false,
+            extra: Vec::new(),
             play: None,
         });
-        session.link = link;
-        session.track_uri = request.uri.clone();
+        if track == VIDEO_TRACK {
+            session.video = true;
+            session.link = link;
+            session.track_uri = request.uri.clone();
+        } else {
+            session.extra.retain(|(set_up, _)| *set_up != track);
+            session.extra.push((track, link));
+        }
         let response = Response::new(Status::OK)
             .header("Transport", transport)
             .header(
@@ -753,8 +915,45 @@ impl<'a> Connection<'a> {
         };
         let faults = &self.shared.cameras[camera].faults;
         let counters = &self.shared.cameras[camera].counters;
+        let mut audio = None;
+        let mut metadata = None;
+        // The links move into the playback: a playing session takes no SETUP.
+        for (track, link) in std::mem::take(&mut session.extra) {
+            match (track, &self.shared.tracks.audio) {
+                (AUDIO_TRACK, Some(clip)) => {
+                    let options = clip
+                        .muxer_options()
+                        .max_packet_size(self.shared.settings.max_packet_size);
+                    match RtpMuxer::new(&clip.params, &options) {
+                        Ok(muxer) => {
+                            audio = Some(AudioPlay {
+                                muxer,
+                                next: 0,
+                                link,
+                            });
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "simulator: cannot start the audio muxer");
+                            let status = Status(500, "Internal Server Error");
+                            return self.respond(request, Response::new(status));
+                        }
+                    }
+                }
+                (METADATA_TRACK, _) => {
+                    metadata = Some(MetadataPlay {
+                        packetizer: MetadataPacketizer::new(self.shared.settings.max_packet_size),
+                        next: 0,
+                        link,
+                    });
+                }
+                _ => {}
+            }
+        }
         // Relaxed: a statistic; the number only needs to be unique.
         let number = counters.sessions.fetch_add(1, Ordering::Relaxed) + 1;
+        let pause = faults.keyframe_pause.map_or(0, |pause| {
+            i64::try_from(pause.as_micros() * 90 / 1000).unwrap_or(i64::MAX / 4)
+        });
         session.play = Some(Playback {
             muxer,
             started: Instant::now(),
@@ -763,11 +962,16 @@ impl<'a> Connection<'a> {
             stalled: false,
             corrupter: faults.corrupt.and_then(Corrupter::new),
             resized_at: None,
+            video: session.video,
+            pause,
+            held: false,
+            audio,
+            metadata,
         });
         add(&counters.playing, 1);
         // Packetize the first frame now: RTP-Info tells its sequence number
         // and timestamp, and the response must precede every packet.
-        if self.packetize_next().is_err() {
+        if session.video && self.packetize_next().is_err() {
             return self.respond(request, Response::new(Status(500, "Internal Server Error")));
         }
         let mut rtp_info = String::new();
@@ -788,7 +992,15 @@ impl<'a> Connection<'a> {
         if self.respond(request, response) == Flow::Close {
             return Flow::Close;
         }
-        self.flush_packets()
+        match self.session.as_mut().and_then(|s| s.play.as_mut()) {
+            // After a keyframe pause the first frame leaves when it is due.
+            Some(play) if play.video && play.pause > 0 => {
+                play.held = true;
+                Flow::Continue
+            }
+            Some(play) if play.video => self.flush_packets(),
+            _ => Flow::Continue,
+        }
     }
 
     /// Writes the next frame into the muxer (its packets wait in it).
@@ -906,16 +1118,19 @@ impl<'a> Connection<'a> {
             return Flow::Continue;
         };
         let camera = session.camera;
-        if let Link::Udp(link) = &mut session.link {
-            link.send_due();
-            let received = link.drain_incoming();
-            add(&self.shared.cameras[camera].counters.udp_received, received);
+        let counters = &self.shared.cameras[camera].counters;
+        let play = session.play.as_mut();
+        let extra = play.into_iter().flat_map(Playback::extra_links_mut);
+        for link in std::iter::once(&mut session.link).chain(extra) {
+            if let Some(udp) = link.udp_mut() {
+                udp.send_due();
+                add(&counters.udp_received, udp.drain_incoming());
+            }
         }
         let Some(play) = session.play.as_mut() else {
             return Flow::Continue;
         };
         let faults = &self.shared.cameras[camera].faults;
-        let counters = &self.shared.cameras[camera].counters;
         let elapsed = play.started.elapsed();
         if faults.cut_every.is_some_and(|every| elapsed >= every) {
             add(&counters.cuts, 1);
@@ -935,20 +1150,41 @@ impl<'a> Connection<'a> {
             if play.resized_at.is_none() && elapsed >= resize.after {
                 // The resized clip starts with a keyframe, at the time the
                 // next frame of the first one was due.
-                let (_, _, dts) = self.shared.clip.nth(play.next);
+                let (_, _, dts) = self.shared.clip.nth_paused(play.next, play.pause);
                 play.resized_at = Some((play.next, dts));
                 tracing::debug!(peer = %self.peer, camera, "simulator: changing the picture size");
             }
         }
+        if play.video
+            && faults
+                .video_stops_after
+                .is_some_and(|after| elapsed >= after)
+        {
+            play.video = false;
+            add(&counters.video_stops, 1);
+            tracing::debug!(peer = %self.peer, camera, "simulator: the video stops");
+        }
+        if self.send_due_video(camera) == Flow::Close {
+            return Flow::Close;
+        }
+        self.send_due_tracks()
+    }
+
+    /// Sends every video frame that is due.
+    fn send_due_video(&mut self, camera: usize) -> Flow {
         loop {
             let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) else {
                 return Flow::Continue;
             };
-            let (_, _, dts) = nth(self.shared, camera, play, play.next);
-            if play.started + ticks(dts) > Instant::now() || self.shared.stopping() {
+            if !play.video || self.video_due(camera, play) > Instant::now() || self.shared.stopping() {
                 return Flow::Continue;
             }
-            if let Err(error) = self.packetize_next() {
+            let held = play.held;
+            if held {
+                if let Some(play) = self.session.as_mut().and_then(|s| s.play.as_mut()) {
+                    play.held = false;
+                }
+            } else if let Err(error) = self.packetize_next() {
                 tracing::warn!(%error, "simulator: packetizing failed");
                 return Flow::Close;
             }
@@ -957,6 +1193,102 @@ impl<'a> Connection<'a> {
             }
         }
     }
+
+    /// Sends every audio frame and metadata document that is due, on the
+    /// tracks the client set up, each by its own link.
+    fn send_due_tracks(&mut self) -> Flow {
+        let Some(session) = self.session.as_mut() else {
+            return Flow::Continue;
+        };
+        let Some(play) = session.play.as_mut() else {
+            return Flow::Continue;
+        };
+        let counters = &self.shared.cameras[session.camera].counters;
+        let now = Instant::now();
+        self.out.clear();
+        let mut packets = (0u64, 0u64);
+        let mut tally = UdpTally::default();
+        if let (Some(audio), Some(clip)) = (play.audio.as_mut(), &self.shared.tracks.audio) {
+            while play.started + clip.due(audio.next) <= now {
+                let (frame, pts) = clip.nth(audio.next);
+                audio.next += 1;
+                if let Err(error) = audio.muxer.write(&frame.data, pts, pts, true) {
+                    tracing::warn!(%error, "simulator: packetizing audio failed");
+                    return Flow::Close;
+                }
+                for packet in audio.muxer.packets() {
+                    let rtcp = is_rtcp(packet);
+                    if !rtcp {
+                        packets.0 += 1;
+                    }
+                    route(&mut audio.link, &mut self.out, packet, rtcp, &mut tally);
+                }
+                audio.muxer.clear_packets();
+            }
+        }
+        if let Some(metadata) = play.metadata.as_mut() {
+            while play.started + metadata_due(metadata.next) <= now {
+                let document = tracks::metadata_document(metadata.next, SystemTime::now());
+                let elapsed = metadata_due(metadata.next);
+                metadata.next += 1;
+                let (out, link, tally) = (&mut self.out, &mut metadata.link, &mut tally);
+                metadata
+                    .packetizer
+                    .packetize(document.as_bytes(), elapsed, |packet| {
+                        packets.1 += 1;
+                        route(link, out, packet, false, tally);
+                    });
+            }
+        }
+        add(&counters.audio_packets, packets.0);
+        add(&counters.metadata_packets, packets.1);
+        add(&counters.udp_lost, tally.lost);
+        add(&counters.udp_reordered, tally.reordered);
+        add(&counters.udp_duplicated, tally.duplicated);
+        add(&counters.bytes, tally.bytes);
+        // Accepted RTP over TCP, sends nothing over it (`silent_tcp`).
+        if self.out.is_empty() || self.shared.settings.silent_tcp {
+            return Flow::Continue;
+        }
+        add(&counters.bytes, self.out.len() as u64);
+        match self.stream.write_all(&self.out) {
+            Ok(()) => Flow::Continue,
+            Err(error) => {
+                tracing::debug!(peer = %self.peer, %error, "simulator: client gone");
+                Flow::Close
+            }
+        }
+    }
+}
+
+/// Puts a track's `packet` on its way by `link`: appended to `out` as an
+/// interleaved frame on the link's RTP or RTCP channel (written by the
+/// caller), or sent by UDP at once (through the link's faults).
+fn route(link: &mut Link, out: &mut Vec<u8>, packet: &[u8], rtcp: bool, tally: &mut UdpTally) {
+    match link {
+        Link::Interleaved(rtp_channel, rtcp_channel) => {
+            interleave(out, if rtcp { *rtcp_channel } else { *rtp_channel }, packet);
+        }
+        Link::Udp(udp) if rtcp => udp.send_rtcp(packet, tally),
+        Link::Udp(udp) => udp.send_rtp(packet, tally),
+    }
+}
+
+/// Appends `packet` to `out` as an interleaved frame on `channel`
+/// (RFC 2326 §10.12: `$`, channel, 16-bit length, packet).
+fn interleave(out: &mut Vec<u8>, channel: u8, packet: &[u8]) {
+    let Ok(len) = u16::try_from(packet.len()) else {
+        return; // cannot happen: packets are at most 65535 bytes
+    };
+    out.push(b'$');
+    out.push(channel);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(packet);
+}
+
+/// When the `n`-th metadata document of a session is due, from its start.
+fn metadata_due(n: u64) -> Duration {
+    METADATA_INTERVAL.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// A duration of `t` 90 kHz ticks (negative counts as zero).

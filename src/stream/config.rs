@@ -222,6 +222,8 @@ pub struct StreamConfig {
     pub(crate) core: Option<usize>,
     /// Test-only fault injection ([`inject_panic_after`](Self::inject_panic_after)).
     pub(crate) panic_after: Option<u64>,
+    /// Test-only: set up every track ([`inject_all_tracks`](Self::inject_all_tracks)).
+    pub(crate) all_tracks: bool,
     pub(crate) dns: DnsConfig,
 }
 
@@ -276,6 +278,7 @@ impl StreamConfig {
             max_memory_mb: None,
             core: None,
             panic_after: None,
+            all_tracks: false,
             dns: DnsConfig::default(),
         })
     }
@@ -445,6 +448,19 @@ impl StreamConfig {
     #[doc(hidden)]
     pub fn inject_panic_after(mut self, frames: u64) -> Self {
         self.panic_after = Some(frames);
+        self
+    }
+
+    /// **Test-only, not part of the supported API**: set up every track the
+    /// camera offers (audio and metadata too, FFmpeg's default) instead of
+    /// the video only, so packets of other streams reach the worker's read
+    /// loop, as they do from a camera whose one track carries several
+    /// streams (MPEG-TS over RTP). The crate's own tests use it to show that
+    /// only video progress keeps a stream `streaming`; nothing else should
+    /// call it.
+    #[doc(hidden)]
+    pub fn inject_all_tracks(mut self) -> Self {
+        self.all_tracks = true;
         self
     }
 

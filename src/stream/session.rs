@@ -111,6 +111,9 @@ impl Session<'_> {
         let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
         // The attempt's transport and its reorder settings: `connect::attempt_options`.
         let options = InputOptions::default()
+            // Only the video is decoded, so only the video is set up: no
+            // audio or metadata packet can reach the read loop below.
+            .video_only(!self.config.all_tracks)
             .transport(self.config.transport)
             .open_timeout(self.config.connect_timeout)
             .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
@@ -148,7 +151,15 @@ impl Session<'_> {
         let mut converter = Converter::default();
         let mut last_progress = Instant::now();
         loop {
+            // Video progress decides, on every iteration: packets of another
+            // stream (a track carrying several, like MPEG-TS over RTP, or a
+            // track set up anyway) re-arm the read deadline and must not keep
+            // a dead video alive.
             let stall = self.stall_timeout();
+            if last_progress.elapsed() > stall {
+                status.set_state(StreamState::Stalled);
+                return Ok(SessionEnd::Stalled(stall));
+            }
             match input.read_packet(&mut packet) {
                 Ok(ReadOutcome::Packet) => {}
                 Ok(ReadOutcome::Again) => continue,
@@ -175,10 +186,6 @@ impl Session<'_> {
                 received,
             )? {
                 last_progress = received;
-            }
-            if last_progress.elapsed() > stall {
-                status.set_state(StreamState::Stalled);
-                return Ok(SessionEnd::Stalled(stall));
             }
         }
     }

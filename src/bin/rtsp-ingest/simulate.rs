@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use rtsp_ingest::ffmpeg::VideoCodec;
 use rtsp_ingest::simulate::{
-    parse_credentials, Fault, FaultSpec, PatternOptions, Simulator, SimulatorConfig,
+    parse_credentials, AudioCodec, Fault, FaultSpec, PatternOptions, Simulator, SimulatorConfig,
 };
 use rtsp_ingest::stream::StreamConfig;
 
@@ -53,7 +53,8 @@ pub struct MediaArgs {
     /// RTP packet lost with probability P), `udp-reorder=P` (held back and sent
     /// after the next `udp-reorder-depth=K` packets, default 3),
     /// `udp-duplicate=P` (sent twice), `udp-jitter=20ms` (each datagram delayed
-    /// up to that, order kept). Repeatable.
+    /// up to that, order kept); `video-stops-after=2s` (the audio and
+    /// metadata go on), `keyframe-pause=500ms`. Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultSpec>,
 
@@ -70,6 +71,20 @@ pub struct MediaArgs {
     /// Accept RTP over TCP but send nothing over it (UDP is served).
     #[arg(long)]
     pub silent_tcp: bool,
+
+    /// An audio track beside the video (`streamid=1`): G.711 A-law or AAC.
+    #[arg(long, value_name = "alaw|aac")]
+    pub audio: Option<AudioCodec>,
+
+    /// An ONVIF metadata track beside the video (`streamid=2`).
+    #[arg(long)]
+    pub metadata: bool,
+
+    /// Leave the parameter sets (`sprop-parameter-sets`) and the size out of
+    /// the SDP, as many cameras do; they still come in band before every
+    /// keyframe.
+    #[arg(long)]
+    pub no_sprop: bool,
 
     /// Require this login on every camera (401 without it).
     #[arg(long, value_name = "USER:PASS")]
@@ -160,6 +175,10 @@ impl MediaArgs {
                 config.pattern(pattern)
             }
         };
+        config = config
+            .audio(self.audio)
+            .metadata(self.metadata)
+            .sdp_parameter_sets(!self.no_sprop);
         for spec in &self.faults {
             config = config.fault(spec.clone());
         }
