@@ -26,6 +26,8 @@
 #   opencv-threaded  cv2.VideoCapture(URL, CAP_FFMPEG) with rtsp_transport;tcp, a grabber thread
 #                    keeping the newest frame, a consumer woken by a Condition for each new one
 #   opencv-read      the same capture and a plain read() loop
+#   rtsp-ingest-native  (only when named in PEERS) the same with --rtsp-client native: the
+#                    retina RTSP client feeding the same decoders
 #   rtsp-ingest-python  (only when named in PEERS) our Python package, a thread per stream
 #                    blocked in Stream.wait(after=seq), np.asarray(frame); run with
 #                    PYTHON_PACKAGE_PY (default target/python-venv/bin/python, made by
@@ -100,9 +102,12 @@ run_peer() { # peer size n urls... -> one row
     local out=$OUT/$peer-$size-$n.json load
     load=$(load1)
     log "$peer $size N=$n (load $load) ..."
-    if [[ $peer == rtsp-ingest ]]; then
+    if [[ $peer == rtsp-ingest || $peer == rtsp-ingest-native ]]; then
+        local client=ffmpeg
+        [[ $peer == rtsp-ingest-native ]] && client=native
         "$RTSP_INGEST" bench --json --latency --stamp-log "$log" --warmup "$WARMUP" \
-            --duration $((WARMUP + S)) --format bgr24 --transport tcp "$@" >"$out" 2>"$WORK/err" ||
+            --duration $((WARMUP + S)) --format bgr24 --transport tcp --rtsp-client "$client" \
+            "$@" >"$out" 2>"$WORK/err" ||
             { log "  failed: $(tail -n 1 "$WORK/err")"; echo '{}' >"$out"; }
     else
         local py=$PY

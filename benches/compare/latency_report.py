@@ -26,7 +26,7 @@ def main(rows_path):
         data = load(path)
         glass = data.get("totals", {}).get("glass_to_consumer_ms", {})
         streams = data.get("streams", [])
-        if peer == "rtsp-ingest":
+        if peer in ("rtsp-ingest", "rtsp-ingest-native"):
             unreadable = sum(s.get("consumer", {}).get("unreadable", 0) for s in streams)
             unmatched = sum(s.get("consumer", {}).get("unmatched", 0) for s in streams)
         else:

@@ -13,7 +13,22 @@ use super::error::{self as averror, classify, Code};
 use super::frame::VideoFrame;
 use super::input::Input;
 use super::packet::Packet;
+use super::stream_info::{Rational, VideoCodec};
 use crate::error::{Error, ErrorKind, Result};
+
+/// The most codec extradata [`Decoder::for_codec`] takes (an SPS/PPS set is
+/// tens of bytes; this bounds what an untrusted SDP can make us allocate).
+const MAX_EXTRADATA: usize = 1 << 20;
+
+/// A padding constant as a `usize` (bindgen types it per FFmpeg version).
+fn c_usize<T: TryInto<usize>>(value: T) -> usize
+where
+    T::Error: fmt::Debug,
+{
+    value
+        .try_into()
+        .expect("FFmpeg's padding size fits a usize")
+}
 
 /// How to set up a [`Decoder`]. `Default`: one thread, low delay on, every frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,12 +144,96 @@ impl Decoder {
                 format!("{} has no stream {stream_index}", input.url()),
             )
         })?;
+        let codec_id = par.codec_id;
+        Self::open(codec_id, options, |decoder, context| {
+            // SAFETY: a fresh context we own and valid parameters owned by `input`.
+            let ret = unsafe { ffi::avcodec_parameters_to_context(decoder.ctx.as_ptr(), par) };
+            averror::check(ret, context)?;
+            if let Some(time_base) = input.time_base(stream_index) {
+                // SAFETY: a context we own exclusively, not yet opened.
+                // Lets the decoder compute best_effort_timestamp in stream units.
+                unsafe { decoder.ctx.as_mut() }.pkt_timebase = time_base;
+            }
+            Ok(())
+        })
+    }
+
+    /// Opens a decoder without an FFmpeg [`Input`]: for packets that another
+    /// RTSP client depacketized. `extradata` is the codec's out-of-band
+    /// configuration (for H.264 an AVCDecoderConfigurationRecord or Annex B
+    /// SPS/PPS; may be empty when every keyframe carries its parameter sets),
+    /// `time_base` the unit of the packets' timestamps (1/90000 for RTP video).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unsupported`] for [`VideoCodec::Other`] or a codec this
+    /// FFmpeg cannot decode, [`ErrorKind::InvalidData`] for extradata over
+    /// 1 MiB, [`ErrorKind::Decode`] when the decoder refuses the extradata.
+    pub fn for_codec(
+        codec: VideoCodec,
+        extradata: &[u8],
+        time_base: Rational,
+        options: &DecoderOptions,
+    ) -> Result<Self> {
+        super::init();
+        let codec_id = codec.to_id().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!("no decoder is known for the codec {codec:?}"),
+            )
+        })?;
+        if extradata.len() > MAX_EXTRADATA {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "{} bytes of codec extradata (at most {MAX_EXTRADATA})",
+                    extradata.len()
+                ),
+            ));
+        }
+        Self::open(codec_id, options, |decoder, context| {
+            // SAFETY: a context we own exclusively, not yet opened: setting its
+            // public fields is how the configuration is passed.
+            let c = unsafe { decoder.ctx.as_mut() };
+            c.pkt_timebase = ffi::AVRational {
+                num: time_base.num,
+                den: time_base.den,
+            };
+            if extradata.is_empty() {
+                return Ok(());
+            }
+            let padded = extradata.len() + c_usize(ffi::AV_INPUT_BUFFER_PADDING_SIZE);
+            // SAFETY: no preconditions; null when out of memory. The zeroed
+            // padding is what FFmpeg's bitstream readers require.
+            let buffer = unsafe { ffi::av_mallocz(padded) }.cast::<u8>();
+            if buffer.is_null() {
+                return Err(Error::new(
+                    ErrorKind::Ffmpeg,
+                    format!("{}: out of memory for the extradata", context()),
+                ));
+            }
+            // SAFETY: `buffer` holds `padded` >= `extradata.len()` writable
+            // bytes and does not overlap `extradata`.
+            unsafe { ptr::copy_nonoverlapping(extradata.as_ptr(), buffer, extradata.len()) };
+            // The context owns the buffer from here: avcodec_free_context frees it.
+            c.extradata = buffer;
+            c.extradata_size = c_int::try_from(extradata.len()).expect("at most MAX_EXTRADATA");
+            Ok(())
+        })
+    }
+
+    /// Finds the decoder for `codec_id`, allocates its context, lets
+    /// `configure` fill it, sets `options` and opens it.
+    fn open(
+        codec_id: ffi::AVCodecID,
+        options: &DecoderOptions,
+        configure: impl FnOnce(&mut Decoder, &dyn Fn() -> String) -> Result<()>,
+    ) -> Result<Self> {
         // SAFETY: no preconditions; null when no decoder is registered for the id.
-        let codec = unsafe { ffi::avcodec_find_decoder(par.codec_id) };
+        let codec = unsafe { ffi::avcodec_find_decoder(codec_id) };
         // SAFETY: a non-null codec is a static registered AVCodec.
         let Some(codec_ref) = (unsafe { codec.as_ref() }) else {
             // SAFETY: returns a static NUL-terminated name for any id.
-            let name = unsafe { CStr::from_ptr(ffi::avcodec_get_name(par.codec_id)) };
+            let name = unsafe { CStr::from_ptr(ffi::avcodec_get_name(codec_id)) };
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
@@ -159,9 +258,7 @@ impl Decoder {
         // From here `decoder`'s Drop frees the context on every error path.
         let mut decoder = Decoder { ctx, name };
         let context = || format!("opening the {name} decoder");
-        // SAFETY: a fresh context we own and valid parameters owned by `input`.
-        let ret = unsafe { ffi::avcodec_parameters_to_context(ctx.as_ptr(), par) };
-        averror::check(ret, context)?;
+        configure(&mut decoder, &context)?;
         let threads = c_int::try_from(options.threads).map_err(|_| {
             Error::new(
                 ErrorKind::InvalidConfig,
@@ -172,10 +269,6 @@ impl Decoder {
             // SAFETY: a context we own exclusively, not yet opened: setting its
             // public fields is how options are passed.
             let c = unsafe { decoder.ctx.as_mut() };
-            if let Some(time_base) = input.time_base(stream_index) {
-                // Lets the decoder compute best_effort_timestamp in stream units.
-                c.pkt_timebase = time_base;
-            }
             c.thread_count = threads;
             c.thread_type = if options.low_delay {
                 c_flag(ffi::FF_THREAD_SLICE)

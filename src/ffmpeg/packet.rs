@@ -1,5 +1,7 @@
-//! [`Packet`]: one compressed frame read from an [`Input`](super::Input), owned
-//! `AVPacket` reused for every read (its payload is unreferenced before each).
+//! [`Packet`]: one compressed frame read from an [`Input`](super::Input) or
+//! filled from bytes another RTSP client depacketized ([`Packet::fill`]); an
+//! owned `AVPacket` reused for every read (its payload is unreferenced before
+//! each).
 
 use std::ptr::NonNull;
 
@@ -46,6 +48,46 @@ impl Packet {
     pub fn unref(&mut self) {
         // SAFETY: a live packet we own exclusively (`&mut self`).
         unsafe { ffi::av_packet_unref(self.raw.as_ptr()) };
+    }
+
+    /// Replaces the payload with a copy of `data` (in a new padded buffer, as
+    /// decoders require), with presentation timestamp `pts` (also the decoding
+    /// one: RTP gives one timestamp per access unit) and the keyframe flag.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidData`] for a payload over 2 GiB, [`ErrorKind::Ffmpeg`]
+    /// when out of memory.
+    pub fn fill(&mut self, data: &[u8], pts: Option<i64>, key: bool) -> Result<()> {
+        self.unref();
+        let size = std::ffi::c_int::try_from(data.len()).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidData,
+                format!("a {}-byte packet is too large to decode", data.len()),
+            )
+        })?;
+        // SAFETY: a live, unreferenced packet we own exclusively; av_new_packet
+        // gives it a buffer of `size` bytes plus zeroed padding.
+        let ret = unsafe { ffi::av_new_packet(self.raw.as_ptr(), size) };
+        if ret < 0 {
+            return Err(Error::new(
+                ErrorKind::Ffmpeg,
+                "av_new_packet: out of memory",
+            ));
+        }
+        // SAFETY: `raw` is live and ours (`&mut self`); nothing else borrows it.
+        let packet = unsafe { self.raw.as_mut() };
+        if !data.is_empty() {
+            // SAFETY: av_new_packet made `data` point at `size` == `data.len()`
+            // writable bytes, a new buffer that cannot overlap `data`.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), packet.data, data.len()) };
+        }
+        let pts = pts.unwrap_or(ffi::AV_NOPTS_VALUE);
+        packet.pts = pts;
+        packet.dts = pts;
+        if key {
+            packet.flags |= super::c_flag(ffi::AV_PKT_FLAG_KEY);
+        }
+        Ok(())
     }
 
     /// The index of the stream this packet belongs to.
@@ -117,5 +159,22 @@ mod tests {
         assert!(!packet.is_key());
         packet.unref();
         assert_eq!(packet.size(), 0);
+    }
+
+    #[test]
+    fn a_filled_packet_holds_a_copy_with_its_timestamp_and_flag() {
+        let mut packet = Packet::new().unwrap();
+        packet
+            .fill(&[0, 0, 0, 1, 0x65, 7], Some(3600), true)
+            .unwrap();
+        assert_eq!(
+            (packet.data(), packet.pts(), packet.dts(), packet.is_key()),
+            (&[0, 0, 0, 1, 0x65, 7][..], Some(3600), Some(3600), true)
+        );
+        packet.fill(&[1, 2], None, false).unwrap();
+        assert_eq!(
+            (packet.data(), packet.pts(), packet.is_key()),
+            (&[1, 2][..], None, false)
+        );
     }
 }

@@ -66,6 +66,21 @@ impl VideoCodec {
             _ => VideoCodec::Other,
         }
     }
+
+    /// FFmpeg's codec id; `None` for `Other`.
+    pub(super) fn to_id(self) -> Option<ffi::AVCodecID> {
+        use ffi::AVCodecID::*;
+        Some(match self {
+            VideoCodec::H264 => AV_CODEC_ID_H264,
+            VideoCodec::H265 => AV_CODEC_ID_HEVC,
+            VideoCodec::Mjpeg => AV_CODEC_ID_MJPEG,
+            VideoCodec::Mpeg4 => AV_CODEC_ID_MPEG4,
+            VideoCodec::Vp8 => AV_CODEC_ID_VP8,
+            VideoCodec::Vp9 => AV_CODEC_ID_VP9,
+            VideoCodec::Av1 => AV_CODEC_ID_AV1,
+            VideoCodec::Other => return None,
+        })
+    }
 }
 
 /// What the source says about its video stream.

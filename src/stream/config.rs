@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use url::{Host, Url};
 
+use super::rtsp_client::RtspClient;
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
 use crate::names::named_enum;
@@ -205,6 +206,7 @@ pub struct StreamConfig {
     url: SourceUrl,
     credentials: Option<Credentials>,
     pub(crate) transport: Transport,
+    pub(crate) rtsp_client: RtspClient,
     pub(crate) format: PixelFormat,
     pub(crate) resize: Option<(u32, u32)>,
     pub(crate) decode_threads: u32,
@@ -262,6 +264,7 @@ impl StreamConfig {
             url: SourceUrl::new(parsed),
             credentials,
             transport: Transport::default(),
+            rtsp_client: RtspClient::default(),
             format: PixelFormat::default(),
             resize: None,
             decode_threads: 1,
@@ -344,6 +347,13 @@ impl StreamConfig {
     /// refuses fails the stream with that kind.
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
+        self
+    }
+
+    /// Which RTSP/RTP client reads the stream (default: FFmpeg's). The native
+    /// one supports [`Transport::Tcp`] and [`Transport::Udp`] only.
+    pub fn rtsp_client(mut self, client: RtspClient) -> Self {
+        self.rtsp_client = client;
         self
     }
 
@@ -478,6 +488,20 @@ impl StreamConfig {
     /// # Errors
     /// [`ErrorKind::InvalidConfig`], naming the setting and its value.
     pub fn validate(&self) -> Result<()> {
+        if self.rtsp_client == RtspClient::Native
+            && !matches!(
+                self.transport,
+                Transport::PreferTcp | Transport::Tcp | Transport::Udp
+            )
+        {
+            return Err(Error::invalid(
+                "transport",
+                format!(
+                    "transport `{}` is not offered by the native RTSP client (prefer_tcp, tcp or udp)",
+                    self.transport
+                ),
+            ));
+        }
         if self.decode_threads == 0 || self.decode_threads > 64 {
             return Err(Error::invalid(
                 "decode_threads",

@@ -1,25 +1,22 @@
-//! One connection's life: open → pick the video stream → read → decode → judge
-//! each frame's damage and gate it by the stream's [`OnDamage`] policy →
-//! convert straight into a slab slot → commit with metadata, until the stream
-//! ends, stalls, fails or is stopped.
+//! One connection's life: open (with the configured RTSP client, see
+//! [`super::source`]) → read → decode → judge each frame's damage and gate it
+//! by the stream's [`OnDamage`] policy → convert straight into a slab slot →
+//! commit with metadata, until the stream ends, stalls, fails or is stopped.
+//! Only the packet source differs between the clients; everything from the
+//! decoder on is this one path.
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
+use super::config::{OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::StreamShared;
 use super::publisher::Publisher;
-use super::status::{Counters, MediaInfo, StreamState};
+use super::source::{self, Opened, PacketSource, Read, MIN_STALL};
+use super::status::{Counters, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{
-    ConnectStage, Decoder, DecoderOptions, Input, InputOptions, Packet, Rational, ReadOutcome,
-    VideoFrame,
-};
+use crate::ffmpeg::{ConnectStage, Decoder, Packet, Rational, VideoFrame};
 use crate::slab::{Damage, FrameInfo, StageTimes};
-
-/// The stall timeout's floor, and the default when no GOP has been measured.
-const MIN_STALL: Duration = Duration::from_secs(3);
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
 /// or a final state; the worker decides).
@@ -99,52 +96,29 @@ struct Session<'a> {
     media_sized: bool,
 }
 
-/// What the decoded frame needs from its stream to be stamped.
-struct Timing {
+/// What the decoded frame needs from its source to be stamped.
+struct Timing<'s> {
+    source: &'s dyn PacketSource,
     time_base: Rational,
-    start_pts: Option<i64>,
 }
 
 impl Session<'_> {
     fn stream(&mut self) -> Result<SessionEnd> {
         let status = &self.shared.status;
-        let read_timeout = self.config.stall_timeout.unwrap_or(MIN_STALL);
-        // The attempt's transport and its reorder settings: `connect::attempt_options`.
-        let options = InputOptions::default()
-            // Only the video is decoded, so only the video is set up: no
-            // audio or metadata packet can reach the read loop below.
-            .video_only(!self.config.all_tracks)
-            .transport(self.config.transport)
-            .open_timeout(self.config.connect_timeout)
-            .socket_timeout(Some(self.config.connect_timeout.max(read_timeout)))
-            .read_timeout(read_timeout);
-        let mut input = super::connect::open(self.shared, &options)?;
+        let read_timeout = source::read_timeout(self.config);
+        let Opened {
+            mut source,
+            mut decoder,
+            media,
+            time_base,
+        } = source::open(self.shared)?;
         self.shared
             .interrupt
             .set_stage(Some(ConnectStage::FirstFrame));
-        let info = input.best_video_stream()?;
-        input.discard_other_streams(info.index);
-        let decoder_options = DecoderOptions::default()
-            .threads(self.config.decode_threads)
-            .keyframes_only(self.config.skip == SkipPolicy::Keyframes)
-            .fast(self.config.decode == DecodeMode::Fast);
-        let mut decoder = Decoder::new(&input, info.index, &decoder_options)?;
-        self.codec.clone_from(&info.codec_name);
-        let media = MediaInfo {
-            codec: info.codec_name.clone(),
-            profile: info.profile.clone(),
-            width: info.width,
-            height: info.height,
-            fps: info.avg_frame_rate.and_then(Rational::to_f64),
-            decode: self.config.decode,
-        };
+        self.codec.clone_from(&media.codec);
         // Without a probe the size may be unknown until the first frame.
         self.media_sized = media.width > 0 && media.height > 0;
         status.set_media(media);
-        let timing = Timing {
-            time_base: info.time_base,
-            start_pts: input.start_time(info.index),
-        };
         let mut packet = Packet::new()?;
         let mut frame = VideoFrame::new()?;
         // The `yuv` crate's SIMD converter for same-size yuv420p, swscale otherwise.
@@ -160,28 +134,35 @@ impl Session<'_> {
                 status.set_state(StreamState::Stalled);
                 return Ok(SessionEnd::Stalled(stall));
             }
-            match input.read_packet(&mut packet) {
-                Ok(ReadOutcome::Packet) => {}
-                Ok(ReadOutcome::Again) => continue,
-                Ok(ReadOutcome::Eof) => return Ok(SessionEnd::Ended),
+            let (received, lost, corrupt) = match source.read(&mut packet) {
+                Ok(Read::Video {
+                    received,
+                    lost,
+                    corrupt,
+                }) => (received, lost, corrupt),
+                Ok(Read::Other) => {
+                    Counters::add(&status.counters.bytes_in, packet.size() as u64);
+                    continue;
+                }
+                Ok(Read::Again) => continue,
+                Ok(Read::Eof) => return Ok(SessionEnd::Ended),
                 Err(error) if error.kind() == ErrorKind::Timeout => {
                     status.set_state(StreamState::Stalled);
                     return Ok(SessionEnd::Stalled(read_timeout));
                 }
                 Err(error) => return Err(error),
-            }
-            let received = Instant::now();
+            };
             Counters::add(&status.counters.bytes_in, packet.size() as u64);
-            if packet.stream_index() != info.index {
-                continue;
-            }
-            self.packet_damaged = self.note_rtp_loss() || packet.is_corrupt();
+            self.packet_damaged = self.note_rtp_loss(lost) || corrupt;
+            let timing = Timing {
+                source: source.as_ref(),
+                time_base,
+            };
             if self.decode(
                 &mut decoder,
                 &packet,
                 &mut frame,
                 &mut converter,
-                &input,
                 &timing,
                 received,
             )? {
@@ -190,13 +171,14 @@ impl Session<'_> {
         }
     }
 
-    /// Counts the RTP packets lost since the last call; whether there were any.
-    /// FFmpeg notices a gap while it reads the packets after it, so the loss
-    /// is pinned on the packet being read then.
-    fn note_rtp_loss(&mut self) -> bool {
-        let lost = self.shared.interrupt.rtp_packets_lost();
-        let new = lost.saturating_sub(self.rtp_lost_seen);
-        self.rtp_lost_seen = lost;
+    /// Counts the RTP packets lost since the last call (`reported` by the
+    /// source with the packet, plus those FFmpeg's log told the interrupt);
+    /// whether there were any. FFmpeg notices a gap while it reads the
+    /// packets after it, so the loss is pinned on the packet being read then.
+    fn note_rtp_loss(&mut self, reported: u64) -> bool {
+        let logged = self.shared.interrupt.rtp_packets_lost();
+        let new = logged.saturating_sub(self.rtp_lost_seen) + reported;
+        self.rtp_lost_seen = logged;
         if new > 0 {
             Counters::add(&self.shared.status.counters.rtp_packets_lost, new);
         }
@@ -219,8 +201,7 @@ impl Session<'_> {
         packet: &Packet,
         frame: &mut VideoFrame,
         converter: &mut Converter,
-        input: &Input,
-        timing: &Timing,
+        timing: &Timing<'_>,
         received: Instant,
     ) -> Result<bool> {
         let shared = self.shared;
@@ -234,7 +215,7 @@ impl Session<'_> {
                 Decoded::Frame(frame) => {
                     progressed = true;
                     Counters::add(&shared.status.counters.decoded, 1);
-                    self.on_frame(frame, converter, input, timing, (received, Instant::now()))
+                    self.on_frame(frame, converter, timing, (received, Instant::now()))
                 }
                 Decoded::Error(error) => {
                     self.decode_error(&error);
@@ -286,8 +267,7 @@ impl Session<'_> {
         &mut self,
         frame: &VideoFrame,
         converter: &mut Converter,
-        input: &Input,
-        timing: &Timing,
+        timing: &Timing<'_>,
         (received, decoded): (Instant, Instant),
     ) -> Result<()> {
         let status = &self.shared.status;
@@ -340,7 +320,7 @@ impl Session<'_> {
         let pts = frame.best_effort_timestamp();
         let info = FrameInfo {
             pts_ns: pts.and_then(|pts| to_nanos(pts, timing.time_base)),
-            capture_time: capture_time(input, pts, timing),
+            capture_time: pts.and_then(|pts| timing.source.capture_time(pts)),
             received,
             keyframe,
             damage,
@@ -393,12 +373,13 @@ fn to_nanos(value: i64, time_base: Rational) -> Option<i64> {
     i64::try_from(nanos).ok()
 }
 
-/// The frame's wall-clock capture time: the stream's RTCP-derived start time plus
-/// the frame's pts offset from the stream's start.
-fn capture_time(input: &Input, pts: Option<i64>, timing: &Timing) -> Option<SystemTime> {
-    let start = input.start_time_realtime()?;
-    let offset = pts? - timing.start_pts.unwrap_or(0);
-    let nanos = to_nanos(offset, timing.time_base)?;
+/// `start` moved by `offset` time-base units (either way).
+pub(crate) fn offset_time(
+    start: SystemTime,
+    offset: i64,
+    time_base: Rational,
+) -> Option<SystemTime> {
+    let nanos = to_nanos(offset, time_base)?;
     if nanos >= 0 {
         start.checked_add(Duration::from_nanos(nanos.unsigned_abs()))
     } else {

@@ -23,7 +23,7 @@ use rtsp_ingest::redact::redact;
 use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
-use rtsp_ingest::stream::{DecodeMode, LatencyHistogram, StreamStatus, Transport};
+use rtsp_ingest::stream::{DecodeMode, LatencyHistogram, RtspClient, StreamStatus, Transport};
 use serde_json::{json, Value};
 
 use crate::consumer::{summary_ms, ConsumerOptions, Consumers, SendLookup, STAGES};
@@ -69,6 +69,10 @@ pub struct BenchArgs {
         default_value = "prefer_tcp"
     )]
     transport: Transport,
+
+    /// Which RTSP client reads the streams.
+    #[arg(long, value_name = "ffmpeg|native", default_value = "ffmpeg")]
+    rtsp_client: RtspClient,
 
     /// Output size (default: the source's).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
@@ -161,7 +165,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|error| format!("{id}: {error}"))?
             .format(args.format)
             .transport(args.transport)
-            .decode(args.decode);
+            .decode(args.decode)
+            .rtsp_client(args.rtsp_client);
         if let Some((width, height)) = args.resize {
             config = config.resize(width, height);
         }

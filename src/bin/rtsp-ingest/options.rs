@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
 use rtsp_ingest::stream::{
-    Backoff, DecodeMode, OnDamage, Secret, SkipPolicy, StreamConfig, Transport,
+    Backoff, DecodeMode, OnDamage, RtspClient, Secret, SkipPolicy, StreamConfig, Transport,
 };
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
@@ -27,6 +27,8 @@ use serde::Deserialize;
 pub struct StreamOptions {
     /// `tcp`, `udp` or `auto`.
     pub transport: Option<String>,
+    /// `ffmpeg` (default) or `native` (the retina RTSP client).
+    pub rtsp_client: Option<String>,
     /// `bgr24`, `rgb24`, `gray8`, `yuv420p` or `nv12`.
     pub format: Option<String>,
     /// Output size as `WIDTHxHEIGHT`, e.g. `640x360`.
@@ -118,6 +120,12 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
         StreamConfig::new(url).map_err(|error| FieldError::new("url", error.message()))?;
     if let Some(text) = &options.transport {
         config = config.transport(parse::<Transport>("transport", text)?);
+    }
+    if let Some(text) = &options.rtsp_client {
+        config = checked(
+            "rtsp_client",
+            config.rtsp_client(parse::<RtspClient>("rtsp_client", text)?),
+        )?;
     }
     if let Some(text) = &options.format {
         config = checked(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use crossbeam_channel::{select, Receiver};
 use rtsp_ingest::manager::{ManagerConfig, StreamManager};
-use rtsp_ingest::stream::Transport;
+use rtsp_ingest::stream::{RtspClient, Transport};
 
 use crate::config_file::{self, ManagerOptions};
 use crate::monitor::Monitor;
@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// RTP transport for the URLs given on the command line.
     #[arg(long, value_name = "prefer_tcp|tcp|udp|auto")]
     pub transport: Option<Transport>,
+
+    /// RTSP client for the URLs given on the command line (default ffmpeg).
+    #[arg(long, value_name = "ffmpeg|native")]
+    pub rtsp_client: Option<RtspClient>,
 
     /// JSON lines on stdout even on a terminal (the default when stdout is not one).
     #[arg(long)]
@@ -120,6 +124,9 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|error| format!("{id}: {error}"))?;
         if let Some(transport) = args.transport {
             config = config.transport(transport);
+        }
+        if let Some(client) = args.rtsp_client {
+            config = config.rtsp_client(client);
         }
         streams.push((id, config));
     }
