@@ -38,6 +38,10 @@ use crossbeam_queue::ArrayQueue;
 use ringbuf::HeapRb;
 use rtsp_ingest::slab::{self, FrameInfo, FrameLayout, PixelFormat, SlabConfig};
 
+#[allow(unsafe_code)] // a measurement prototype; see its module docs
+#[path = "prototype/latest_word.rs"]
+mod latest_word;
+
 const WIDTH: u32 = 64;
 const HEIGHT: u32 = 64;
 const FRAME_BYTES: usize = (WIDTH * HEIGHT) as usize;
@@ -261,6 +265,13 @@ fn uncontended(c: &mut Criterion) {
         hist.report("publish_uncontended/slab", "");
     }
     {
+        let prototype = latest_word::Slab::new(CAPACITY, 2, FRAME_BYTES);
+        let mut producer = prototype.producer();
+        group.bench_function("latest_word_prototype", |b| {
+            b.iter(|| black_box(producer.publish().unwrap()))
+        });
+    }
+    {
         let seed = SeedBuffer::new();
         group.bench_function("mutex_vecdeque", |b| b.iter(|| seed.write(black_box(info))));
         let mut hist = Histogram::new();
@@ -301,6 +312,22 @@ fn uncontended(c: &mut Criterion) {
         group.bench_function("slab", |b| b.iter(|| black_box(&reader).latest()));
         group.bench_function("slab_latest_after_nothing_new", |b| {
             b.iter(|| black_box(&reader).latest_after(black_box(seq)))
+        });
+        // A per-thread `LatestCache`: the frame lent while nothing new came,
+        // and the same frame cloned into an owned handle (then dropped).
+        let mut cache = reader.cache();
+        group.bench_function("slab_cache_lent", |b| {
+            b.iter(|| black_box(&mut cache).latest().map(|frame| frame.seq()))
+        });
+        group.bench_function("slab_cache_cloned", |b| {
+            b.iter(|| black_box(&mut cache).latest().cloned())
+        });
+    }
+    {
+        let prototype = latest_word::Slab::new(CAPACITY, 2, FRAME_BYTES);
+        prototype.producer().publish().unwrap();
+        group.bench_function("latest_word_prototype", |b| {
+            b.iter(|| black_box(&prototype).latest().map(|frame| frame.seq()))
         });
     }
     {
@@ -431,6 +458,34 @@ fn contended_publish(c: &mut Criterion) {
             );
         }
         {
+            let prototype = latest_word::Slab::new(CAPACITY, readers, FRAME_BYTES);
+            let mut producer = prototype.producer();
+            let mut hist = Histogram::new();
+            let mut rejected = 0u64;
+            let id = format!("latest_word_prototype/{readers}_readers");
+            group.bench_function(&id, |b| {
+                b.iter_custom(|iters| {
+                    publish_while_reading(
+                        iters,
+                        readers,
+                        &mut hist,
+                        || {
+                            if black_box(producer.publish()).is_none() {
+                                rejected += 1;
+                            }
+                        },
+                        || {
+                            black_box(prototype.latest().map(|frame| frame.seq()));
+                        },
+                    )
+                })
+            });
+            hist.report(
+                &format!("publish_contended/{id}"),
+                &format!(" rejected={rejected}"),
+            );
+        }
+        {
             let seed = SeedBuffer::new();
             seed.write(info);
             let mut hist = Histogram::new();
@@ -485,26 +540,62 @@ fn contended_latest(c: &mut Criterion) {
     }
 
     {
-        let (producer, _consumer, reader) = slab::new(slab_config(2)).unwrap();
+        // `slab`: `Reader::latest()`; `slab_cache`: a `LatestCache` on the
+        // reading thread (one fetch per new frame).
+        let (producer, _consumer, reader) = slab::new(slab_config(3)).unwrap();
         let producer = Mutex::new(producer);
         let _ = producer.lock().unwrap().begin().unwrap().commit(info);
+        let publish = |stop: &AtomicBool| {
+            let mut producer = producer.lock().unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(writer) = producer.begin() {
+                    let _ = black_box(writer.commit(info));
+                }
+            }
+        };
         group.bench_function("slab", |b| {
+            b.iter_custom(|iters| {
+                read_while_publishing(iters, publish, || {
+                    black_box(
+                        reader
+                            .latest()
+                            .map(|frame| frame.seq() ^ frame.data().len() as u64),
+                    );
+                })
+            })
+        });
+        let mut cache = reader.cache();
+        group.bench_function("slab_cache", |b| {
+            b.iter_custom(|iters| {
+                read_while_publishing(iters, publish, || {
+                    black_box(
+                        cache
+                            .latest()
+                            .map(|frame| frame.seq() ^ frame.data().len() as u64),
+                    );
+                })
+            })
+        });
+    }
+    {
+        let prototype = latest_word::Slab::new(CAPACITY, 3, FRAME_BYTES);
+        let producer = Mutex::new(prototype.producer());
+        producer.lock().unwrap().publish().unwrap();
+        group.bench_function("latest_word_prototype", |b| {
             b.iter_custom(|iters| {
                 read_while_publishing(
                     iters,
                     |stop| {
                         let mut producer = producer.lock().unwrap();
                         while !stop.load(Ordering::Relaxed) {
-                            if let Ok(writer) = producer.begin() {
-                                let _ = black_box(writer.commit(info));
-                            }
+                            black_box(producer.publish());
                         }
                     },
                     || {
                         black_box(
-                            reader
+                            prototype
                                 .latest()
-                                .map(|frame| frame.seq() ^ frame.data().len() as u64),
+                                .map(|frame| frame.seq() ^ frame.len() as u64),
                         );
                     },
                 )

@@ -102,7 +102,12 @@
 //!   bytes) and nothing else grows: `begin`, `commit`, `latest`, `latest_after`,
 //!   `pop_oldest` and `pop_latest` allocate nothing (a test with a counting
 //!   allocator checks it). `max_memory_mb` sets the capacity from the slot size
-//!   when the slab is built.
+//!   when the slab is built. Slots are allocated zeroed, so their pages become
+//!   resident only when first written; with
+//!   [`queue_on_demand`](slab::SlabConfig::queue_on_demand) (what a
+//!   [`stream::Stream`] uses) the queue opens only when a consumer asks for
+//!   ordered frames, and until then the producer writes only the lowest free
+//!   slots (two, plus one per frame readers hold).
 //! * **The producer never waits.** Every producer operation finishes in a bounded
 //!   number of its own steps whatever readers and the consumer do: it takes a slot
 //!   only when nothing refers to it (`Arc::get_mut`), and when every slot is held
@@ -129,7 +134,7 @@
 //!   ([`slab::DropReason`]: no free slot, abandoned writer), so
 //!   `offered == published + dropped`; a published frame is still queued, taken
 //!   by the consumer, cleared, or evicted by the queue ([`slab::EvictReason`]:
-//!   overwritten, sampled out, queue full), so
+//!   overwritten, sampled out, queue full, no consumer), so
 //!   `published == size + taken + cleared + evicted`. `begin` returns
 //!   [`slab::Rejected`] before any pixel work; `commit` returns
 //!   [`slab::Committed`] saying what the queue did. Sequence numbers count
@@ -180,10 +185,12 @@
 //!
 //! ## Safety
 //!
-//! The crate denies `unsafe_code` at the root and allows it in two places, so
+//! The crate denies `unsafe_code` at the root and allows it in three places, so
 //! one grep (`allow(unsafe_code)`) lists the whole unsafe surface: the slab's
 //! queue (`src/slab/ring.rs`: raw `Arc` pointers in atomic cells, model-checked
-//! with loom in `loom-tests/` and fuzzed against a model in `fuzz/`), and the
+//! with loom in `loom-tests/` and fuzzed against a model in `fuzz/`), the
+//! slab's `SlotWriter` (`src/slab/producer.rs`: the slot `begin` proved
+//! unique, kept as a pointer so `commit` need not prove it again), and the
 //! FFmpeg boundary (`src/ffmpeg/`, the only module that names `ffmpeg_sys_next`).
 //! Every unsafe block carries a `// SAFETY:` line.
 
@@ -191,7 +198,7 @@
 pub mod convert;
 pub mod error;
 mod names;
-// The FFmpeg boundary: the crate's only unsafe outside the slab queue; not built under loom.
+// The FFmpeg boundary: the crate's only unsafe outside the slab; not built under loom.
 #[cfg(not(rtsp_ingest_loom))]
 #[allow(unsafe_code)]
 pub mod ffmpeg;

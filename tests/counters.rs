@@ -171,6 +171,15 @@ fn drop_newest_with_nobody_popping_keeps_publishing() {
     let simulator =
         Simulator::start(SimulatorConfig::default().addr("127.0.0.1:0".parse().unwrap())).unwrap();
     let mut stream = start(&simulator.url(0), DropPolicy::DropNewest, SkipPolicy::All);
+    // Taken, never popped: the queue is open and fills up. (Frames before the
+    // take were never queued: `no_consumer`.)
+    wait_for(
+        &stream,
+        Duration::from_secs(15),
+        "a first frame",
+        |status| status.published >= 1,
+    );
+    let _consumer = stream.take_consumer().expect("the slab exists");
     let status = wait_for(&stream, Duration::from_secs(15), "50 published", |status| {
         status.published >= 50
     });
@@ -182,5 +191,35 @@ fn drop_newest_with_nobody_popping_keeps_publishing() {
     assert!(stream.latest().unwrap().seq() > first, "{later:#?}");
     assert_eq!(later.dropped.total(), later.decoded - later.published);
     assert!(later.evicted.queue_full > 40, "{later:#?}");
+    assert!(later.evicted.no_consumer >= 1, "{later:#?}");
+    assert!(stream.stop());
+}
+
+/// Nobody takes the consumer: no queue, every frame only the latest, counted
+/// as `no_consumer`, and the slab writes only the slots readers need.
+#[test]
+fn a_stream_nobody_consumes_keeps_no_queue() {
+    let simulator =
+        Simulator::start(SimulatorConfig::default().addr("127.0.0.1:0".parse().unwrap())).unwrap();
+    let mut stream = start(&simulator.url(0), DropPolicy::Latest, SkipPolicy::All);
+    let first = wait_for(&stream, Duration::from_secs(15), "30 published", |status| {
+        status.published >= 30
+    });
+    let reader = stream.reader().expect("the slab exists");
+    let later = wait_for(&stream, Duration::from_secs(5), "newer frames", |status| {
+        status.published >= first.published + 10
+    });
+    assert!(reader.latest().unwrap().seq() > 0);
+    let slab = reader.stats();
+    assert!(!slab.queue_open);
+    assert_eq!(slab.size, 0);
+    assert_eq!(later.evicted.overwritten, 0, "{later:#?}");
+    assert!(
+        later.evicted.no_consumer >= later.published - 1,
+        "{later:#?}"
+    );
+    // The snapshot's slot, the one being written, and one a reader may hold.
+    assert!(slab.slots_written <= 3, "{slab:#?}");
+    assert!(slab.slots_written < slab.slots, "{slab:#?}");
     assert!(stream.stop());
 }

@@ -72,7 +72,7 @@ fn control_api_end_to_end() {
     ] {
         assert!(status["dropped"][reason].is_u64(), "{reason}: {status:#}");
     }
-    for reason in ["overwritten", "sampled_out", "queue_full"] {
+    for reason in ["overwritten", "sampled_out", "queue_full", "no_consumer"] {
         assert!(status["evicted"][reason].is_u64(), "{reason}: {status:#}");
     }
     let begun_frames = Instant::now();

@@ -305,6 +305,11 @@ fn corrupt_payloads_are_counted_and_never_crash_the_engine() {
     let config = any_port().faults("corrupt=0.0005".parse().unwrap());
     let simulator = Simulator::start(config).unwrap();
     let mut stream = engine(&simulator.url(0), |c| c.queue_capacity(256));
+    // The queue opens when the consumer is taken: take it with the first frame.
+    wait_for(&stream, Duration::from_secs(20), "first frame", |s| {
+        s.published > 0
+    });
+    let mut consumer = stream.take_consumer().expect("the slab exists");
     let status = wait_for(&stream, Duration::from_secs(20), "damage noticed", |s| {
         s.decode_errors + s.dropped.corrupt > 0 && s.decoded >= 50
     });
@@ -314,11 +319,12 @@ fn corrupt_payloads_are_counted_and_never_crash_the_engine() {
     );
     assert!(simulator.stats().cameras[0].corrupted_bytes > 0);
     // Whatever was published shows clean bands.
-    if let Some(mut consumer) = stream.take_consumer() {
-        while let Some(frame) = consumer.pop_oldest() {
-            pattern_index(&frame);
-        }
+    let mut checked = 0;
+    while let Some(frame) = consumer.pop_oldest() {
+        pattern_index(&frame);
+        checked += 1;
     }
+    assert!(checked > 0, "{:#?}", stream.status());
     stop(&mut stream);
 }
 

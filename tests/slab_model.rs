@@ -61,15 +61,27 @@ fn every_configuration_matches_model() {
                 seed = seed.wrapping_add(0x1234_5678_9ABC_DEF1);
                 let bytes = pseudo_random_bytes(seed, 8192);
                 let ops = ops_from(Unstructured::new(&bytes));
-                let summary = run(Scenario {
+                let scenario = Scenario {
                     policy,
                     capacity,
                     reader_slots,
                     width: 1 + (seed % 130) as u32,
                     height: 1 + (seed % 3) as u32,
+                    queue_on_demand: reader_slots % 2 == 1,
                     ops,
-                });
-                totals.entry(policy).or_default().push(summary);
+                };
+                // The same ops on an on-demand queue that no consumer op opens
+                // for the first half: readers and the producer alone.
+                let half = scenario.ops.len() / 2;
+                let mut closed = scenario.clone();
+                closed.queue_on_demand = true;
+                closed.ops = (scenario.ops.iter().take(half))
+                    .filter(|op| !op.uses_consumer())
+                    .chain(&scenario.ops[half..])
+                    .copied()
+                    .collect();
+                totals.entry(policy).or_default().push(run(scenario));
+                totals.entry(policy).or_default().push(run(closed));
             }
         }
     }
@@ -88,6 +100,12 @@ fn every_configuration_matches_model() {
     assert!(sum(DropPolicy::DropNewest, &|s| s.stats.evicted.queue_full) > 100);
     assert!(sum(DropPolicy::Sample, &|s| s.stats.evicted.sampled_out) > 100);
     assert!(sum(DropPolicy::Sample, &|s| s.stats.cleared) > 10);
+    for policy in DropPolicy::ALL {
+        assert!(
+            sum(policy, &|s| s.stats.evicted.no_consumer) > 100,
+            "{policy}"
+        );
+    }
     assert!(
         totals[&DropPolicy::Sample]
             .iter()
@@ -136,6 +154,7 @@ fn ring_wraps_match_model() {
                 reader_slots: 1,
                 width: 8,
                 height: 1,
+                queue_on_demand: capacity % 2 == 1,
                 ops,
             });
         }
@@ -705,4 +724,138 @@ fn abandoned_writer_consumes_seq_only() {
         assert_eq!(stats.offered, stats.published + stats.dropped.total());
         assert!(write(&mut producer, base).unwrap().is_queued(), "{policy}");
     }
+}
+
+// --- the on-demand queue and the latest cache ----------------------------------------
+
+fn on_demand_slab(policy: DropPolicy) -> (Producer, Consumer, Reader) {
+    let layout = FrameLayout::new(16, 2, PixelFormat::Gray8).unwrap();
+    slab::new(
+        SlabConfig::new(layout)
+            .capacity(4)
+            .policy(policy)
+            .reader_slots(2)
+            .queue_on_demand(true),
+    )
+    .unwrap()
+}
+
+/// Distinct slots (pixel buffers) the frames in `frames` live in.
+fn distinct_slots(frames: &[Frame]) -> usize {
+    let mut slots: Vec<*const u8> = frames.iter().map(|f| f.data().as_ptr()).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots.len()
+}
+
+#[test]
+fn on_demand_queue_is_closed_until_the_consumer_asks() {
+    for policy in DropPolicy::ALL {
+        let (mut producer, mut consumer, reader) = on_demand_slab(policy);
+        let base = Instant::now();
+        for _ in 0..100 {
+            let committed = write(&mut producer, base).unwrap();
+            assert!(!committed.is_queued(), "{policy}: {committed:?}");
+            let latest = reader.latest().unwrap();
+            assert_eq!(latest.seq(), committed.seq());
+            assert_intact(&latest);
+        }
+        let stats = reader.stats();
+        assert!(!stats.queue_open, "{policy}");
+        assert_eq!(stats.size, 0);
+        assert_eq!(stats.published, 100);
+        assert_eq!(
+            stats.evicted,
+            EvictCounts {
+                no_consumer: 100,
+                ..EvictCounts::default()
+            },
+            "{policy}"
+        );
+        // The snapshot's slot and the one being written, alternately.
+        assert_eq!(stats.slots_written, 2, "{policy}: {stats:#?}");
+        assert_eq!(stats.slots, 8);
+
+        // The first consumer call opens the queue; earlier frames were never queued.
+        assert!(consumer.pop_oldest().is_none());
+        assert!(reader.stats().queue_open);
+        let committed: Vec<u64> = (0..3)
+            .map(|_| write(&mut producer, base).unwrap())
+            .inspect(|c| assert!(c.is_queued(), "{policy}: {c:?}"))
+            .map(|c| c.seq())
+            .collect();
+        assert_eq!(queued(&mut consumer), committed, "{policy}");
+        let stats = reader.stats();
+        assert_eq!(
+            stats.published,
+            stats.size as u64 + stats.taken + stats.cleared + stats.evicted.total()
+        );
+        assert_eq!(stats.evicted.no_consumer, 100);
+    }
+}
+
+#[test]
+fn on_demand_queue_uses_one_more_slot_per_frame_readers_hold() {
+    let (mut producer, consumer, reader) = on_demand_slab(DropPolicy::Latest);
+    let base = Instant::now();
+    let mut held = Vec::new();
+    for round in 0..50 {
+        let _ = write(&mut producer, base).unwrap();
+        // Readers hold the two newest frames they saw.
+        held.push(reader.latest().unwrap());
+        if held.len() > 2 {
+            held.remove(0);
+        }
+        assert!(held.iter().all(|frame| frame.seq() <= round));
+        held.iter().for_each(assert_intact);
+    }
+    // Two held, the snapshot (one of them) and the writer's: at most 3 at once.
+    assert_eq!(reader.stats().slots_written, 3, "{:#?}", reader.stats());
+    assert_eq!(distinct_slots(&held), 2);
+    // `stats` and `reader` do not open the queue.
+    let _ = consumer.stats();
+    let _ = consumer.reader();
+    assert!(!reader.stats().queue_open);
+    consumer.open_queue();
+    assert!(write(&mut producer, base).unwrap().is_queued());
+}
+
+#[test]
+fn a_queue_in_use_rotates_through_every_slot() {
+    let (mut producer, mut consumer, reader) = slab(DropPolicy::Latest, 4, 2);
+    let base = Instant::now();
+    assert!(reader.stats().queue_open);
+    for _ in 0..20 {
+        let _ = write(&mut producer, base).unwrap();
+    }
+    assert_eq!(reader.stats().slots_written, 8);
+    assert_eq!(queued(&mut consumer).len(), 4);
+}
+
+#[test]
+fn latest_cache_lends_the_newest_frame() {
+    let (mut producer, _consumer, reader) = slab(DropPolicy::Latest, 2, 1);
+    let base = Instant::now();
+    let mut cache = reader.cache();
+    assert!(cache.latest().is_none());
+    let first = write(&mut producer, base).unwrap().seq();
+    assert_eq!(cache.latest().map(Frame::seq), Some(first));
+    let held = cache.latest().cloned().unwrap();
+    assert!(held.same_frame(&reader.latest().unwrap()));
+    for _ in 0..10 {
+        let seq = write(&mut producer, base).unwrap().seq();
+        let lent = cache.latest().unwrap();
+        assert_eq!(lent.seq(), seq);
+        assert_intact(lent);
+        assert_eq!(lent.seq(), reader.latest().unwrap().seq());
+    }
+    // The cache holds one frame: released, the slab has every spare slot again.
+    cache.release();
+    drop(held);
+    let stats = reader.stats();
+    assert_eq!(stats.dropped.no_free_slot, 0);
+    assert_eq!(
+        cache.latest().map(Frame::seq),
+        reader.latest().map(|f| f.seq())
+    );
 }

@@ -90,12 +90,23 @@ mod helpers {
         policy: DropPolicy,
         reader_slots: usize,
     ) -> (Producer, Consumer, Reader) {
+        slab_with(capacity, policy, reader_slots, false)
+    }
+
+    /// [`slab`], with the queue opened only by the consumer when `on_demand`.
+    pub fn slab_with(
+        capacity: usize,
+        policy: DropPolicy,
+        reader_slots: usize,
+        on_demand: bool,
+    ) -> (Producer, Consumer, Reader) {
         let layout = FrameLayout::new(2, 1, PixelFormat::Gray8).expect("a 2x1 gray8 layout");
         slab::new(
             SlabConfig::new(layout)
                 .capacity(capacity)
                 .policy(policy)
-                .reader_slots(reader_slots),
+                .reader_slots(reader_slots)
+                .queue_on_demand(on_demand),
         )
         .expect("a valid slab config")
     }
@@ -325,10 +336,12 @@ mod helpers {
             stats.evicted.sampled_out, thinned,
             "stats.evicted.sampled_out"
         );
+        // Left out of the queue: because it was full, or because no consumer
+        // had opened it yet (`queue_on_demand`).
         assert_eq!(
-            stats.evicted.queue_full,
+            stats.evicted.queue_full + stats.evicted.no_consumer,
             latest_only.len() as u64,
-            "stats.evicted.queue_full"
+            "stats.evicted.queue_full + no_consumer"
         );
         assert_eq!(stats.taken, popped.len() as u64, "stats.taken");
         assert_eq!(stats.cleared, delivered.cleared as u64, "stats.cleared");

@@ -240,7 +240,8 @@ class FrameBuffer:
         """The seed's keys (``size``, ``capacity``, ``total_written``,
         ``total_dropped``, ``drop_policy``, ``usage_percent``), plus
         ``dropped`` by reason (``overwritten``, ``sampled_out``,
-        ``queue_full``, ``no_free_slot``, ``abandoned``, ``over_memory``),
+        ``queue_full``, ``no_consumer``, ``no_free_slot``, ``abandoned``,
+        ``over_memory``),
         ``taken``, ``cleared``, ``slots``, ``slot_bytes`` and the memory the
         slab allocated (``slab_memory_mb``)."""
 

@@ -419,6 +419,7 @@ impl SlabBuffer {
                 "overwritten",
                 "sampled_out",
                 "queue_full",
+                "no_consumer",
                 "no_free_slot",
                 "abandoned",
             ] {

@@ -105,7 +105,12 @@ def test_status_and_events(sim):
         assert (status["media"]["width"], status["media"]["height"]) == (640, 360)
         assert status["decoded"] >= status["published"] >= 3
         assert set(status["dropped"]) == {"corrupt", "skipped", "no_free_slot", "convert_failed", "no_slab"}
-        assert set(status["evicted"]) == {"overwritten", "sampled_out", "queue_full"}
+        assert set(status["evicted"]) == {
+            "overwritten",
+            "sampled_out",
+            "queue_full",
+            "no_consumer",
+        }
         assert status["publish_latency"]["count"] >= 3
         assert status["last_frame_age"] is not None and status["last_frame_age"] < 5
         events = stream.events()

@@ -25,6 +25,7 @@ impl Consumer {
 
     /// Takes the oldest queued frame.
     pub fn pop_oldest(&mut self) -> Option<Frame> {
+        self.open_queue();
         let slot = self.shared.ring.pop_front(&mut self.role)?;
         self.shared.counters.taken.add(1);
         Some(Frame::new(slot))
@@ -32,6 +33,7 @@ impl Consumer {
 
     /// Takes the newest queued frame, leaving older ones queued.
     pub fn pop_latest(&mut self) -> Option<Frame> {
+        self.open_queue();
         let slot = self.shared.ring.pop_back(&mut self.role)?;
         self.shared.counters.taken.add(1);
         Some(Frame::new(slot))
@@ -39,6 +41,7 @@ impl Consumer {
 
     /// The oldest queued frame, left in the queue.
     pub fn read_oldest(&mut self) -> Option<Frame> {
+        self.open_queue();
         let pinned = self.shared.ring.pin(&mut self.role);
         (pinned.len() > 0).then(|| Frame::new(pinned.get(0)))
     }
@@ -51,6 +54,7 @@ impl Consumer {
     /// Up to `count` queued frames (all, if `None`) starting `start` places from
     /// the oldest, left in the queue. Empty when `start` is past the end.
     pub fn read_range(&mut self, start: usize, count: Option<usize>) -> Vec<Frame> {
+        self.open_queue();
         let pinned = self.shared.ring.pin(&mut self.role);
         let end = count.map_or(pinned.len(), |count| {
             start.saturating_add(count).min(pinned.len())
@@ -65,6 +69,7 @@ impl Consumer {
     /// latest snapshot is untouched (it shows the stream, not the queue); under
     /// `Sample`, a new span begins at the next frame.
     pub fn clear(&mut self) -> usize {
+        self.open_queue();
         let cleared = self.shared.ring.clear(&mut self.role);
         self.shared.counters.cleared.add(cleared as u64);
         cleared
@@ -72,12 +77,22 @@ impl Consumer {
 
     /// Frames queued now.
     pub fn len(&self) -> usize {
+        self.open_queue();
         self.shared.ring.len()
     }
 
     /// Whether the queue is empty now.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Opens the ordered queue of a slab built with
+    /// [`SlabConfig::queue_on_demand`](super::SlabConfig::queue_on_demand):
+    /// frames committed from now on are queued. Every other method of the
+    /// consumer but [`reader`](Self::reader) and [`stats`](Self::stats) does
+    /// this first; it does nothing on an open queue.
+    pub fn open_queue(&self) {
+        self.shared.open_queue();
     }
 
     /// A new reader of this slab.
@@ -108,6 +123,16 @@ impl Reader {
     /// [`latest_after`](Self::latest_after).
     pub fn latest(&self) -> Option<Frame> {
         self.shared.latest.load_full().map(Frame::new)
+    }
+
+    /// A cache of the newest frame for this thread: [`LatestCache::latest`]
+    /// costs one atomic load while nothing new was published.
+    pub fn cache(&self) -> LatestCache {
+        LatestCache {
+            shared: Arc::clone(&self.shared),
+            epoch: None,
+            frame: None,
+        }
     }
 
     /// The newest frame if its sequence number is above `seq`: pass the last
@@ -179,5 +204,45 @@ impl Reader {
     /// The slab's counters and sizes.
     pub fn stats(&self) -> SlabStats {
         self.shared.stats()
+    }
+}
+
+/// One thread's cache of the newest frame: [`latest`](Self::latest) lends the
+/// cached frame while the slab's publish count is unchanged (one atomic load,
+/// no reference count touched) and fetches the new one, once, when it moved.
+/// For a thread that looks at the newest frame far more often than frames come.
+///
+/// The cache holds the frame it last fetched, so it keeps that slot from
+/// reuse like any held [`Frame`]: count it as a reader in
+/// [`SlabConfig::reader_slots`](super::SlabConfig::reader_slots), or call
+/// [`release`](Self::release) when the thread stops looking.
+pub struct LatestCache {
+    shared: Arc<Shared>,
+    /// The publish count read before `frame` was fetched; `None` before the
+    /// first fetch and after `release`.
+    epoch: Option<u64>,
+    frame: Option<Frame>,
+}
+
+impl LatestCache {
+    /// The newest committed frame, if any, lent from the cache: the frame
+    /// [`Reader::latest`] gives, except that it may lag a commit still in
+    /// progress (its frame stored, its publish not yet counted). Clone the
+    /// frame to keep it past the next call.
+    pub fn latest(&mut self) -> Option<&Frame> {
+        let epoch = self.shared.notifier.epoch();
+        if self.epoch != Some(epoch) {
+            // Fetched after reading `epoch`, so at least as new as that publish.
+            self.frame = self.shared.latest.load_full().map(Frame::new);
+            self.epoch = Some(epoch);
+        }
+        self.frame.as_ref()
+    }
+
+    /// Drops the cached frame (its slot can be reused); the next
+    /// [`latest`](Self::latest) fetches again.
+    pub fn release(&mut self) {
+        self.frame = None;
+        self.epoch = None;
     }
 }

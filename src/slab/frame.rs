@@ -110,6 +110,9 @@ pub(crate) struct Slot {
     pub(crate) stream_id: StdArc<str>,
     pub(crate) layout: FrameLayout,
     pub(crate) meta: FrameMeta,
+    /// Whether the producer has taken this slot before (for
+    /// `SlabStats::slots_written`).
+    pub(crate) taken: bool,
     pixels: Box<[Block]>,
 }
 
@@ -123,6 +126,7 @@ impl Slot {
                 seq: 0,
                 info: FrameInfo::received_now(),
             },
+            taken: false,
             // A zeroed allocation: the OS hands out zero pages lazily, so a
             // new slab does not write every byte of every slot before the
             // first frame (~50 MB for a 1080p BGR stream's slots).

@@ -28,21 +28,22 @@ mod frame;
 mod layout;
 mod notify;
 mod policy;
+#[allow(unsafe_code)] // the slot a `SlotWriter` holds exclusively, as a pointer
 mod producer;
-#[allow(unsafe_code)] // the only unsafe in the slab: raw `Arc` pointers in the queue cells
+#[allow(unsafe_code)] // raw `Arc` pointers in the queue cells
 mod ring;
 mod sample;
 
 use std::sync::Arc as StdArc;
 
-pub use consumer::{Consumer, Reader};
+pub use consumer::{Consumer, LatestCache, Reader};
 pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
 pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 
 use crate::error::{Error, Result};
-use crate::sync::{Arc, Snapshot};
+use crate::sync::{Arc, AtomicBool, Ordering, Snapshot};
 use frame::Slot;
 use notify::Notifier;
 #[cfg_attr(rtsp_ingest_loom, allow(unused_imports))] // used by `manager`, not built under loom
@@ -65,6 +66,7 @@ pub struct SlabConfig {
     reader_slots: usize,
     max_memory_mb: Option<f64>,
     first_seq: u64,
+    queue_on_demand: bool,
 }
 
 impl SlabConfig {
@@ -79,6 +81,7 @@ impl SlabConfig {
             reader_slots: 2,
             max_memory_mb: None,
             first_seq: 0,
+            queue_on_demand: false,
         }
     }
 
@@ -122,6 +125,24 @@ impl SlabConfig {
     /// construction, never by scanning frames.
     pub fn max_memory_mb(mut self, megabytes: f64) -> Self {
         self.max_memory_mb = Some(megabytes);
+        self
+    }
+
+    /// Opens the ordered queue only when a consumer asks for ordered frames:
+    /// the first call on the [`Consumer`] (or [`Consumer::open_queue`]).
+    ///
+    /// Until then every frame is only the latest snapshot: it is counted at
+    /// commit as [`EvictReason::NoConsumer`] (as a frame a full queue refuses
+    /// is counted as [`EvictReason::QueueFull`]), so the books balance at
+    /// every moment, and it stays the snapshot until a newer frame replaces
+    /// it. Meanwhile the producer takes the lowest free slot, so a slab read
+    /// only through [`Reader`]s writes (and makes resident: slots are
+    /// allocated zeroed) two slots plus one per frame readers hold at once,
+    /// not the queue's. Frames committed before the queue opened are never
+    /// queued. Off by default: a slab's queue takes frames from the first
+    /// commit.
+    pub fn queue_on_demand(mut self, on_demand: bool) -> Self {
+        self.queue_on_demand = on_demand;
         self
     }
 
@@ -191,18 +212,36 @@ pub(crate) struct Shared {
     counters: Counters,
     /// The publish count, and the readers blocked waiting for the next frame.
     notifier: Notifier,
+    /// Whether the producer queues frames: set once, by the consumer, and
+    /// never cleared (see [`SlabConfig::queue_on_demand`]).
+    queue_open: AtomicBool,
     policy: DropPolicy,
     slots: usize,
     slot_bytes: usize,
 }
 
 impl Shared {
+    fn queue_is_open(&self) -> bool {
+        // Relaxed: the flag publishes no data; the queue's own CAS orders the
+        // frames in it.
+        self.queue_open.load(Ordering::Relaxed)
+    }
+
+    fn open_queue(&self) {
+        if !self.queue_is_open() {
+            // Relaxed: as in `queue_is_open`.
+            self.queue_open.store(true, Ordering::Relaxed);
+        }
+    }
+
     fn stats(&self) -> SlabStats {
         SlabStats {
             size: self.ring.len(),
             capacity: self.ring.capacity(),
             slots: self.slots,
             slot_bytes: self.slot_bytes,
+            slots_written: self.counters.slots_written.get() as usize,
+            queue_open: self.queue_is_open(),
             offered: self.counters.offered.get(),
             published: self.notifier.published(),
             dropped: self.counters.drops(),
@@ -233,6 +272,7 @@ pub fn new(config: SlabConfig) -> Result<(Producer, Consumer, Reader)> {
         latest: Snapshot::empty(),
         counters: Counters::new(),
         notifier: Notifier::new(),
+        queue_open: AtomicBool::new(!config.queue_on_demand),
         policy: config.policy,
         slots,
         slot_bytes: config.layout.len(),

@@ -58,6 +58,14 @@ impl Notifier {
         self.word.load(Ordering::Relaxed) >> WAITER_BITS
     }
 
+    /// Frames published so far, as a synchronizing read: the snapshot stored by
+    /// the last publish counted is visible after this returns.
+    pub(crate) fn epoch(&self) -> u64 {
+        // Acquire: pairs with the Release add in `published_one`, which comes
+        // after that publish's snapshot store.
+        self.word.load(Ordering::Acquire) >> WAITER_BITS
+    }
+
     /// Called by the producer after each publish: one RMW, and the lock only
     /// when someone waits.
     pub(crate) fn published_one(&self) {

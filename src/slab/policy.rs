@@ -58,6 +58,11 @@ named_enum! {
         /// Never queued: the queue was full (`DropNewest`), or full while the
         /// consumer was reading it in place, so no room could be made.
         QueueFull = "queue_full",
+        /// Never queued: no consumer had asked for ordered frames yet (a slab
+        /// built with [`SlabConfig::queue_on_demand`](super::SlabConfig::queue_on_demand)).
+        /// The frame was only ever the latest snapshot, until a newer one
+        /// replaced it.
+        NoConsumer = "no_consumer",
     }
     display;
 }
@@ -95,6 +100,8 @@ pub struct EvictCounts {
     pub sampled_out: u64,
     /// See [`EvictReason::QueueFull`].
     pub queue_full: u64,
+    /// See [`EvictReason::NoConsumer`].
+    pub no_consumer: u64,
 }
 
 impl EvictCounts {
@@ -104,17 +111,18 @@ impl EvictCounts {
             EvictReason::Overwritten => self.overwritten,
             EvictReason::SampledOut => self.sampled_out,
             EvictReason::QueueFull => self.queue_full,
+            EvictReason::NoConsumer => self.no_consumer,
         }
     }
 
     /// Every reason with its count, in declaration order, named as in metrics.
-    pub fn by_reason(&self) -> [(&'static str, u64); 3] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 4] {
         EvictReason::ALL.map(|reason| (reason.name(), self.get(reason)))
     }
 
     /// All evictions together.
     pub fn total(&self) -> u64 {
-        self.overwritten + self.sampled_out + self.queue_full
+        self.overwritten + self.sampled_out + self.queue_full + self.no_consumer
     }
 }
 
@@ -134,6 +142,13 @@ pub struct SlabStats {
     pub slots: usize,
     /// Bytes of one slot's pixel buffer.
     pub slot_bytes: usize,
+    /// Slots written at least once. A slot's pages become resident only when
+    /// first written, so this × `slot_bytes` bounds the slab's resident pixel
+    /// memory, where [`memory_bytes`](Self::memory_bytes) is what it may grow to.
+    pub slots_written: usize,
+    /// Whether the ordered queue takes frames (see
+    /// [`SlabConfig::queue_on_demand`](super::SlabConfig::queue_on_demand)).
+    pub queue_open: bool,
     /// Frames offered to the producer (each got a sequence number).
     pub offered: u64,
     /// Frames committed: each became the latest snapshot (the seed's `total_written`).
@@ -206,10 +221,12 @@ pub(crate) struct Counters {
     /// Indexed by `DropReason as usize`.
     pub(crate) dropped: [Counter; 2],
     /// Indexed by `EvictReason as usize`.
-    pub(crate) evicted: [Counter; 3],
+    pub(crate) evicted: [Counter; 4],
     /// Written by the consumer alone, on its own cache line.
     pub(crate) taken: CachePadded<Counter>,
     pub(crate) cleared: Counter,
+    /// Slots the producer has taken at least once; written by the producer.
+    pub(crate) slots_written: Counter,
 }
 
 impl Counters {
@@ -220,6 +237,7 @@ impl Counters {
             evicted: std::array::from_fn(|_| Counter::new()),
             taken: CachePadded::new(Counter::new()),
             cleared: Counter::new(),
+            slots_written: Counter::new(),
         }
     }
 
@@ -245,6 +263,7 @@ impl Counters {
             overwritten: get(EvictReason::Overwritten),
             sampled_out: get(EvictReason::SampledOut),
             queue_full: get(EvictReason::QueueFull),
+            no_consumer: get(EvictReason::NoConsumer),
         }
     }
 }

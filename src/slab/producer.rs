@@ -12,6 +12,7 @@ use super::ring::{Overwrite, WriterRole};
 use super::sample::{Plan, Sampler};
 use super::{Reader, Shared};
 use crate::sync::Arc;
+use std::ptr::NonNull;
 
 /// A frame the producer did not take, and why. Tiny, so rejecting costs nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,9 +54,10 @@ pub enum Committed {
         /// How many queued frames were sampled out.
         removed: u32,
     },
-    /// Published as latest but not queued (counted as
-    /// [`EvictReason::QueueFull`]): the queue was full under `DropNewest`, or
-    /// full while the consumer was reading it in place.
+    /// Published as latest but not queued: the queue was full under
+    /// `DropNewest`, or full while the consumer was reading it in place
+    /// (counted as [`EvictReason::QueueFull`]), or no consumer has asked for
+    /// ordered frames yet ([`EvictReason::NoConsumer`]).
     LatestOnly {
         /// The committed frame's sequence number.
         seq: u64,
@@ -118,10 +120,18 @@ impl Producer {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.shared.counters.offered.add(1);
-        match self.find_free() {
-            Some(index) => Ok(SlotWriter {
+        // While no queue is in use, reuse the lowest free slots so that slots
+        // never needed stay untouched (their pages never become resident).
+        let from = if self.shared.queue_is_open() {
+            self.cursor
+        } else {
+            0
+        };
+        match self.find_free(from) {
+            Some((index, slot)) => Ok(SlotWriter {
                 producer: self,
                 index,
+                slot,
                 seq,
                 committed: false,
             }),
@@ -157,6 +167,10 @@ impl Producer {
     fn enqueue(&mut self, index: usize) -> Committed {
         let seq = self.homes[index].meta.seq;
         let shared = &*self.shared;
+        if !shared.queue_is_open() {
+            shared.counters.evicted(EvictReason::NoConsumer, 1);
+            return Committed::LatestOnly { seq };
+        }
         let slot = Arc::clone(&self.homes[index]);
         match shared.policy {
             DropPolicy::Latest => match shared.ring.push_overwrite(&mut self.role, slot) {
@@ -222,16 +236,31 @@ impl Producer {
         Committed::LatestOnly { seq }
     }
 
-    fn find_free(&mut self) -> Option<usize> {
+    /// The first free slot from `from` on (wrapping), with exclusive access to
+    /// it (see [`SlotWriter::slot`]).
+    fn find_free(&mut self, from: usize) -> Option<(usize, NonNull<Slot>)> {
         let count = self.homes.len();
-        let found = (0..count)
-            .map(|step| (self.cursor + step) % count)
+        for step in 0..count {
+            let index = (from + step) % count;
+            // A plain load first, so a slot in use costs no read-modify-write
+            // (`get_mut` reads the same count after its CAS, with no fresher
+            // guarantee, so this skips no slot that `get_mut` would take).
+            if Arc::strong_count(&self.homes[index]) != 1 {
+                continue;
+            }
             // `get_mut` is `Arc`'s uniqueness check: it acquires every release of
             // another reference, so a reader's last look at the pixels happens
             // before we write them.
-            .find(|&index| Arc::get_mut(&mut self.homes[index]).is_some())?;
-        self.cursor = (found + 1) % count;
-        Some(found)
+            if let Some(slot) = Arc::get_mut(&mut self.homes[index]) {
+                if !slot.taken {
+                    slot.taken = true;
+                    self.shared.counters.slots_written.add(1);
+                }
+                self.cursor = (index + 1) % count;
+                return Some((index, NonNull::from(slot)));
+            }
+        }
+        None
     }
 }
 
@@ -241,9 +270,21 @@ impl Producer {
 pub struct SlotWriter<'a> {
     producer: &'a mut Producer,
     index: usize,
+    /// `homes[index]`'s slot, proven unique by `begin`'s `Arc::get_mut`. Kept
+    /// as a pointer so the writer does not repeat that check (one atomic
+    /// read-modify-write) for every access: nothing can clone `homes[index]`
+    /// while this writer borrows the producer, and only the producer clones it.
+    slot: NonNull<Slot>,
     seq: u64,
     committed: bool,
 }
+
+// SAFETY: `slot` is an exclusive borrow of a `Slot` (plain `Send + Sync`
+// data) for the writer's lifetime, as a `&mut Slot` field would be; the
+// pointer only saves re-proving that exclusivity.
+unsafe impl Send for SlotWriter<'_> {}
+// SAFETY: as for `Send`: `&SlotWriter` gives no access to the slot at all.
+unsafe impl Sync for SlotWriter<'_> {}
 
 impl SlotWriter<'_> {
     /// The sequence number this frame will carry.
@@ -257,8 +298,13 @@ impl SlotWriter<'_> {
     }
 
     fn slot(&mut self) -> &mut Slot {
-        Arc::get_mut(&mut self.producer.homes[self.index])
-            .expect("a slot stays unique while it is being written: only its home refers to it")
+        // SAFETY: `slot` came from `Arc::get_mut` on `homes[index]` in `begin`,
+        // so no other reference to the slot existed then; new ones are made only
+        // by the producer (`enqueue`, `commit`), which this writer borrows
+        // mutably until `commit` clones the home after its last use of this
+        // pointer. The slot is in no queue cell and not the snapshot, so no
+        // reader can reach it, and the `&mut self` here makes the borrow unique.
+        unsafe { self.slot.as_mut() }
     }
 
     /// The whole pixel buffer, planes one after another (see [`layout`](Self::layout)).

@@ -481,14 +481,20 @@ impl Stream {
     /// The slab's ordered consumer, once per slab (later calls get `None`), and
     /// only after the first connection has sized the slab. After a re-layout
     /// (see [`reader`](Self::reader)) the old consumer's slab gets no more
-    /// frames and this gives the new slab's consumer.
+    /// frames and this gives the new slab's consumer. The slab's ordered queue
+    /// opens here: frames decoded before the first call were only ever the
+    /// latest frame (counted as evicted `no_consumer`), and a stream whose
+    /// consumer is never taken keeps no queue (and touches no queue memory).
     pub fn take_consumer(&self) -> Option<Consumer> {
-        self.shared
+        let consumer = self
+            .shared
             .slab()?
             .consumer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .take()
+            .take()?;
+        consumer.open_queue();
+        Some(consumer)
     }
 
     /// Stops the worker: interrupts whatever FFmpeg call or host-name lookup it

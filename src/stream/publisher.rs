@@ -156,7 +156,10 @@ fn build(
         .capacity(config.queue_capacity)
         .policy(config.drop_policy)
         .reader_slots(config.reader_slots)
-        .first_seq(first_seq);
+        .first_seq(first_seq)
+        // The queue opens when the consumer is taken (`Stream::take_consumer`):
+        // a stream read only through readers keeps no queue.
+        .queue_on_demand(true);
     if let Some(megabytes) = config.max_memory_mb {
         slab_config = slab_config.max_memory_mb(megabytes);
     }

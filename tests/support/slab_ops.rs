@@ -85,6 +85,19 @@ impl Op {
     fn uses_producer(self) -> bool {
         matches!(self, Op::Write { .. } | Op::Burst { .. } | Op::Begin { .. })
     }
+
+    /// Whether the op calls the consumer (and so opens an on-demand queue).
+    pub fn uses_consumer(self) -> bool {
+        matches!(
+            self,
+            Op::PopOldest { .. }
+                | Op::PopLatest { .. }
+                | Op::ReadOldest { .. }
+                | Op::ReadAll { .. }
+                | Op::ReadRange { .. }
+                | Op::Clear
+        )
+    }
 }
 
 /// A slab configuration and the ops to run on it.
@@ -99,6 +112,8 @@ pub struct Scenario {
     pub width: u32,
     /// 1 ..= 3.
     pub height: u32,
+    /// `SlabConfig::queue_on_demand`: the queue opens at the first consumer op.
+    pub queue_on_demand: bool,
     pub ops: Vec<Op>,
 }
 
@@ -110,6 +125,7 @@ impl Scenario {
             reader_slots: u.int_in_range(0..=3)?,
             width: u.int_in_range(1..=130)?,
             height: u.int_in_range(1..=3)?,
+            queue_on_demand: u.arbitrary()?,
             ops,
         })
     }
@@ -210,6 +226,12 @@ pub struct Model {
     pub stride: i64,
     /// `Sample`'s clock: the last frame's (pts, received, time).
     pub clock: Option<(Option<i64>, Instant, i64)>,
+    /// Whether the queue takes frames (false until a consumer op, on demand).
+    pub queue_open: bool,
+    /// The most slots occupied at once (the writer's included) while the
+    /// queue was closed: the slab then takes the lowest free slot, so it
+    /// writes no more distinct slots than this.
+    pub peak_while_closed: usize,
 }
 
 impl Model {
@@ -218,6 +240,7 @@ impl Model {
         capacity: usize,
         reader_slots: usize,
         slot_bytes: usize,
+        queue_on_demand: bool,
     ) -> Self {
         Self {
             policy,
@@ -239,6 +262,8 @@ impl Model {
             origin: 0,
             stride: 0,
             clock: None,
+            queue_open: !queue_on_demand,
+            peak_while_closed: 0,
         }
     }
 
@@ -264,6 +289,9 @@ impl Model {
         self.offered += 1;
         if self.occupied() < self.slots {
             self.writer = Some(seq);
+            if !self.queue_open {
+                self.peak_while_closed = self.peak_while_closed.max(self.occupied());
+            }
             Ok(seq)
         } else {
             self.dropped.no_free_slot += 1;
@@ -278,6 +306,10 @@ impl Model {
         let seq = self.writer.take().expect("model: commit without a writer");
         self.latest = Some(seq);
         self.published += 1;
+        if !self.queue_open {
+            self.evicted.no_consumer += 1;
+            return Committed::LatestOnly { seq };
+        }
         let full = self.queue.len() >= self.capacity;
         match self.policy {
             DropPolicy::Latest if full => {
@@ -414,12 +446,16 @@ impl Model {
         self.latest.filter(|&latest| latest > seq)
     }
 
-    pub fn stats(&self) -> SlabStats {
+    /// The slab's stats as the model knows them; `slots_written` (which slots
+    /// the slab picks) is left to the caller: `written`.
+    pub fn stats_with(&self, written: usize) -> SlabStats {
         SlabStats {
             size: self.queue.len(),
             capacity: self.capacity,
             slots: self.slots,
             slot_bytes: self.slot_bytes,
+            slots_written: written,
+            queue_open: self.queue_open,
             offered: self.offered,
             published: self.published,
             dropped: self.dropped,
@@ -432,7 +468,7 @@ impl Model {
 
     /// The books balance (no writer open, single-threaded so always quiescent).
     pub fn assert_books(&self) {
-        let stats = self.stats();
+        let stats = self.stats_with(0);
         let open = u64::from(self.writer.is_some());
         assert_eq!(
             stats.offered,
@@ -458,6 +494,7 @@ struct ScenarioHead {
     reader_slots: usize,
     width: u32,
     height: u32,
+    queue_on_demand: bool,
 }
 
 impl fmt::Display for Trace<'_> {
@@ -570,11 +607,31 @@ impl Harness {
 
     /// Everything observable, after every op. `producer` is `None` while a writer is open.
     fn check(&mut self, producer: Option<&Producer>) {
-        let want = self.model.stats();
+        let written = self.reader.stats().slots_written;
+        let want = self.model.stats_with(written);
         check_eq!(self, self.reader.stats(), want, "reader.stats()");
         check_eq!(self, self.consumer.stats(), want, "consumer.stats()");
         if let Some(producer) = producer {
             check_eq!(self, producer.stats(), want, "producer.stats()");
+        }
+        assert!(
+            written <= self.model.slots,
+            "{written} slots written of {}{}",
+            self.model.slots,
+            self.trace()
+        );
+        if !self.model.queue_open {
+            // No queue in use: the producer kept to the lowest free slots.
+            assert!(
+                written <= self.model.peak_while_closed,
+                "{written} slots written with at most {} in use at once{}",
+                self.model.peak_while_closed,
+                self.trace()
+            );
+            check_eq!(self, self.reader.len(), 0, "reader.len() (queue closed)");
+            // Looking at the queue through the consumer would open it.
+            self.check_handles_and_latest();
+            return;
         }
         check_eq!(
             self,
@@ -599,7 +656,12 @@ impl Harness {
         let want: Vec<u64> = self.model.queue.iter().copied().collect();
         self.check_seqs(&queued, &want, "queue (read_all)");
         drop(queued);
+        self.check_handles_and_latest();
+    }
 
+    /// The latest snapshot, the held handles, the slot budget, the books and
+    /// (`Sample`) the cells.
+    fn check_handles_and_latest(&mut self) {
         let latest = self.reader.latest();
         self.check_option(&latest, self.model.latest, "reader.latest()");
         drop(latest);
@@ -739,6 +801,9 @@ impl Harness {
 
     /// A consumer or reader op (anything but [`Op::uses_producer`] ones).
     fn apply(&mut self, op: Op) {
+        if op.uses_consumer() {
+            self.model.queue_open = true;
+        }
         match op {
             Op::Write { .. } | Op::Burst { .. } | Op::Begin { .. } | Op::Commit | Op::Abandon => {
                 unreachable!("{op:?} is handled by run")
@@ -860,6 +925,7 @@ pub fn run(scenario: Scenario) -> Summary {
         reader_slots: scenario.reader_slots,
         width: scenario.width,
         height: scenario.height,
+        queue_on_demand: scenario.queue_on_demand,
     };
     let layout = FrameLayout::new(head.width, head.height, PixelFormat::Gray8)
         .expect("a small Gray8 layout is valid");
@@ -868,14 +934,21 @@ pub fn run(scenario: Scenario) -> Summary {
             .stream_id("model")
             .capacity(head.capacity)
             .policy(head.policy)
-            .reader_slots(head.reader_slots),
+            .reader_slots(head.reader_slots)
+            .queue_on_demand(head.queue_on_demand),
     )
     .expect("a valid slab config");
     let mut h = Harness {
         consumer,
         reader,
         held: Vec::new(),
-        model: Model::new(head.policy, head.capacity, head.reader_slots, layout.len()),
+        model: Model::new(
+            head.policy,
+            head.capacity,
+            head.reader_slots,
+            layout.len(),
+            head.queue_on_demand,
+        ),
         base: Instant::now(),
         head,
         ops: Vec::with_capacity(scenario.ops.len()),
@@ -955,7 +1028,7 @@ pub fn run(scenario: Scenario) -> Summary {
         h.trace()
     );
     Summary {
-        stats: h.model.stats(),
+        stats: h.model.stats_with(h.reader.stats().slots_written),
         ops: h.ops.len(),
         max_stride: h.max_stride,
         committed_while_open: h.committed_while_open,

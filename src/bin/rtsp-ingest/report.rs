@@ -37,7 +37,7 @@ pub struct StatusReport<'a> {
     dropped: ReasonCounts<5>,
     /// Published frames the ordered queue did not deliver, by reason.
     #[cfg_attr(feature = "http", schema(value_type = std::collections::BTreeMap<String, u64>))]
-    evicted: ReasonCounts<3>,
+    evicted: ReasonCounts<4>,
     decode_errors: u64,
     reconnects: u64,
     events_lost: u64,
