@@ -235,6 +235,7 @@ impl fmt::Display for Faults {
         }
         if let Some(jitter) = self.udp_jitter {
             parts.push(format!("udp-jitter={}", DisplayDuration(jitter)));
+        }
         if let Some(after) = self.video_stops_after {
             parts.push(format!("video-stops-after={}", DisplayDuration(after)));
         }

@@ -84,8 +84,8 @@ mod rtsp;
 mod send_record;
 mod server;
 pub mod stamp;
-mod udp;
 mod tracks;
+mod udp;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -253,6 +253,9 @@ impl SimulatorConfig {
     /// arrives. Default off.
     pub fn silent_tcp(mut self, silent: bool) -> Self {
         self.silent_tcp = silent;
+        self
+    }
+
     /// An audio track beside the video (`streamid=1`): a quiet 440 Hz tone
     /// encoded once at start with FFmpeg's `pcm_alaw` or `aac` encoder, one
     /// loop as long as the video's. Default none.

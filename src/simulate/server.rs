@@ -16,11 +16,11 @@ use super::media::{Clip, ClipFrame};
 use super::rtsp::{self, Offer, Parsed, Request, Response, Status, TransportRequest};
 use super::send_record::{SendTable, StampLog};
 use super::stamp::SentFrame;
-use super::udp::{UdpLink, UdpTally};
 use super::tracks::{
     self, AudioClip, MetadataPacketizer, AUDIO_TRACK, METADATA_INTERVAL, METADATA_TRACK,
     VIDEO_TRACK,
 };
+use super::udp::{UdpLink, UdpTally};
 use super::CameraStats;
 use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 
@@ -1176,7 +1176,10 @@ impl<'a> Connection<'a> {
             let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) else {
                 return Flow::Continue;
             };
-            if !play.video || self.video_due(camera, play) > Instant::now() || self.shared.stopping() {
+            if !play.video
+                || self.video_due(camera, play) > Instant::now()
+                || self.shared.stopping()
+            {
                 return Flow::Continue;
             }
             let held = play.held;
