@@ -126,3 +126,64 @@ fn fast_h264_decoding_differs_from_the_exact_one_but_stays_close() {
 fn fast_h265_decoding_differs_from_the_exact_one_but_stays_close() {
     check(VideoCodec::H265);
 }
+
+/// MJPEG scaled down by `resize`: `fast` decodes at a quarter of the size
+/// (`lowres` 2 for 1280x720 → 320x180), says so in the status, and the
+/// pictures stay close to a full decode scaled to the same size; `full`
+/// never uses lowres, nor does H.264 (its decoder has none).
+#[test]
+fn fast_mjpeg_decodes_at_the_reduced_size_when_downscaled() {
+    let camera = |codec: VideoCodec| {
+        let pattern = PatternOptions::default()
+            .codec(codec)
+            .size(1280, 720)
+            .frames(LOOP)
+            .noise(6);
+        let config = SimulatorConfig::default()
+            .addr("127.0.0.1:0".parse().unwrap())
+            .pattern(pattern);
+        Simulator::start(config).unwrap()
+    };
+    let mjpeg = camera(VideoCodec::Mjpeg);
+    let h264 = camera(VideoCodec::H264);
+    let start = |simulator: &Simulator, name: &str, mode: DecodeMode| {
+        let config = StreamConfig::new(&simulator.url(0))
+            .unwrap()
+            .format(PixelFormat::Gray8)
+            .resize(320, 180)
+            .decode(mode);
+        Stream::start(name, config).unwrap()
+    };
+    let full = start(&mjpeg, "full", DecodeMode::Full);
+    let fast = start(&mjpeg, "fast", DecodeMode::Fast);
+    let h264_fast = start(&h264, "h264-fast", DecodeMode::Fast);
+    let (full_pictures, fast_pictures) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| pictures(&full));
+        let b = scope.spawn(|| pictures(&fast));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let lowres = |stream: &Stream| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(media) = stream.status().media {
+                if stream.status().published > 0 {
+                    return media.lowres;
+                }
+            }
+            assert!(Instant::now() < deadline, "{:?}", stream.status());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(lowres(&full), 0);
+    assert_eq!(lowres(&fast), 2);
+    assert_eq!(lowres(&h264_fast), 0, "H.264 has no lowres");
+    let frame = fast.wait_latest(Duration::from_secs(5)).unwrap();
+    assert_eq!((frame.width(), frame.height()), (320, 180));
+    let scores: Vec<f64> = full_pictures
+        .iter()
+        .map(|(index, picture)| psnr(picture, &fast_pictures[index]))
+        .collect();
+    let worst = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(worst > 22.0, "PSNR down to {worst:.1} dB: {scores:?}");
+    eprintln!("lowres 2 against full + scale, PSNR: {scores:?}");
+}

@@ -37,6 +37,8 @@ class MediaInfo(TypedDict):
     width: int
     height: int
     fps: Optional[float]
+    decode: str
+    lowres: int
 
 class LatencyInfo(TypedDict):
     count: int

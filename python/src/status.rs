@@ -33,6 +33,7 @@ fn media_dict<'py>(py: Python<'py>, media: &MediaInfo) -> PyResult<Bound<'py, Py
     info.set_item("height", media.height)?;
     info.set_item("fps", media.fps)?;
     info.set_item("decode", media.decode.name())?;
+    info.set_item("lowres", media.lowres)?;
     Ok(info)
 }
 

@@ -37,6 +37,7 @@ pub struct DecoderOptions {
     low_delay: bool,
     fast: bool,
     keyframes_only: bool,
+    lowres: u8,
 }
 
 impl Default for DecoderOptions {
@@ -46,6 +47,7 @@ impl Default for DecoderOptions {
             low_delay: true,
             fast: false,
             keyframes_only: false,
+            lowres: 0,
         }
     }
 }
@@ -73,6 +75,15 @@ impl DecoderOptions {
     /// deblocking in H.264 / H.265). Default off.
     pub fn fast(mut self, on: bool) -> Self {
         self.fast = on;
+        self
+    }
+
+    /// Decode at 1/2^`factor` of the size (FFmpeg's `lowres`: the JPEG
+    /// decoder skips the high frequencies instead of decoding them; 1 to 3),
+    /// for a picture that is downscaled anyway. Decoders without it (H.264,
+    /// H.265) ignore it; others cap it at what they support. Default 0.
+    pub fn lowres(mut self, factor: u8) -> Self {
+        self.lowres = factor;
         self
     }
 
@@ -285,11 +296,21 @@ impl Decoder {
             if options.keyframes_only {
                 c.skip_frame = ffi::AVDiscard::AVDISCARD_NONKEY;
             }
+            c.lowres = c_int::from(options.lowres).min(c_int::from(codec_ref.max_lowres));
         }
         // SAFETY: the context was allocated for `codec`; null options are allowed.
         let ret = unsafe { ffi::avcodec_open2(ctx.as_ptr(), codec, ptr::null_mut()) };
         check_decode(ret, &context())?;
         Ok(decoder)
+    }
+
+    /// The `lowres` factor the decoder uses: pictures come out at 1/2^factor
+    /// of the coded size (see [`DecoderOptions::lowres`]).
+    pub fn lowres(&self) -> u8 {
+        // SAFETY: the context is valid for the decoder's lifetime; reading a
+        // plain field the decoder only sets while opening.
+        let lowres = unsafe { self.ctx.as_ref() }.lowres;
+        u8::try_from(lowres).unwrap_or(0)
     }
 
     /// The decoder's FFmpeg name, e.g. `"h264"`.

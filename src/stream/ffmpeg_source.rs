@@ -34,7 +34,8 @@ pub(crate) fn open(shared: &StreamShared) -> Result<Opened<'static>> {
     let mut input = super::connect::open(shared, &options)?;
     let info = input.best_video_stream()?;
     input.discard_other_streams(info.index);
-    let decoder = Decoder::new(&input, info.index, &decoder_options(config))?;
+    let options = decoder_options(config, (info.width, info.height));
+    let decoder = Decoder::new(&input, info.index, &options)?;
     let media = MediaInfo {
         codec: info.codec_name.clone(),
         profile: info.profile.clone(),
@@ -42,6 +43,7 @@ pub(crate) fn open(shared: &StreamShared) -> Result<Opened<'static>> {
         height: info.height,
         fps: info.avg_frame_rate.and_then(Rational::to_f64),
         decode: config.decode,
+        lowres: decoder.lowres(),
     };
     let start_pts = input.start_time(info.index);
     Ok(Opened {

@@ -65,6 +65,7 @@ impl Publisher {
             height: 0,
             fps: None,
             decode: shared.config.decode,
+            lowres: 0,
         });
         (media.codec, media.width, media.height) =
             (source.codec.clone(), source.width, source.height);

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::config::{OnDamage, SkipPolicy, StreamConfig};
+use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::handle::StreamShared;
 use super::publisher::Publisher;
@@ -15,7 +15,7 @@ use super::source::{self, Opened, PacketSource, Read, MIN_STALL};
 use super::status::{Counters, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{ConnectStage, Decoder, Packet, Rational, VideoFrame};
+use crate::ffmpeg::{ConnectStage, Decoder, Packet, Rational, VideoCodec, VideoFrame};
 use crate::slab::{Damage, FrameInfo, StageTimes};
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
@@ -124,6 +124,8 @@ impl Session<'_> {
         // The `yuv` crate's SIMD converter for same-size yuv420p, swscale otherwise.
         let mut converter = Converter::default();
         let mut last_progress = Instant::now();
+        // Whether `lowres_decoder` had its look at the first frame's size.
+        let mut lowres_checked = false;
         loop {
             // Video progress decides, on every iteration: packets of another
             // stream (a track carrying several, like MPEG-TS over RTP, or a
@@ -167,8 +169,35 @@ impl Session<'_> {
                 received,
             )? {
                 last_progress = received;
+                if !lowres_checked {
+                    lowres_checked = true;
+                    if let Some(replacement) = self.lowres_decoder(&decoder, time_base)? {
+                        decoder = replacement;
+                    }
+                }
             }
         }
+    }
+
+    /// For `decode = "fast"` MJPEG scaled down by `resize` whose size the SDP
+    /// did not give (so the decoder was opened without `lowres`): once the
+    /// first frame showed the size, a decoder at the reduced size. Every JPEG
+    /// frame stands alone, so the switch loses nothing.
+    fn lowres_decoder(&self, decoder: &Decoder, time_base: Rational) -> Result<Option<Decoder>> {
+        let status = &self.shared.status;
+        let Some(mut media) = status.record().media.clone() else {
+            return Ok(None);
+        };
+        let fast = self.config.decode == DecodeMode::Fast;
+        let factor = source::lowres_for((media.width, media.height), self.config.resize);
+        if !fast || decoder.name() != "mjpeg" || decoder.lowres() != 0 || factor == 0 {
+            return Ok(None);
+        }
+        let options = source::decoder_options(self.config, (media.width, media.height));
+        let replacement = Decoder::for_codec(VideoCodec::Mjpeg, &[], time_base, &options)?;
+        media.lowres = replacement.lowres();
+        status.set_media(media);
+        Ok(Some(replacement))
     }
 
     /// Counts the RTP packets lost since the last call (`reported` by the

@@ -82,10 +82,45 @@ pub(crate) fn open(shared: &StreamShared) -> Result<Opened<'_>> {
     }
 }
 
-/// The decoder options every source uses.
-pub(crate) fn decoder_options(config: &StreamConfig) -> DecoderOptions {
+/// The decoder options every source uses, for a picture of `source_size`
+/// (0 × 0 when the SDP does not say).
+pub(crate) fn decoder_options(config: &StreamConfig, source_size: (u32, u32)) -> DecoderOptions {
+    let fast = config.decode == DecodeMode::Fast;
     DecoderOptions::default()
         .threads(config.decode_threads)
         .keyframes_only(config.skip == SkipPolicy::Keyframes)
-        .fast(config.decode == DecodeMode::Fast)
+        .fast(fast)
+        .lowres(if fast {
+            lowres_for(source_size, config.resize)
+        } else {
+            0
+        })
+}
+
+/// The largest `lowres` factor (at most 3) whose picture still covers the
+/// configured `resize`: a 1920×1080 MJPEG scaled to 640×360 decodes at
+/// 960×540 (factor 1), to 320×180 at 480×270 (factor 2).
+pub(crate) fn lowres_for((width, height): (u32, u32), resize: Option<(u32, u32)>) -> u8 {
+    let Some((target_w, target_h)) = resize else {
+        return 0;
+    };
+    (1..=3u8)
+        .rev()
+        .find(|&k| width >> k >= target_w.max(1) && height >> k >= target_h.max(1))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lowres_for;
+
+    #[test]
+    fn lowres_keeps_the_picture_at_least_the_output_size() {
+        assert_eq!(lowres_for((1920, 1080), Some((640, 360))), 1);
+        assert_eq!(lowres_for((1920, 1080), Some((320, 180))), 2);
+        assert_eq!(lowres_for((1920, 1080), Some((100, 100))), 3);
+        assert_eq!(lowres_for((1920, 1080), Some((1280, 720))), 0);
+        assert_eq!(lowres_for((1920, 1080), None), 0);
+        assert_eq!(lowres_for((0, 0), Some((320, 180))), 0, "size unknown");
+    }
 }

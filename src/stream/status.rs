@@ -97,6 +97,10 @@ pub struct MediaInfo {
     pub fps: Option<f64>,
     /// How it is decoded: `fast` frames are not bit-exact.
     pub decode: DecodeMode,
+    /// With `decode = "fast"`, an MJPEG stream scaled down by `resize` is
+    /// decoded at 1/2^lowres of its size (FFmpeg's `lowres`, up to 3); 0
+    /// otherwise.
+    pub lowres: u8,
 }
 
 /// Decoded frames the stream dropped before publication, by reason. With the

@@ -105,6 +105,8 @@ struct MediaReport<'a> {
     fps: Option<f64>,
     /// `full`, or `fast` (not bit-exact: no deblocking filter).
     decode: &'static str,
+    /// MJPEG decoded at 1/2^lowres of its size (`fast` with a downscale).
+    lowres: u8,
 }
 
 /// Counts by reason, serialized as a `{reason: count}` object.
@@ -172,6 +174,7 @@ impl<'a> StatusReport<'a> {
                 height: media.height,
                 fps: media.fps,
                 decode: media.decode.name(),
+                lowres: media.lowres,
             }),
             transport: status.transport.map(|transport| transport.name()),
             rtsp_client: status.rtsp_client.map(|client| client.name()),

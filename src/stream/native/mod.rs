@@ -156,8 +156,9 @@ pub(crate) fn open(shared: &StreamShared) -> Result<Option<Opened<'static>>> {
         _ => None,
     };
     let extradata = parameters.map_or(&[][..], |parameters| parameters.extra_data());
-    let decoder = Decoder::for_codec(codec, extradata, time_base, &decoder_options(config))?;
     let (width, height) = parameters.map_or((0, 0), |parameters| parameters.pixel_dimensions());
+    let options = decoder_options(config, (width, height));
+    let decoder = Decoder::for_codec(codec, extradata, time_base, &options)?;
     let fps = parameters
         .and_then(|parameters| parameters.frame_rate())
         .filter(|(duration, _)| *duration > 0)
@@ -170,6 +171,7 @@ pub(crate) fn open(shared: &StreamShared) -> Result<Option<Opened<'static>>> {
         height,
         fps,
         decode: config.decode,
+        lowres: decoder.lowres(),
     };
     Ok(Some(Opened {
         source: Box::new(NativeSource {
