@@ -364,10 +364,13 @@ impl ClientGate {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::simulate::rtsp::{Response, Status};
+    use crate::simulate::{PatternOptions, Simulator, SimulatorConfig};
 
     const SDP: &str = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cam0\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n\
         m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\
@@ -529,6 +532,260 @@ mod tests {
         let mut out = Vec::new();
         quirks.after_frame(&mut out, (6, 7), 0);
         assert_eq!(out[1], 9);
+    }
+
+    /// What a raw client reads: interleaved frames (channel, packet) and
+    /// response heads (with their bodies), in order.
+    #[derive(Debug)]
+    enum Item {
+        Frame(u8, Vec<u8>),
+        Text(String),
+    }
+
+    /// The length of a response head with its blank line (CRLF or LF ends).
+    fn head_end(text: &str) -> Option<usize> {
+        let crlf = text.find("\r\n\r\n").map(|at| at + 4);
+        let lf = text.find("\n\n").map(|at| at + 2);
+        match (crlf, lf) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn split(mut bytes: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        while !bytes.is_empty() {
+            if bytes[0] == b'$' && bytes.len() >= 4 {
+                let len = 4 + usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+                let len = len.min(bytes.len());
+                items.push(Item::Frame(bytes[1], bytes[4..len].to_vec()));
+                bytes = &bytes[len..];
+                continue;
+            }
+            let text = String::from_utf8_lossy(bytes);
+            let head = head_end(&text).unwrap_or(bytes.len());
+            let body = text[..head]
+                .lines()
+                .find_map(|line| line.strip_prefix("Content-Length: "))
+                .map_or(0, |n| n.trim().parse::<usize>().unwrap());
+            let end = (head + body).min(bytes.len());
+            items.push(Item::Text(
+                String::from_utf8_lossy(&bytes[..end]).into_owned(),
+            ));
+            bytes = &bytes[end..];
+        }
+        items
+    }
+
+    struct RawClient {
+        stream: TcpStream,
+        got: Vec<u8>,
+    }
+
+    impl RawClient {
+        fn connect(simulator: &Simulator) -> Self {
+            let stream = TcpStream::connect(simulator.addr()).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            Self {
+                stream,
+                got: Vec::new(),
+            }
+        }
+
+        /// Sends `request` and reads until `done` holds for what came since.
+        fn send(&mut self, request: &str, done: impl Fn(&[Item]) -> bool) -> Vec<Item> {
+            self.got.clear();
+            self.stream.write_all(request.as_bytes()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                let items = split(&self.got);
+                if done(&items) {
+                    return items;
+                }
+                assert!(Instant::now() < deadline, "{request}: {items:?}");
+                if let Ok(n) = self.stream.read(&mut buf) {
+                    self.got.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+    }
+
+    /// Whether `items` hold a complete response (head and body).
+    fn answered(items: &[Item]) -> bool {
+        items.iter().any(|item| match item {
+            Item::Text(text) => {
+                let length = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Content-Length: "))
+                    .map_or(0, |n| n.trim().parse::<usize>().unwrap());
+                head_end(text).is_some_and(|head| text.len() >= head + length)
+            }
+            Item::Frame(..) => false,
+        })
+    }
+
+    fn text_of(items: &[Item]) -> &str {
+        items
+            .iter()
+            .find_map(|item| match item {
+                Item::Text(text) => Some(text.as_str()),
+                Item::Frame(..) => None,
+            })
+            .unwrap()
+    }
+
+    fn quirky(quirks: &[Quirk]) -> Simulator {
+        let config = quirks.iter().fold(
+            SimulatorConfig::default()
+                .addr("127.0.0.1:0".parse().unwrap())
+                .pattern(PatternOptions::default().size(160, 96).frames(25)),
+            |config, &quirk| config.quirk(quirk),
+        );
+        Simulator::start(config).unwrap()
+    }
+
+    /// Every quirk but `one-client` at once, as the server writes them.
+    #[test]
+    fn the_server_writes_every_quirk() {
+        let every: Vec<Quirk> = Quirk::ALL
+            .into_iter()
+            .filter(|&quirk| quirk != Quirk::OneClient)
+            .collect();
+        let simulator = quirky(&every);
+        assert_eq!(simulator.quirks(), every);
+        let url = simulator.url(0);
+        let host = url.strip_prefix("rtsp://").unwrap();
+        let mut client = RawClient::connect(&simulator);
+
+        let items = client.send(
+            &format!("DESCRIBE {url} RTSP/1.0\r\nCSeq: 1\r\n\r\n"),
+            answered,
+        );
+        let text = text_of(&items);
+        assert!(!text.contains('\r'), "lf-only: {text:?}");
+        assert!(
+            text.starts_with("RTSP/1.0 200 OK\nCSeq: 1   \n"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(&format!("\nContent-Base: {host}/   \n")),
+            "{text:?}"
+        );
+        assert!(!text.contains("\no="), "no-origin: {text:?}");
+        assert!(text.contains("\na=fmtp:96\n"), "empty-fmtp: {text:?}");
+
+        // The SETUP URI a client builds from the schemeless Content-Base.
+        let items = client.send(
+            &format!(
+                "SETUP {host}/streamid=0 RTSP/1.0\r\nCSeq: 2\r\n\
+                 Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+            ),
+            answered,
+        );
+        let text = text_of(&items);
+        assert!(text.starts_with("RTSP/1.0 200 OK\n"), "{text:?}");
+        assert!(
+            text.contains("\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=\"PLAY\"   \n"),
+            "no ssrc=: {text:?}"
+        );
+        let session = text
+            .lines()
+            .find_map(|line| line.strip_prefix("Session: "))
+            .unwrap();
+        assert!(session.ends_with(";timeout=60   "), "{session:?}");
+        let session = session.split(';').next().unwrap();
+
+        // Frames on channel 7 come after the first frame, so wait for one.
+        let stray = |items: &[Item]| items.iter().any(|item| matches!(item, Item::Frame(7, _)));
+        let items = client.send(
+            &format!("PLAY {url}/ RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n"),
+            |items| answered(items) && stray(items),
+        );
+        let answer = items
+            .iter()
+            .position(|item| matches!(item, Item::Text(_)))
+            .unwrap();
+        let text = text_of(&items);
+        assert!(
+            text.starts_with("RTSP/1.0 200 OK\nCSeq: 3   \n"),
+            "{text:?}"
+        );
+        let rtp_info = text
+            .lines()
+            .find_map(|line| line.strip_prefix("RTP-Info: "))
+            .unwrap();
+        let ssrc = rtp_info.split(";ssrc=").nth(1).unwrap();
+        assert_eq!(ssrc.len(), 8, "ssrc-in-rtp-info-only: {rtp_info:?}");
+        // rtcp-before-play: a sender report (of the session's SSRC) first;
+        // rtp-before-play: RTP packets of the first frame before the answer.
+        let before = &items[..answer];
+        let Some(Item::Frame(1, report)) = before.first() else {
+            panic!("{before:?}");
+        };
+        assert_eq!(report[1], 200, "{report:?}");
+        assert_eq!(
+            format!(
+                "{:08X}",
+                u32::from_be_bytes(report[4..8].try_into().unwrap())
+            ),
+            ssrc
+        );
+        let early_rtp = before
+            .iter()
+            .filter(|item| matches!(item, Item::Frame(0, packet) if packet[1] & 0x7f == 96))
+            .count();
+        assert!(early_rtp >= 1, "{before:?}");
+        let strays = items[answer..]
+            .iter()
+            .filter_map(|item| match item {
+                Item::Frame(7, packet) => Some(packet),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        assert!(
+            strays.iter().all(|packet| &packet[8..12] == b"STRY"),
+            "{strays:?}"
+        );
+    }
+
+    #[test]
+    fn a_one_client_camera_refuses_a_second_session_until_the_first_ends() {
+        let simulator = quirky(&[Quirk::OneClient]);
+        let url = simulator.url(0);
+        let setup = |cseq: u32| {
+            format!(
+                "SETUP {url}/streamid=0 RTSP/1.0\r\nCSeq: {cseq}\r\n\
+                 Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+            )
+        };
+        let mut first = RawClient::connect(&simulator);
+        let items = first.send(&setup(1), answered);
+        assert!(text_of(&items).starts_with("RTSP/1.0 200 OK\r\n"));
+        // The same connection may set up again; another may not.
+        let items = first.send(&setup(2), answered);
+        assert!(text_of(&items).starts_with("RTSP/1.0 200 OK\r\n"));
+        let mut second = RawClient::connect(&simulator);
+        let items = second.send(&setup(1), answered);
+        let text = text_of(&items);
+        assert!(
+            text.starts_with("RTSP/1.0 453 Not Enough Bandwidth\r\nCSeq: 1\r\n"),
+            "{text}"
+        );
+        assert_eq!(simulator.stats().cameras[0].busy_refusals, 1);
+        drop(first);
+        // The first connection's thread ends its session within a poll.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let items = second.send(&setup(2), answered);
+            if text_of(&items).starts_with("RTSP/1.0 200 OK\r\n") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{items:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
