@@ -55,7 +55,7 @@ fn engine(url: &str, client: RtspClient) -> Stream {
             max: Duration::from_millis(400),
         })
         .queue_capacity(16);
-    Stream::start(&format!("{client:?}"), config).unwrap()
+    Stream::start(format!("{client:?}"), config).unwrap()
 }
 
 fn stop(stream: &mut Stream) {
