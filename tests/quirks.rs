@@ -29,7 +29,8 @@ const GOP: u32 = 10;
 /// What a client does with a quirky camera.
 #[derive(Clone, Copy, Debug)]
 enum Outcome {
-    /// Publishes [`FRAMES`] frames and is `streaming`.
+    /// Publishes [`FRAMES`] frames and is `streaming`, without a decode
+    /// error or a reconnect.
     Streams,
     /// Publishes nothing and reports an error of this kind whose message
     /// contains this text.
@@ -83,6 +84,7 @@ fn check(quirk: Quirk, expected: [Outcome; 2]) {
                     s.published >= FRAMES && s.state == StreamState::Streaming
                 });
                 assert_eq!(status.decode_errors, 0, "{what}: {status:#?}");
+                assert_eq!(status.reconnects, 0, "{what}: {status:#?}");
                 let media = status.media.expect("media");
                 assert_eq!((media.codec.as_str(), media.width), ("h264", 320), "{what}");
             }

@@ -35,9 +35,10 @@ pub enum Quirk {
     /// The SDP has no `o=` (origin) line, which RFC 4566 requires.
     NoOrigin,
     /// Trailing whitespace after the values of `Content-Base`, `CSeq`,
-    /// `Session` and `Transport`. The camera trims nothing in what it gets
-    /// back either: a `SETUP` URI built from the padded `Content-Base` has a
-    /// space in it, and gets `400 Bad Request`.
+    /// `Session` and `Transport`. The camera repairs nothing a client builds
+    /// from them: a `SETUP` URI made from the padded `Content-Base` as it is
+    /// (`rtsp://…/cam0/   /streamid=0`) breaks the request line into more
+    /// than three parts and gets `400 Bad Request`, as from any RTSP server.
     HeaderSpaces,
     /// Responses (head and SDP) end their lines with `\n`, not `\r\n`.
     LfOnly,
@@ -125,8 +126,14 @@ impl FromStr for Quirk {
 }
 
 /// A set of quirks (every camera of a simulator has the same).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Quirks(u16);
+
+impl fmt::Debug for Quirks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.list()).finish()
+    }
+}
 
 /// The trailing whitespace `header-spaces` leaves after header values.
 const PADDING: &str = "   ";
@@ -401,6 +408,7 @@ mod tests {
         let set = only(Quirk::OneClient).with(Quirk::EmptyFmtp);
         assert_eq!(set.list(), [Quirk::EmptyFmtp, Quirk::OneClient]);
         assert!(!set.has(Quirk::LfOnly));
+        assert_eq!(format!("{set:?}"), "{EmptyFmtp, OneClient}");
     }
 
     #[test]
