@@ -254,3 +254,54 @@ fn the_demo_table_shows_each_consumer() {
     let p50: f64 = cells[6].parse().unwrap_or_else(|_| panic!("{last_row}"));
     assert!(p50 > 0.0, "{last_row}");
 }
+
+#[test]
+fn quirks_are_named_on_the_command_line_and_served() {
+    let output = bounded(
+        Command::new(BIN).args(["simulate", "--quirk", "crlf", "--duration", "1"]),
+        Duration::from_secs(20),
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown quirk `crlf`; valid: empty-fmtp, no-origin, header-spaces,"),
+        "{stderr}"
+    );
+
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["simulate", "--addr", &addr, "--duration", "60"])
+        .args(["--quirk", "header-spaces", "--quirk", "empty-fmtp"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let _simulator = Running(child);
+    let mut lines = [String::new(), String::new()];
+    for line in &mut lines {
+        stdout.read_line(line).unwrap();
+    }
+    assert!(lines[0].starts_with("serving "), "{lines:?}");
+    assert_eq!(lines[1], "  quirks: empty-fmtp, header-spaces\n");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+
+    // FFmpeg's client SETUPs the padded Content-Base as it is (400); the
+    // native client streams.
+    let url = format!("rtsp://127.0.0.1:{port}/cam0");
+    for (client, streams) in [("ffmpeg", false), ("native", true)] {
+        let output = bounded(
+            Command::new(BIN).args(["run", "--duration", "3", "--rtsp-client", client, &url]),
+            Duration::from_secs(20),
+        );
+        let stream = &summary(&output)[0];
+        if streams {
+            assert!(stream["published"].as_u64().unwrap() > 10, "{stream}");
+        } else {
+            assert_eq!(stream["published"], 0, "{stream}");
+            assert_eq!(stream["last_error"]["kind"], "refused", "{stream}");
+            let message = stream["last_error"]["message"].as_str().unwrap();
+            assert!(message.contains("SETUP with 400 Bad Request"), "{stream}");
+        }
+    }
+}

@@ -21,7 +21,11 @@
 //! (`vnd.onvif.metadata`, `streamid=2`), each sent only to a client that set
 //! it up; [`CameraStats`] counts the `SETUP`s of each track. And like many,
 //! they can leave the parameter sets out of the SDP
-//! ([`SimulatorConfig::sdp_parameter_sets`]).
+//! ([`SimulatorConfig::sdp_parameter_sets`]). [`Quirk`]s imitate real
+//! cameras' protocol and SDP habits (an empty `a=fmtp`, no `o=` line, padded
+//! header values, `\n` line ends, a schemeless `Content-Base`, data before
+//! the `PLAY` answer or on a channel nobody set up, the SSRC only in
+//! `RTP-Info`, one client at a time): [`SimulatorConfig::quirk`].
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -80,6 +84,7 @@
 mod faults;
 mod media;
 pub mod pattern;
+mod quirks;
 mod rtsp;
 mod send_record;
 mod server;
@@ -97,10 +102,12 @@ use std::time::{Duration, SystemTime};
 
 pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults, ResizeAfter};
 pub use media::{MediaInfo, PatternOptions, Source};
+pub use quirks::Quirk;
 pub use tracks::AudioCodec;
 
 use crate::error::{Error, ErrorKind, Result};
 use media::Clip;
+use quirks::Quirks;
 use server::{Camera, Counters, ExtraTracks, Settings, Shared};
 
 /// The default address: RTSP's port on the loopback interface.
@@ -127,6 +134,7 @@ pub struct SimulatorConfig {
     audio: Option<AudioCodec>,
     metadata: bool,
     sdp_parameter_sets: bool,
+    quirks: Quirks,
 }
 
 impl Default for SimulatorConfig {
@@ -147,6 +155,7 @@ impl Default for SimulatorConfig {
             audio: None,
             metadata: false,
             sdp_parameter_sets: true,
+            quirks: Quirks::default(),
         }
     }
 }
@@ -282,6 +291,18 @@ impl SimulatorConfig {
         self
     }
 
+    /// Adds a camera quirk, for every camera (see [`Quirk`]); repeatable.
+    /// Default none.
+    pub fn quirk(mut self, quirk: Quirk) -> Self {
+        self.quirks = self.quirks.with(quirk);
+        self
+    }
+
+    /// The quirks added, in [`Quirk::ALL`]'s order.
+    pub fn quirks(&self) -> Vec<Quirk> {
+        self.quirks.list()
+    }
+
     /// The faults camera `index` gets.
     pub fn faults_of(&self, index: usize) -> Faults {
         match self.camera_faults.get(&index) {
@@ -378,6 +399,9 @@ pub struct CameraStats {
     pub audio_packets: u64,
     /// Metadata RTP packets sent.
     pub metadata_packets: u64,
+    /// `SETUP`s answered `453 Not Enough Bandwidth` by the `one-client`
+    /// quirk.
+    pub busy_refusals: u64,
 }
 
 /// A snapshot of a simulator's counters.
@@ -461,6 +485,7 @@ impl Simulator {
                     faults,
                     counters: Counters::default(),
                     resized,
+                    gate: quirks::ClientGate::default(),
                 })
             })
             .collect::<Result<_>>()?;
@@ -474,6 +499,7 @@ impl Simulator {
             },
             silent_tcp: config.silent_tcp,
             sdp_parameter_sets: config.sdp_parameter_sets,
+            quirks: config.quirks,
         };
         let shared = Arc::new(Shared::new(clip, tracks, cameras, settings, stamp_log));
         let accept_shared = Arc::clone(&shared);
@@ -552,6 +578,11 @@ impl Simulator {
     /// What the cameras send.
     pub fn media(&self) -> &MediaInfo {
         &self.shared.clip.info
+    }
+
+    /// The quirks every camera has.
+    pub fn quirks(&self) -> Vec<Quirk> {
+        self.shared.settings.quirks.list()
     }
 
     /// The faults of camera `index`.

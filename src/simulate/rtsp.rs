@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use super::quirks::Wire;
+
 /// The most bytes a request's start line and headers may take.
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
 /// The most bytes a request body may take.
@@ -230,6 +232,7 @@ impl Status {
     pub(crate) const UNAUTHORIZED: Status = Status(401, "Unauthorized");
     pub(crate) const NOT_FOUND: Status = Status(404, "Not Found");
     pub(crate) const TOO_LARGE: Status = Status(413, "Request Entity Too Large");
+    pub(crate) const NOT_ENOUGH_BANDWIDTH: Status = Status(453, "Not Enough Bandwidth");
     pub(crate) const SESSION_NOT_FOUND: Status = Status(454, "Session Not Found");
     pub(crate) const NOT_VALID_IN_STATE: Status = Status(455, "Method Not Valid in This State");
     pub(crate) const UNSUPPORTED_TRANSPORT: Status = Status(461, "Unsupported Transport");
@@ -272,18 +275,25 @@ impl Response {
     /// The bytes on the wire, with `CSeq` (echoed when the request had one),
     /// `Server` and `Content-Length`.
     pub(crate) fn to_bytes(&self, cseq: Option<u32>) -> Vec<u8> {
-        let mut head = format!("RTSP/1.0 {} {}\r\n", self.status.0, self.status.1);
+        self.to_wire(cseq, &Wire::default())
+    }
+
+    /// [`to_bytes`](Self::to_bytes) written the way `wire` says (a camera
+    /// quirk's line ends and header padding).
+    pub(crate) fn to_wire(&self, cseq: Option<u32>, wire: &Wire) -> Vec<u8> {
+        let end = wire.line_end;
+        let mut head = format!("RTSP/1.0 {} {}{end}", self.status.0, self.status.1);
         if let Some(cseq) = cseq {
-            let _ = write!(head, "CSeq: {cseq}\r\n");
+            let _ = write!(head, "CSeq: {cseq}{}{end}", wire.padding("CSeq"));
         }
-        head.push_str("Server: rtsp-ingest-simulator\r\n");
+        let _ = write!(head, "Server: rtsp-ingest-simulator{end}");
         for (name, value) in &self.headers {
-            let _ = write!(head, "{name}: {value}\r\n");
+            let _ = write!(head, "{name}: {value}{}{end}", wire.padding(name));
         }
         if !self.body.is_empty() {
-            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+            let _ = write!(head, "Content-Length: {}{end}", self.body.len());
         }
-        head.push_str("\r\n");
+        head.push_str(end);
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(&self.body);
         bytes

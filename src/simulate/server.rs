@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::faults::Faults;
 use super::media::{Clip, ClipFrame};
+use super::quirks::{ClientGate, Quirk, Quirks};
 use super::rtsp::{self, Offer, Parsed, Request, Response, Status, TransportRequest};
 use super::send_record::{SendTable, StampLog};
 use super::stamp::SentFrame;
@@ -48,6 +49,8 @@ pub(crate) struct Settings {
     pub(crate) silent_tcp: bool,
     /// Whether the video's SDP carries its parameter sets and size.
     pub(crate) sdp_parameter_sets: bool,
+    /// The camera quirks to imitate.
+    pub(crate) quirks: Quirks,
 }
 
 /// The tracks every camera offers beside its video.
@@ -95,6 +98,7 @@ pub(crate) struct Counters {
     video_stops: AtomicU64,
     audio_packets: AtomicU64,
     metadata_packets: AtomicU64,
+    busy_refusals: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -132,6 +136,7 @@ impl Counters {
             video_stops: load(&self.video_stops),
             audio_packets: load(&self.audio_packets),
             metadata_packets: load(&self.metadata_packets),
+            busy_refusals: load(&self.busy_refusals),
         }
     }
 }
@@ -143,6 +148,8 @@ pub(crate) struct Camera {
     pub(crate) counters: Counters,
     /// The clip at the size of the `resize-after` fault, if it has one.
     pub(crate) resized: Option<Clip>,
+    /// The `one-client` quirk's session slot.
+    pub(crate) gate: ClientGate,
 }
 
 /// What every thread of one simulator shares.
@@ -566,6 +573,9 @@ impl<'a> Connection<'a> {
 
     fn end_session(&mut self) {
         if let Some(session) = self.session.take() {
+            if self.shared.settings.quirks.has(Quirk::OneClient) {
+                self.shared.cameras[session.camera].gate.release();
+            }
             if session.play.is_some() {
                 let counters = &self.shared.cameras[session.camera].counters;
                 // Relaxed: a statistic (see `add`).
@@ -648,8 +658,10 @@ impl<'a> Connection<'a> {
                         return Flow::Continue;
                     }
                 }
-                Ok(Parsed::Request(request, len)) => {
+                Ok(Parsed::Request(mut request, len)) => {
                     self.input.drain(..len);
+                    let uri = std::mem::take(&mut request.uri);
+                    request.uri = self.shared.settings.quirks.request_uri(uri);
                     if self.handle(&request) == Flow::Close {
                         return Flow::Close;
                     }
@@ -672,7 +684,11 @@ impl<'a> Connection<'a> {
             status = response.status().0,
             "simulator: request"
         );
-        match self.stream.write_all(&response.to_bytes(request.cseq())) {
+        let wire = self.shared.settings.quirks.wire();
+        match self
+            .stream
+            .write_all(&response.to_wire(request.cseq(), &wire))
+        {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Close,
         }
@@ -768,9 +784,10 @@ impl<'a> Connection<'a> {
         if self.shared.tracks.metadata {
             sdp.push_str(&tracks::metadata_sdp());
         }
+        let quirks = self.shared.settings.quirks;
         let response = Response::new(Status::OK)
-            .header("Content-Base", base)
-            .body("application/sdp", sdp);
+            .header("Content-Base", quirks.content_base(base))
+            .body("application/sdp", quirks.edit_sdp(&sdp));
         self.respond(request, response)
     }
 
@@ -833,11 +850,11 @@ impl<'a> Connection<'a> {
             .session
             .as_ref()
             .map_or_else(|| fastrand::u32(..), |session| session.ssrc);
+        let quirks = self.shared.settings.quirks;
+        let ssrc_param = quirks.transport_ssrc(ssrc);
         let transport = match &link {
             Link::Interleaved(rtp, rtcp) => {
-                format!(
-                    "RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp};ssrc={ssrc:08X};mode=\"PLAY\""
-                )
+                format!("RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp}{ssrc_param};mode=\"PLAY\"")
             }
             Link::Udp(udp) => {
                 let (TransportRequest::Udp(rtp, rtcp), Ok((server_rtp, server_rtcp))) =
@@ -847,11 +864,19 @@ impl<'a> Connection<'a> {
                     return self.respond(request, Response::new(status));
                 };
                 format!(
-                    "RTP/AVP;unicast;client_port={rtp}-{rtcp};server_port={server_rtp}-{server_rtcp};\
-                     ssrc={ssrc:08X};mode=\"PLAY\""
+                    "RTP/AVP;unicast;client_port={rtp}-{rtcp};server_port={server_rtp}-{server_rtcp}\
+                     {ssrc_param};mode=\"PLAY\""
                 )
             }
         };
+        // A one-client camera takes a new session only while it has none.
+        if self.session.is_none()
+            && quirks.has(Quirk::OneClient)
+            && !self.shared.cameras[camera].gate.try_take()
+        {
+            add(&counters.busy_refusals, 1);
+            return self.respond(request, Response::new(Status::NOT_ENOUGH_BANDWIDTH));
+        }
         add(
             match track {
                 VIDEO_TRACK => &counters.video_setups,
@@ -974,14 +999,32 @@ impl<'a> Connection<'a> {
         if session.video && self.packetize_next().is_err() {
             return self.respond(request, Response::new(Status(500, "Internal Server Error")));
         }
+        let quirks = self.shared.settings.quirks;
         let mut rtp_info = String::new();
-        if let Some(play) = self.session.as_ref().and_then(|s| s.play.as_ref()) {
-            if let Some(first) = play.muxer.packets().find(|p| !is_rtcp(p) && p.len() >= 12) {
+        let mut before = Vec::new();
+        if let Some(session) = self.session.as_ref() {
+            let first = session
+                .play
+                .as_ref()
+                .and_then(|play| play.muxer.packets().find(|p| !is_rtcp(p) && p.len() >= 12));
+            if let Some(first) = first {
                 let seq = u16::from_be_bytes([first[2], first[3]]);
                 let rtptime = u32::from_be_bytes([first[4], first[5], first[6], first[7]]);
-                let track = self.session.as_ref().map_or("", |s| s.track_uri.as_str());
-                rtp_info = format!("url={track};seq={seq};rtptime={rtptime}");
+                let track = &session.track_uri;
+                let ssrc = quirks.rtp_info_ssrc(session.ssrc);
+                rtp_info = format!("url={track};seq={seq};rtptime={rtptime}{ssrc}");
+                if let Link::Interleaved(_, rtcp) = session.link {
+                    before = quirks.before_play(rtcp, session.ssrc, rtptime);
+                }
             }
+        }
+        if !before.is_empty() && self.stream.write_all(&before).is_err() {
+            return Flow::Close;
+        }
+        // A camera that sends its first frame before it answers.
+        let early = quirks.rtp_before_play() && session_video(&self.session);
+        if early && self.flush_packets() == Flow::Close {
+            return Flow::Close;
         }
         let mut response = Response::new(Status::OK)
             .header("Session", session_header)
@@ -993,6 +1036,7 @@ impl<'a> Connection<'a> {
             return Flow::Close;
         }
         match self.session.as_mut().and_then(|s| s.play.as_mut()) {
+            Some(_) if early => Flow::Continue,
             // After a keyframe pause the first frame leaves when it is due.
             Some(play) if play.video && play.pause > 0 => {
                 play.held = true;
@@ -1070,6 +1114,10 @@ impl<'a> Connection<'a> {
             }
         }
         play.muxer.clear_packets();
+        if let Link::Interleaved(rtp, rtcp) = session.link {
+            let quirks = self.shared.settings.quirks;
+            quirks.after_frame(&mut self.out, (rtp, rtcp), play.next);
+        }
         add(&counters.frames, 1);
         add(&counters.rtp_packets, packets);
         add(&counters.corrupted_bytes, damaged);
@@ -1262,6 +1310,11 @@ impl<'a> Connection<'a> {
             }
         }
     }
+}
+
+/// Whether the session set up its video track.
+fn session_video(session: &Option<Session>) -> bool {
+    session.as_ref().is_some_and(|session| session.video)
 }
 
 /// Puts a track's `packet` on its way by `link`: appended to `out` as an

@@ -10,7 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use rtsp_ingest::ffmpeg::VideoCodec;
 use rtsp_ingest::simulate::{
-    parse_credentials, AudioCodec, Fault, FaultSpec, PatternOptions, Simulator, SimulatorConfig,
+    parse_credentials, AudioCodec, Fault, FaultSpec, PatternOptions, Quirk, Simulator,
+    SimulatorConfig,
 };
 use rtsp_ingest::stream::StreamConfig;
 
@@ -86,6 +87,13 @@ pub struct MediaArgs {
     #[arg(long)]
     pub no_sprop: bool,
 
+    /// Imitate a real camera's protocol or SDP habit, on every camera:
+    /// `empty-fmtp`, `no-origin`, `header-spaces`, `lf-only`,
+    /// `content-base-no-scheme`, `rtcp-before-play`, `rtp-before-play`,
+    /// `stray-channel`, `ssrc-in-rtp-info-only`, `one-client`. Repeatable.
+    #[arg(long = "quirk", value_name = "NAME", value_parser = parse_quirk)]
+    pub quirks: Vec<Quirk>,
+
     /// Require this login on every camera (401 without it).
     #[arg(long, value_name = "USER:PASS")]
     pub auth: Option<String>,
@@ -157,6 +165,11 @@ fn parse_codec(text: &str) -> Result<VideoCodec, String> {
     }
 }
 
+fn parse_quirk(text: &str) -> Result<Quirk, String> {
+    text.parse()
+        .map_err(|error: rtsp_ingest::Error| error.message().to_owned())
+}
+
 impl MediaArgs {
     /// The simulator these arguments describe, with `cameras` cameras on `addr`.
     pub fn config(&self, addr: SocketAddr, cameras: usize) -> Result<SimulatorConfig, String> {
@@ -179,6 +192,9 @@ impl MediaArgs {
             .audio(self.audio)
             .metadata(self.metadata)
             .sdp_parameter_sets(!self.no_sprop);
+        for &quirk in &self.quirks {
+            config = config.quirk(quirk);
+        }
         for spec in &self.faults {
             config = config.fault(spec.clone());
         }
@@ -221,6 +237,11 @@ pub fn simulate(args: SimulateArgs) -> Result<(), Box<dyn std::error::Error>> {
         media.frames,
         simulator.addr()
     )?;
+    let quirks = simulator.quirks();
+    if !quirks.is_empty() {
+        let names: Vec<&str> = quirks.iter().map(|quirk| quirk.name()).collect();
+        writeln!(stdout, "  quirks: {}", names.join(", "))?;
+    }
     for index in 0..simulator.cameras() {
         let faults = simulator
             .faults(index)
