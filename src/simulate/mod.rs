@@ -77,6 +77,8 @@
 //! clip's first frame (cameras are not synchronised with each other); Basic
 //! authentication only.
 
+mod clock_faults;
+mod digest;
 mod faults;
 mod media;
 pub mod pattern;
@@ -95,7 +97,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults, ResizeAfter};
+pub use faults::{
+    parse_credentials, parse_duration, ClockStep, Fault, FaultSpec, Faults, ResizeAfter,
+};
 pub use media::{MediaInfo, PatternOptions, Source};
 pub use tracks::AudioCodec;
 
@@ -378,6 +382,12 @@ pub struct CameraStats {
     pub audio_packets: u64,
     /// Metadata RTP packets sent.
     pub metadata_packets: u64,
+    /// Sessions dropped by the `session-timeout` fault (no keepalive in time).
+    pub session_timeouts: u64,
+    /// Requests answered `401` with `stale=true` (a retired Digest nonce).
+    pub stale_nonces: u64,
+    /// Requests the `digest-auth` fault authorized.
+    pub digest_logins: u64,
 }
 
 /// A snapshot of a simulator's counters.
