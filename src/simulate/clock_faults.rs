@@ -51,8 +51,10 @@ pub(crate) fn apply(faults: &Faults, packet: &mut [u8], rtcp: bool, since: Durat
 
 /// The step in 90 kHz RTP ticks (wrapping, as a 32-bit timestamp).
 fn rtp_ticks(step: &ClockStep) -> i64 {
-    let ticks = i64::try_from(step.amount.as_micros() * u128::try_from(RTP_CLOCK_RATE).unwrap_or(90_000) / 1_000_000)
-        .unwrap_or(i64::MAX / 2);
+    let ticks = i64::try_from(
+        step.amount.as_micros() * u128::try_from(RTP_CLOCK_RATE).unwrap_or(90_000) / 1_000_000,
+    )
+    .unwrap_or(i64::MAX / 2);
     if step.backward {
         -ticks
     } else {
@@ -124,8 +126,15 @@ mod tests {
         assert_eq!(timestamp(&after, 4), (u32::MAX - 10).wrapping_add(900_000));
         let mut report = sender_report(5 << 32, 1000);
         apply(&faults, &mut report, true, Duration::from_secs(3));
-        assert_eq!(timestamp(&report, 16), 901_000, "the report follows the RTP clock");
-        assert_eq!(u64::from_be_bytes(report[8..16].try_into().unwrap()), 5 << 32);
+        assert_eq!(
+            timestamp(&report, 16),
+            901_000,
+            "the report follows the RTP clock"
+        );
+        assert_eq!(
+            u64::from_be_bytes(report[8..16].try_into().unwrap()),
+            5 << 32
+        );
     }
 
     #[test]
@@ -133,9 +142,15 @@ mod tests {
         let faults = faults("sr-clock-step=1s:-30s");
         let mut report = sender_report(100 << 32, 1000);
         apply(&faults, &mut report, true, Duration::from_millis(999));
-        assert_eq!(u64::from_be_bytes(report[8..16].try_into().unwrap()), 100 << 32);
+        assert_eq!(
+            u64::from_be_bytes(report[8..16].try_into().unwrap()),
+            100 << 32
+        );
         apply(&faults, &mut report, true, Duration::from_secs(1));
-        assert_eq!(u64::from_be_bytes(report[8..16].try_into().unwrap()), 70 << 32);
+        assert_eq!(
+            u64::from_be_bytes(report[8..16].try_into().unwrap()),
+            70 << 32
+        );
         assert_eq!(timestamp(&report, 16), 1000);
         let mut packet = rtp(7);
         apply(&faults, &mut packet, false, Duration::from_secs(5));

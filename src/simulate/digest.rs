@@ -223,7 +223,10 @@ mod tests {
         }
         assert_ne!(guard.nonce, first, "retired after two uses");
         let old = authorization(&guard, &first, "PLAY", "pw");
-        assert_eq!(guard.check(Some(&old), "PLAY", LOGIN, Some(2)), Verdict::Stale);
+        assert_eq!(
+            guard.check(Some(&old), "PLAY", LOGIN, Some(2)),
+            Verdict::Stale
+        );
         assert!(guard.challenge(true).ends_with("stale=true"));
         let wrong_old = authorization(&guard, &first, "PLAY", "nope");
         assert_eq!(

@@ -242,7 +242,10 @@ impl Faults {
         if let Some((user, _)) = &self.digest_auth {
             check_user(user)?;
         }
-        if self.session_timeout.is_some_and(|t| t < Duration::from_secs(1)) {
+        if self
+            .session_timeout
+            .is_some_and(|t| t < Duration::from_secs(1))
+        {
             return Err(invalid(
                 "fault session-timeout must be at least 1s".to_owned(),
             ));
@@ -662,11 +665,9 @@ fn check_user(user: &str) -> Result<()> {
 
 /// `5s:10s`, `5s:+10s`, `5s:-30s`.
 fn parse_clock_step(s: &str) -> Result<ClockStep> {
-    let (after, amount) = s.split_once(':').ok_or_else(|| {
-        invalid(format!(
-            "`{s}` is not AFTER:AMOUNT, e.g. 5s:10s or 5s:-30s"
-        ))
-    })?;
+    let (after, amount) = s
+        .split_once(':')
+        .ok_or_else(|| invalid(format!("`{s}` is not AFTER:AMOUNT, e.g. 5s:10s or 5s:-30s")))?;
     let after = parse_duration(after.trim()).and_then(nonzero)?;
     let amount = amount.trim();
     let (backward, amount) = match amount.as_bytes().first() {

@@ -533,16 +533,15 @@ impl Simulator {
         format!("rtsp://{addr}/cam{index}")
     }
 
-    /// [`url`](Self::url) with the camera's login (from its `auth` fault),
+    /// [`url`](Self::url) with the camera's login (from its `auth` or
+    /// `digest-auth` fault),
     /// percent-encoded, when it has one. Never log it.
     pub fn url_with_credentials(&self, index: usize) -> String {
         let url = self.url(index);
-        let Some((user, password)) = self
-            .shared
-            .cameras
-            .get(index)
-            .and_then(|camera| camera.faults.auth.as_ref())
-        else {
+        let Some((user, password)) = self.shared.cameras.get(index).and_then(|camera| {
+            let faults = &camera.faults;
+            faults.auth.as_ref().or(faults.digest_auth.as_ref())
+        }) else {
             return url;
         };
         // RFC 3986 unreserved characters stay as they are.

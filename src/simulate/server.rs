@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::clock_faults;
+use super::digest::{DigestGuard, Verdict};
 use super::faults::Faults;
 use super::media::{Clip, ClipFrame};
 use super::rtsp::{self, Offer, Parsed, Request, Response, Status, TransportRequest};
@@ -20,8 +22,6 @@ use super::tracks::{
     self, AudioClip, MetadataPacketizer, AUDIO_TRACK, METADATA_INTERVAL, METADATA_TRACK,
     VIDEO_TRACK,
 };
-use super::clock_faults;
-use super::digest::{DigestGuard, Verdict};
 use super::udp::{UdpLink, UdpTally};
 use super::CameraStats;
 use crate::ffmpeg::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
@@ -968,10 +968,7 @@ impl<'a> Connection<'a> {
         }
         let response = Response::new(Status::OK)
             .header("Transport", transport)
-            .header(
-                "Session",
-                format!("{};timeout={timeout_secs}", session.id),
-            );
+            .header("Session", format!("{};timeout={timeout_secs}", session.id));
         self.respond(request, response)
     }
 
@@ -1215,7 +1212,12 @@ impl<'a> Connection<'a> {
         for link in std::iter::once(&mut session.link).chain(extra) {
             if let Some(udp) = link.udp_mut() {
                 udp.send_due();
-                add(&counters.udp_received, udp.drain_incoming());
+                let received = udp.drain_incoming();
+                if received > 0 {
+                    // Receiver reports over UDP keep the session alive.
+                    self.last_keepalive = Instant::now();
+                }
+                add(&counters.udp_received, received);
             }
         }
         let Some(play) = session.play.as_mut() else {

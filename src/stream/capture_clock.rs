@@ -134,7 +134,10 @@ mod tests {
 
     impl Camera {
         fn new() -> Self {
-            let (wall, start) = (SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 30), Instant::now());
+            let (wall, start) = (
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 30),
+                Instant::now(),
+            );
             Self {
                 clock: CaptureClock::new(STEP_BOUND, (wall, start)),
                 start,
@@ -183,8 +186,14 @@ mod tests {
             let shift = if n >= 50 { 10_000 } else { 0 };
             let (time, step) = camera.frame(n, shift, Duration::ZERO);
             steps += u32::from(step);
-            assert!(off(time, camera.truth(n)) <= FRAME, "frame {n} off the truth");
-            assert!(last.is_none_or(|last| time > last), "frame {n} not monotonic");
+            assert!(
+                off(time, camera.truth(n)) <= FRAME,
+                "frame {n} off the truth"
+            );
+            assert!(
+                last.is_none_or(|last| time > last),
+                "frame {n} not monotonic"
+            );
             last = Some(time);
         }
         assert_eq!(steps, 1);
@@ -199,8 +208,14 @@ mod tests {
             let shift = if n >= 30 { -30_000 } else { 0 };
             let (time, step) = camera.frame(n, shift, Duration::ZERO);
             steps += u32::from(step);
-            assert!(off(time, camera.truth(n)) <= FRAME, "frame {n} off the truth");
-            assert!(last.is_none_or(|last| time >= last), "frame {n} not monotonic");
+            assert!(
+                off(time, camera.truth(n)) <= FRAME,
+                "frame {n} off the truth"
+            );
+            assert!(
+                last.is_none_or(|last| time >= last),
+                "frame {n} not monotonic"
+            );
             last = Some(time);
         }
         assert_eq!(steps, 1);
@@ -216,7 +231,10 @@ mod tests {
             let shift = if (50..100).contains(&n) { 10_000 } else { 0 };
             let (time, step) = camera.frame(n, shift, Duration::ZERO);
             steps += u32::from(step);
-            assert!(off(time, camera.truth(n)) <= FRAME, "frame {n} off the truth");
+            assert!(
+                off(time, camera.truth(n)) <= FRAME,
+                "frame {n} off the truth"
+            );
         }
         assert_eq!(steps, 2);
     }
