@@ -357,9 +357,14 @@ fn digest_login_survives_nonce_changes(client: RtspClient) -> (u64, CameraStats)
     let status = stream.status();
     let shown = format!("{status:?}\n{}", log_capture::captured());
     assert!(!shown.contains(PASSWORD), "the password shows");
-    // Every reconnect was a session the camera dropped.
-    assert_eq!(camera.sessions, status.reconnects + 1, "{camera:#?}");
-    assert_eq!(camera.session_timeouts, status.reconnects, "{camera:#?}");
+    // Every reconnect was a session the camera dropped (the stop may come
+    // between a drop and the reconnect, or between a reconnect and its PLAY).
+    let reconnects = status.reconnects;
+    assert!(
+        [reconnects, reconnects + 1].contains(&camera.session_timeouts)
+            && [reconnects, reconnects + 1].contains(&camera.sessions),
+        "{reconnects} reconnects: {camera:#?}"
+    );
     (status.reconnects, camera)
 }
 
@@ -367,8 +372,10 @@ fn digest_login_survives_nonce_changes(client: RtspClient) -> (u64, CameraStats)
 fn a_digest_login_survives_nonce_changes_ffmpeg() {
     // FFmpeg takes the new nonce from the 401 of a keepalive and retries
     // stale requests: one session throughout.
-    let (reconnects, _) = digest_login_survives_nonce_changes(RtspClient::Ffmpeg);
+    let (reconnects, camera) = digest_login_survives_nonce_changes(RtspClient::Ffmpeg);
     assert_eq!(reconnects, 0);
+    // DESCRIBE, SETUP, PLAY, then keepalives signed with the new nonces.
+    assert!(camera.digest_logins >= 5, "{camera:#?}");
 }
 
 #[test]
