@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rtsp_ingest::ffmpeg::VideoCodec;
 use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
-use rtsp_ingest::stream::{Backoff, Stream, StreamConfig, StreamState};
+use rtsp_ingest::stream::{Backoff, RtspClient, Stream, StreamConfig, StreamState};
 use stream_util::{collect_frames, wait_for};
 
 const SIZE: (u32, u32) = (320, 180);
@@ -36,6 +36,11 @@ fn camera(codec: VideoCodec, parameter_sets: bool, faults: &str) -> Simulator {
 
 /// Streams one camera and checks frames, media and the first-frame time.
 fn streams(codec: VideoCodec, parameter_sets: bool, faults: &str) {
+    streams_with(RtspClient::Ffmpeg, codec, parameter_sets, faults);
+}
+
+/// [`streams`] with the given RTSP client.
+fn streams_with(client: RtspClient, codec: VideoCodec, parameter_sets: bool, faults: &str) {
     let simulator = camera(codec, parameter_sets, faults);
     let config = StreamConfig::new(&simulator.url(0))
         .unwrap()
@@ -45,7 +50,8 @@ fn streams(codec: VideoCodec, parameter_sets: bool, faults: &str) {
             initial: Duration::from_millis(100),
             max: Duration::from_millis(400),
         })
-        .queue_capacity(16);
+        .queue_capacity(16)
+        .rtsp_client(client);
     let mut stream = Stream::start("in-band", config).unwrap();
     let frames = collect_frames(&stream, 10, Duration::from_secs(15));
     for frame in &frames {
@@ -56,7 +62,8 @@ fn streams(codec: VideoCodec, parameter_sets: bool, faults: &str) {
     let status = wait_for(&stream, Duration::from_secs(10), "streaming", |s| {
         s.state == StreamState::Streaming && s.published >= 10
     });
-    let what = format!("{codec:?}, parameter sets in the SDP: {parameter_sets}, {faults}");
+    let what =
+        format!("{client}: {codec:?}, parameter sets in the SDP: {parameter_sets}, {faults}");
     assert_eq!(status.reconnects, 0, "{what}: {status:#?}");
     assert_eq!(status.decode_errors, 0, "{what}: {status:#?}");
     let media = status.media.as_ref().expect("media");
@@ -92,5 +99,13 @@ fn a_pause_before_every_keyframe() {
         for parameter_sets in [true, false] {
             streams(codec, parameter_sets, "keyframe-pause=500ms");
         }
+    }
+}
+
+#[test]
+fn the_native_client_takes_parameter_sets_in_band_and_waits_out_keyframe_pauses() {
+    for codec in [VideoCodec::H264, VideoCodec::H265] {
+        streams_with(RtspClient::Native, codec, false, "");
+        streams_with(RtspClient::Native, codec, false, "keyframe-pause=500ms");
     }
 }

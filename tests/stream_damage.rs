@@ -3,7 +3,9 @@
 //! removes 1 % of the interleaved RTP packets (whole `$` frames, as a camera
 //! whose send buffer overflowed does). With
 //! `on_damage = "hold"` no damaged picture is published; with `"flag"` most
-//! frames are, and every one whose pixels are off says it is damaged.
+//! frames are, and every one whose pixels are off says it is damaged. Both
+//! RTSP clients: FFmpeg's (loss from its log) and the native one (loss from
+//! retina's per-frame count).
 
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;
@@ -19,20 +21,21 @@ use fault_proxy::{Fault, FaultProxy, RtpLoss};
 use rtsp_fixture::pattern;
 use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
 use rtsp_ingest::slab::{Damage, Frame};
-use rtsp_ingest::stream::{OnDamage, Stream, StreamConfig, StreamStatus};
+use rtsp_ingest::stream::{OnDamage, RtspClient, Stream, StreamConfig, StreamStatus};
 use stream_util::wait_for;
 
 /// How long the lossy stretch runs: about 200 frames.
 const LOSSY: Duration = Duration::from_secs(8);
 
-/// A stream through `proxy` with the damage policy `on_damage`.
-fn start(proxy: &FaultProxy, on_damage: OnDamage) -> Stream {
+/// A stream through `proxy` with the damage policy `on_damage`, read by `client`.
+fn start(proxy: &FaultProxy, on_damage: OnDamage, client: RtspClient) -> Stream {
     let config = StreamConfig::new(&proxy.url("/cam0"))
         .unwrap()
         .connect_timeout(Duration::from_secs(3))
         .stall_timeout(Duration::from_secs(5))
         .queue_capacity(64)
-        .on_damage(on_damage);
+        .on_damage(on_damage)
+        .rtsp_client(client);
     Stream::start("lossy", config).unwrap()
 }
 
@@ -56,13 +59,13 @@ struct Run {
 
 /// Streams cleanly until 10 frames are out, then through 1 % RTP loss for
 /// [`LOSSY`], checking every frame the ordered queue delivers.
-fn run_lossy(on_damage: OnDamage) -> Run {
+fn run_lossy(on_damage: OnDamage, client: RtspClient) -> Run {
     let config = SimulatorConfig::default()
         .addr("127.0.0.1:0".parse().unwrap())
         .pattern(PatternOptions::default().noise(8));
     let simulator = Simulator::start(config).unwrap();
     let proxy = FaultProxy::start(simulator.addr());
-    let mut stream = start(&proxy, on_damage);
+    let mut stream = start(&proxy, on_damage, client);
     wait_for(&stream, Duration::from_secs(15), "streaming", |s| {
         s.published >= 10
     });
@@ -112,7 +115,26 @@ fn assert_loss_counted(run: &Run) {
 
 #[test]
 fn with_hold_rtp_loss_publishes_no_damaged_frame() {
-    let run = run_lossy(OnDamage::Hold);
+    hold_publishes_no_damaged_frame(RtspClient::Ffmpeg);
+}
+
+#[test]
+fn with_hold_rtp_loss_publishes_no_damaged_frame_native() {
+    hold_publishes_no_damaged_frame(RtspClient::Native);
+}
+
+#[test]
+fn with_flag_rtp_loss_publishes_most_frames_and_flags_the_damaged() {
+    flag_publishes_most_frames(RtspClient::Ffmpeg);
+}
+
+#[test]
+fn with_flag_rtp_loss_publishes_most_frames_and_flags_the_damaged_native() {
+    flag_publishes_most_frames(RtspClient::Native);
+}
+
+fn hold_publishes_no_damaged_frame(client: RtspClient) {
+    let run = run_lossy(OnDamage::Hold, client);
     assert_loss_counted(&run);
     assert!(!run.frames.is_empty(), "{:#?}", run.after);
     for (index, (damage, intact)) in run.frames.iter().enumerate() {
@@ -127,9 +149,8 @@ fn with_hold_rtp_loss_publishes_no_damaged_frame() {
     );
 }
 
-#[test]
-fn with_flag_rtp_loss_publishes_most_frames_and_flags_the_damaged() {
-    let run = run_lossy(OnDamage::Flag);
+fn flag_publishes_most_frames(client: RtspClient) {
+    let run = run_lossy(OnDamage::Flag, client);
     assert_loss_counted(&run);
     let decoded = run.after.decoded - run.before.decoded;
     let published = run.after.published - run.before.published;

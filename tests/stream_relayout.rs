@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rtsp_ingest::manager::{ManagerConfig, StreamManager};
 use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
 use rtsp_ingest::slab::Frame;
-use rtsp_ingest::stream::{Stream, StreamConfig, StreamEvent, StreamState};
+use rtsp_ingest::stream::{RtspClient, Stream, StreamConfig, StreamEvent, StreamState};
 use rtsp_ingest::ErrorKind;
 use stream_util::wait_for;
 
@@ -73,8 +73,18 @@ fn media_events(events: &[StreamEvent]) -> Vec<&StreamEvent> {
 
 #[test]
 fn without_a_resize_a_new_size_moves_the_stream_to_a_new_slab() {
+    moves_to_a_new_slab(RtspClient::Ffmpeg);
+}
+
+#[test]
+fn the_native_client_follows_a_new_size_too() {
+    moves_to_a_new_slab(RtspClient::Native);
+}
+
+fn moves_to_a_new_slab(client: RtspClient) {
     let simulator = simulator();
-    let mut stream = Stream::start("cam", config(&simulator.url(0))).unwrap();
+    let config = config(&simulator.url(0)).rtsp_client(client);
+    let mut stream = Stream::start("cam", config).unwrap();
     let first = stream
         .wait_latest(Duration::from_secs(10))
         .expect("a frame");

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rtsp_fixture::run_bounded;
 use rtsp_ingest::simulate::{AudioCodec, PatternOptions, Simulator, SimulatorConfig};
-use rtsp_ingest::stream::{Backoff, Stream, StreamConfig, StreamEvent, StreamState};
+use rtsp_ingest::stream::{Backoff, RtspClient, Stream, StreamConfig, StreamEvent, StreamState};
 use rtsp_ingest::ErrorKind;
 use stream_util::wait_for;
 
@@ -115,10 +115,11 @@ fn the_engine_sets_up_only_the_video_and_streams() {
 }
 
 /// The video stops 2 s after `PLAY`; the audio and metadata go on.
-fn video_stops(all_tracks: bool) {
+fn video_stops(all_tracks: bool, client: RtspClient) {
     let config = cameras(AudioCodec::Alaw).fault("video-stops-after=2s".parse().unwrap());
     let simulator = Simulator::start(config).unwrap();
     let mut stream = engine(&simulator.url(0), |c| {
+        let c = c.rtsp_client(client);
         if all_tracks {
             c.inject_all_tracks()
         } else {
@@ -171,7 +172,13 @@ fn video_stops(all_tracks: bool) {
 
 #[test]
 fn a_stopped_video_stalls_the_stream_while_the_audio_goes_on() {
-    video_stops(false);
+    video_stops(false, RtspClient::Ffmpeg);
+}
+
+/// The native client sets up only the video too.
+#[test]
+fn through_the_native_client_a_stopped_video_stalls_the_stream() {
+    video_stops(false, RtspClient::Native);
 }
 
 /// With the audio and metadata set up anyway (a test-only switch), their
@@ -179,5 +186,5 @@ fn a_stopped_video_stalls_the_stream_while_the_audio_goes_on() {
 /// video progress on every iteration ends the session.
 #[test]
 fn other_streams_packets_do_not_keep_a_dead_video_alive() {
-    video_stops(true);
+    video_stops(true, RtspClient::Ffmpeg);
 }

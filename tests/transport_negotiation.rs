@@ -16,7 +16,9 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
-use rtsp_ingest::stream::{Backoff, Stream, StreamConfig, StreamEvent, StreamState, Transport};
+use rtsp_ingest::stream::{
+    Backoff, RtspClient, Stream, StreamConfig, StreamEvent, StreamState, Transport,
+};
 use rtsp_ingest::ErrorKind;
 use stream_util::wait_for;
 
@@ -91,6 +93,27 @@ fn the_default_transport_falls_back_to_udp_when_tcp_is_refused() {
     eprintln!(
         "first frame after the fallback: {:?}",
         status.first_frame_latency
+    );
+    stream.stop();
+    assert_no_password(&stream, &log);
+}
+
+#[test]
+fn the_native_client_falls_back_to_udp_when_tcp_is_refused() {
+    let simulator = camera(|c| c.refuse_tcp(true));
+    let url = simulator.url_with_credentials(0);
+    let mut stream = start(&url, |c| c.rtsp_client(RtspClient::Native));
+    let status = wait_for(&stream, Duration::from_secs(10), "frames over UDP", |s| {
+        s.published >= 10
+    });
+    assert_eq!(status.transport, Some(Transport::Udp), "{status:#?}");
+    let log = events(&stream);
+    let switched = switches(&log);
+    assert_eq!(switched.len(), 1, "{log:#?}");
+    assert!(
+        switched[0].contains("461") && switched[0].ends_with("the next attempt uses RTP over UDP"),
+        "{}",
+        switched[0]
     );
     stream.stop();
     assert_no_password(&stream, &log);

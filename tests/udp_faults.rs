@@ -38,7 +38,10 @@ fn udp_stream(simulator: &Simulator, index: usize) -> Stream {
         .unwrap()
         .transport(Transport::Udp)
         .queue_capacity(512);
-    Stream::start(format!("cam{index}"), config).unwrap()
+    let stream = Stream::start(format!("cam{index}"), config).unwrap();
+    // Every published frame is checked: queue them from the first.
+    stream.queue_frames();
+    stream
 }
 
 /// The pattern index drawn in `frame`; panics on a damaged picture.

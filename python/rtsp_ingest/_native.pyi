@@ -56,6 +56,7 @@ class Status(TypedDict, total=False):
     last_error: Optional[ErrorInfo]
     media: Optional[MediaInfo]
     transport: Optional[str]
+    rtsp_client: Optional[str]
     core: Optional[int]
     decoded: int
     published: int

@@ -70,6 +70,7 @@ pub(crate) fn status_dict<'py>(
         .transpose()?;
     dict.set_item("media", media)?;
     dict.set_item("transport", status.transport.map(|t| t.name()))?;
+    dict.set_item("rtsp_client", status.rtsp_client.map(|c| c.name()))?;
     dict.set_item("core", status.core)?;
     dict.set_item("decoded", status.decoded)?;
     dict.set_item("published", status.published)?;

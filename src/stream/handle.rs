@@ -1,6 +1,7 @@
 //! [`Stream`]: a running stream's handle. Starts the worker thread, reads its
 //! frames and status, and stops it in bounded time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -85,6 +86,10 @@ pub(crate) struct StreamShared {
     /// whole by the worker on a re-layout, before the old producer is dropped,
     /// so a waiter woken by the old slab's close finds the new one.
     slab: ArcSwapOption<SlabEnds>,
+    /// Whether anyone asked for the ordered consumer ([`Stream::take_consumer`],
+    /// even before the first slab existed): slabs built from then on queue
+    /// frames from their first, others only once their consumer is taken.
+    ordered_wanted: AtomicBool,
     /// Set by the worker as its last act; `stop` waits on it with a deadline.
     finished: Mutex<Finish>,
     finished_signal: Condvar,
@@ -192,6 +197,13 @@ impl StreamShared {
     }
 
     /// The current slab's ends, once the first frame has sized it.
+    /// Whether a consumer of ordered frames was asked for (see `ordered_wanted`).
+    pub(crate) fn ordered_wanted(&self) -> bool {
+        // Relaxed: a hint for the next slab's build; `take_consumer` opens the
+        // queue of a slab that missed it.
+        self.ordered_wanted.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn slab(&self) -> Option<Arc<SlabEnds>> {
         self.slab.load_full()
     }
@@ -359,6 +371,7 @@ impl Stream {
             status,
             interrupt: Interrupt::new(),
             slab: ArcSwapOption::empty(),
+            ordered_wanted: AtomicBool::new(false),
             finished: Mutex::new(Finish::default()),
             finished_signal: Condvar::new(),
             wake: Mutex::new(()),
@@ -478,14 +491,36 @@ impl Stream {
         self.shared.reader()
     }
 
+    /// Opens the ordered queue without taking the consumer: frames from now
+    /// on (from the first, when called before the stream's first frame) are
+    /// queued for [`take_consumer`](Self::take_consumer)'s consumer. A stream
+    /// read only through [`latest`](Self::latest) and `wait_*` never needs it.
+    pub fn queue_frames(&self) {
+        // Relaxed: see `StreamShared::ordered_wanted`.
+        self.shared.ordered_wanted.store(true, Ordering::Relaxed);
+        if let Some(ends) = self.shared.slab() {
+            if let Some(consumer) = ends
+                .consumer
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .as_ref()
+            {
+                consumer.open_queue();
+            }
+        }
+    }
+
     /// The slab's ordered consumer, once per slab (later calls get `None`), and
     /// only after the first connection has sized the slab. After a re-layout
     /// (see [`reader`](Self::reader)) the old consumer's slab gets no more
-    /// frames and this gives the new slab's consumer. The slab's ordered queue
-    /// opens here: frames decoded before the first call were only ever the
-    /// latest frame (counted as evicted `no_consumer`), and a stream whose
-    /// consumer is never taken keeps no queue (and touches no queue memory).
+    /// frames and this gives the new slab's consumer. The ordered queue opens
+    /// at the first call, even one made before the slab exists (it gets
+    /// `None`, and the slab then queues from its first frame): frames decoded
+    /// before it were only ever the latest frame (counted as evicted
+    /// `no_consumer`), and a stream whose consumer is never asked for keeps no
+    /// queue (and touches no queue memory).
     pub fn take_consumer(&self) -> Option<Consumer> {
+        self.queue_frames();
         let consumer = self
             .shared
             .slab()?

@@ -2,6 +2,7 @@
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
 mod capture_clock;
+mod client_choice;
 mod config;
 mod connect;
 mod events;

@@ -157,9 +157,10 @@ fn build(
         .policy(config.drop_policy)
         .reader_slots(config.reader_slots)
         .first_seq(first_seq)
-        // The queue opens when the consumer is taken (`Stream::take_consumer`):
-        // a stream read only through readers keeps no queue.
-        .queue_on_demand(true);
+        // The queue opens when the consumer is asked for (`Stream::take_consumer`;
+        // at once if it was asked for before this slab): a stream read only
+        // through readers keeps no queue.
+        .queue_on_demand(!shared.ordered_wanted());
     if let Some(megabytes) = config.max_memory_mb {
         slab_config = slab_config.max_memory_mb(megabytes);
     }

@@ -65,10 +65,15 @@ pub(crate) struct Opened<'a> {
     pub(crate) time_base: Rational,
 }
 
-/// Connects with the configured client.
+/// Connects with the attempt's client (the worker's choice, see
+/// [`super::client_choice`]).
 pub(crate) fn open(shared: &StreamShared) -> Result<Opened<'_>> {
-    match shared.config.rtsp_client {
-        RtspClient::Ffmpeg => super::ffmpeg_source::open(shared),
+    let client = shared
+        .status
+        .rtsp_client()
+        .unwrap_or(shared.config.rtsp_client);
+    match client {
+        RtspClient::Ffmpeg | RtspClient::Auto => super::ffmpeg_source::open(shared),
         RtspClient::Native => match super::native::open(shared)? {
             Some(opened) => Ok(opened),
             // A codec the native client does not depacketize.

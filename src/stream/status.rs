@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 use super::config::{DecodeMode, Transport};
 use super::events::{EventChannel, EventSender};
 use super::latency::{LatencyHistogram, LatencyRecorder, StageLatency, StageRecorder};
+use super::rtsp_client::RtspClient;
 use crate::error::Error;
 use crate::ffmpeg::ConnectStage;
 use crate::slab::{EvictCounts, SlabStats, StageTimes};
@@ -165,6 +166,11 @@ pub struct StreamStatus {
     /// refused TCP), the configured one otherwise (`auto`: FFmpeg's choice).
     /// `None` before the first attempt.
     pub transport: Option<Transport>,
+    /// The RTSP client of the current (or last) attempt: `ffmpeg` or
+    /// `native` (for the default [`RtspClient::Auto`], `native` once FFmpeg's
+    /// client could not use the camera's answers). `None` before the first
+    /// attempt.
+    pub rtsp_client: Option<RtspClient>,
     /// The core the worker is pinned to, if any.
     pub core: Option<usize>,
     /// Frames out of the decoder.
@@ -295,11 +301,41 @@ pub(crate) struct StatusCell {
     epoch: Instant,
     record: ArcSwap<StateRecord>,
     pub(crate) counters: Counters,
-    /// The current attempt's transport: its index in `Transport::ALL` plus
-    /// one (0 = no attempt yet). Relaxed: a self-contained value.
-    transport: AtomicU8,
+    /// The current attempt's transport.
+    transport: ChoiceCell<Transport>,
+    /// The current attempt's RTSP client.
+    rtsp_client: ChoiceCell<RtspClient>,
     /// Where state transitions are announced (bounded, drop-oldest).
     events: EventSender,
+}
+
+/// A value of a `named_enum!` type in one atomic byte: its index in `ALL`
+/// plus one (0 = not set yet).
+struct ChoiceCell<T: 'static> {
+    code: AtomicU8,
+    all: &'static [T],
+}
+
+impl<T: Copy + PartialEq> ChoiceCell<T> {
+    const fn new(all: &'static [T]) -> Self {
+        Self {
+            code: AtomicU8::new(0),
+            all,
+        }
+    }
+
+    fn set(&self, value: T) {
+        let index = self.all.iter().position(|t| *t == value);
+        let code = index.map_or(0, |index| u8::try_from(index + 1).unwrap_or(0));
+        // Relaxed: a self-contained value; publishes no other memory.
+        self.code.store(code, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<T> {
+        // Relaxed: see `set`.
+        let code = self.code.load(Ordering::Relaxed);
+        self.all.get(usize::from(code).checked_sub(1)?).copied()
+    }
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -336,25 +372,29 @@ impl StatusCell {
                 media: None,
             }),
             counters: Counters::default(),
-            transport: AtomicU8::new(0),
+            transport: ChoiceCell::new(&Transport::ALL),
+            rtsp_client: ChoiceCell::new(&RtspClient::ALL),
         }
     }
 
     /// Records the transport the next connection attempt uses.
     pub(crate) fn set_transport(&self, transport: Transport) {
-        let index = Transport::ALL.iter().position(|t| *t == transport);
-        let code = index.map_or(0, |index| u8::try_from(index + 1).unwrap_or(0));
-        // Relaxed: a self-contained value; publishes no other memory.
-        self.transport.store(code, Ordering::Relaxed);
+        self.transport.set(transport);
     }
 
     /// The transport of the current (or last) attempt.
     pub(crate) fn transport(&self) -> Option<Transport> {
-        // Relaxed: see `set_transport`.
-        let code = self.transport.load(Ordering::Relaxed);
-        Transport::ALL
-            .get(usize::from(code).checked_sub(1)?)
-            .copied()
+        self.transport.get()
+    }
+
+    /// Records the RTSP client the next connection attempt uses.
+    pub(crate) fn set_rtsp_client(&self, client: RtspClient) {
+        self.rtsp_client.set(client);
+    }
+
+    /// The RTSP client of the current (or last) attempt.
+    pub(crate) fn rtsp_client(&self) -> Option<RtspClient> {
+        self.rtsp_client.get()
     }
 
     pub(crate) fn record(&self) -> Arc<StateRecord> {
@@ -479,6 +519,7 @@ impl StatusCell {
                 .checked_sub(1)
                 .map(|millihertz| millihertz as f64 / 1000.0),
             transport: self.transport(),
+            rtsp_client: self.rtsp_client(),
             core: self.core,
             decoded: Counters::get(&counters.decoded),
             published: Counters::get(&counters.published),

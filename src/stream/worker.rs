@@ -9,6 +9,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::client_choice::ClientChoice;
 use super::config::Backoff;
 use super::handle::StreamShared;
 use super::negotiate::{Negotiation, Verdict};
@@ -73,10 +74,12 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
     let started = Instant::now();
     let mut publisher = Publisher::default();
     let mut negotiation = Negotiation::new(config.transport);
+    let mut client = ClientChoice::new(config.rtsp_client, config.transport);
     loop {
         // A new attempt: the last one's stage is over.
         shared.interrupt.set_stage(None);
         status.set_transport(negotiation.current());
+        status.set_rtsp_client(client.current());
         status.set_state(StreamState::Connecting);
         // Relaxed: this thread is the counter's only writer.
         let bytes_before = status.counters.bytes_in.load(Ordering::Relaxed);
@@ -105,7 +108,14 @@ fn run_until_done(shared: &StreamShared) -> Option<Error> {
             return None;
         }
         tracing::warn!(stream = %status.id, url = %status.url, "session ended: {error}");
-        let error = match negotiation.judge(error, silent) {
+        let verdict = match negotiation.judge(error, silent) {
+            Verdict::Retry(error) => match client.judge(&error, published) {
+                Some(switched) => Verdict::Switch(switched),
+                None => Verdict::Retry(error),
+            },
+            other => other,
+        };
+        let error = match verdict {
             Verdict::Retry(error) => error,
             Verdict::Fail(error) => return Some(error),
             Verdict::Switch(error) => {

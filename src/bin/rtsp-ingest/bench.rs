@@ -71,7 +71,7 @@ pub struct BenchArgs {
     transport: Transport,
 
     /// Which RTSP client reads the streams.
-    #[arg(long, value_name = "ffmpeg|native", default_value = "ffmpeg")]
+    #[arg(long, value_name = "auto|ffmpeg|native", default_value = "auto")]
     rtsp_client: RtspClient,
 
     /// Output size (default: the source's).

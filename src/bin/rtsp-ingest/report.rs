@@ -25,6 +25,8 @@ pub struct StatusReport<'a> {
     media: Option<MediaReport<'a>>,
     /// The transport of the current (or last) attempt: `tcp`, `udp`, ...
     transport: Option<&'static str>,
+    /// The RTSP client of the current (or last) attempt: `ffmpeg` or `native`.
+    rtsp_client: Option<&'static str>,
     core: Option<usize>,
     decoded: u64,
     published: u64,
@@ -177,6 +179,7 @@ impl<'a> StatusReport<'a> {
                 decode: media.decode.name(),
             }),
             transport: status.transport.map(|transport| transport.name()),
+            rtsp_client: status.rtsp_client.map(|client| client.name()),
             core: status.core,
             decoded: status.decoded,
             published: status.published,

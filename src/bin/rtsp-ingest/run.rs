@@ -62,8 +62,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "prefer_tcp|tcp|udp|auto")]
     pub transport: Option<Transport>,
 
-    /// RTSP client for the URLs given on the command line (default ffmpeg).
-    #[arg(long, value_name = "ffmpeg|native")]
+    /// RTSP client for the URLs given on the command line (default auto:
+    /// FFmpeg's, the native one where FFmpeg's cannot use the camera's answers).
+    #[arg(long, value_name = "auto|ffmpeg|native")]
     pub rtsp_client: Option<RtspClient>,
 
     /// JSON lines on stdout even on a terminal (the default when stdout is not one).
