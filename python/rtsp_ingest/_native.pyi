@@ -68,6 +68,8 @@ class Status(TypedDict, total=False):
     evicted: dict[str, int]
     decode_errors: int
     reconnects: int
+    clock_steps: int
+    measured_fps: Optional[float]
     events_lost: int
     bytes_in: int
     last_frame_age: Optional[float]

@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::stream::{LatencyHistogram, StreamStatus};
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 18] = [
+pub const METRIC_NAMES: [&str; 19] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
@@ -22,6 +22,7 @@ pub const METRIC_NAMES: [&str; 18] = [
     "rtsp_ingest_frames_evicted_total",
     "rtsp_ingest_decode_errors_total",
     "rtsp_ingest_reconnects_total",
+    "rtsp_ingest_clock_steps_total",
     "rtsp_ingest_events_lost_total",
     "rtsp_ingest_bytes_in_total",
     "rtsp_ingest_last_frame_age_seconds",
@@ -221,6 +222,12 @@ impl Collector for Snapshot {
             "rtsp_ingest_reconnects",
             "Connection attempts after the first",
             |s| s.reconnects,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_clock_steps",
+            "Camera clock steps the frames' capture times were re-anchored across",
+            |s| s.clock_steps,
         )?;
         self.counter(
             &mut encoder,

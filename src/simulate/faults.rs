@@ -3,8 +3,10 @@
 //! `auth=user:pass`, `resize-after=3s:1280x720`, and for sessions over UDP
 //! `udp-loss=0.01`, `udp-reorder=0.05`, `udp-reorder-depth=3`,
 //! `udp-duplicate=0.01`, `udp-jitter=20ms`; `video-stops-after=2s`,
-//! `keyframe-pause=500ms`), optionally aimed at one camera ([`FaultSpec`],
-//! `cam1:stall-after=5s`).
+//! `keyframe-pause=500ms`; clocks, sessions and logins: `rtp-ts-jump=5s:10s`,
+//! `sr-clock-step=5s:-30s`, `sdp-framerate=30`, `session-timeout=5s`,
+//! `digest-auth=user:pass`, `digest-nonce-every=3`), optionally aimed at one
+//! camera ([`FaultSpec`], `cam1:stall-after=5s`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,6 +60,41 @@ pub struct Faults {
     /// included); the video's timestamps jump by it, as when an encoder
     /// stops capturing while it makes a keyframe.
     pub keyframe_pause: Option<Duration>,
+    /// From this long after `PLAY` on, the video's RTP timestamps (and the
+    /// RTP side of its RTCP sender reports) are moved by an amount: an
+    /// encoder whose clock jumped.
+    pub rtp_ts_jump: Option<ClockStep>,
+    /// From this long after `PLAY` on, the wall clock (NTP time) of the
+    /// video's RTCP sender reports is moved by an amount: a camera whose
+    /// clock was stepped by an NTP resync.
+    pub sr_clock_step: Option<ClockStep>,
+    /// The frame rate the SDP declares (`a=framerate`), whatever the
+    /// pattern's real rate: a camera configured for one rate that delivers
+    /// another.
+    pub sdp_framerate: Option<u32>,
+    /// Drop a session (close its connection) that sends no RTSP request and
+    /// no RTCP for this long, and announce it in the `Session` header's
+    /// `timeout=` (whole seconds, at least 1).
+    pub session_timeout: Option<Duration>,
+    /// Require this login with RTSP Digest authentication (RFC 2617, MD5):
+    /// requests other than `OPTIONS` without a valid response to the current
+    /// nonce get `401 Unauthorized` with a `Digest` challenge.
+    pub digest_auth: Option<(String, String)>,
+    /// With `digest_auth`: a fresh nonce after this many authorized
+    /// requests; a request with the old one gets `401` with `stale=true`.
+    pub digest_nonce_every: Option<u32>,
+}
+
+/// A clock that moves by `amount` (forward, or `backward`) `after` this long
+/// after `PLAY` ([`Faults::rtp_ts_jump`], [`Faults::sr_clock_step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockStep {
+    /// Time after `PLAY`.
+    pub after: Duration,
+    /// How far the clock moves.
+    pub amount: Duration,
+    /// Whether it moves back.
+    pub backward: bool,
 }
 
 /// When and to what size a camera changes its picture ([`Faults::resize_after`]).
@@ -89,6 +126,15 @@ impl fmt::Debug for Faults {
             .field("udp_jitter", &self.udp_jitter)
             .field("video_stops_after", &self.video_stops_after)
             .field("keyframe_pause", &self.keyframe_pause)
+            .field("rtp_ts_jump", &self.rtp_ts_jump)
+            .field("sr_clock_step", &self.sr_clock_step)
+            .field("sdp_framerate", &self.sdp_framerate)
+            .field("session_timeout", &self.session_timeout)
+            .field(
+                "digest_auth",
+                &self.digest_auth.as_ref().map(|(user, _)| (user, "***")),
+            )
+            .field("digest_nonce_every", &self.digest_nonce_every)
             .finish()
     }
 }
@@ -114,6 +160,12 @@ impl Faults {
             Fault::UdpJitter(jitter) => self.udp_jitter = Some(jitter),
             Fault::VideoStopsAfter(after) => self.video_stops_after = Some(after),
             Fault::KeyframePause(pause) => self.keyframe_pause = Some(pause),
+            Fault::RtpTsJump(step) => self.rtp_ts_jump = Some(step),
+            Fault::SrClockStep(step) => self.sr_clock_step = Some(step),
+            Fault::SdpFramerate(fps) => self.sdp_framerate = Some(fps),
+            Fault::SessionTimeout(timeout) => self.session_timeout = Some(timeout),
+            Fault::DigestAuth { user, password } => self.digest_auth = Some((user, password)),
+            Fault::DigestNonceEvery(n) => self.digest_nonce_every = Some(n),
         }
         self
     }
@@ -133,6 +185,15 @@ impl Faults {
             udp_jitter: other.udp_jitter.or(self.udp_jitter),
             video_stops_after: other.video_stops_after.or(self.video_stops_after),
             keyframe_pause: other.keyframe_pause.or(self.keyframe_pause),
+            rtp_ts_jump: other.rtp_ts_jump.or(self.rtp_ts_jump),
+            sr_clock_step: other.sr_clock_step.or(self.sr_clock_step),
+            sdp_framerate: other.sdp_framerate.or(self.sdp_framerate),
+            session_timeout: other.session_timeout.or(self.session_timeout),
+            digest_auth: other
+                .digest_auth
+                .clone()
+                .or_else(|| self.digest_auth.clone()),
+            digest_nonce_every: other.digest_nonce_every.or(self.digest_nonce_every),
         }
     }
 
@@ -152,6 +213,8 @@ impl Faults {
             ("stall-after", self.stall_after),
             ("video-stops-after", self.video_stops_after),
             ("keyframe-pause", self.keyframe_pause),
+            ("rtp-ts-jump", self.rtp_ts_jump.map(|step| step.amount)),
+            ("sr-clock-step", self.sr_clock_step.map(|step| step.amount)),
         ] {
             if duration.is_some_and(|d| d.is_zero()) {
                 return Err(invalid(format!("fault {name} must be longer than zero")));
@@ -175,6 +238,22 @@ impl Faults {
         }
         if let Some((user, _)) = &self.auth {
             check_user(user)?;
+        }
+        if let Some((user, _)) = &self.digest_auth {
+            check_user(user)?;
+        }
+        if self
+            .session_timeout
+            .is_some_and(|t| t < Duration::from_secs(1))
+        {
+            return Err(invalid(
+                "fault session-timeout must be at least 1s".to_owned(),
+            ));
+        }
+        if self.sdp_framerate == Some(0) || self.digest_nonce_every == Some(0) {
+            return Err(invalid(
+                "faults sdp-framerate and digest-nonce-every must be at least 1".to_owned(),
+            ));
         }
         if let Some(resize) = &self.resize_after {
             check_resize(resize)?;
@@ -242,6 +321,24 @@ impl fmt::Display for Faults {
         if let Some(pause) = self.keyframe_pause {
             parts.push(format!("keyframe-pause={}", DisplayDuration(pause)));
         }
+        if let Some(step) = &self.rtp_ts_jump {
+            parts.push(format!("rtp-ts-jump={step}"));
+        }
+        if let Some(step) = &self.sr_clock_step {
+            parts.push(format!("sr-clock-step={step}"));
+        }
+        if let Some(fps) = self.sdp_framerate {
+            parts.push(format!("sdp-framerate={fps}"));
+        }
+        if let Some(timeout) = self.session_timeout {
+            parts.push(format!("session-timeout={}", DisplayDuration(timeout)));
+        }
+        if let Some((user, _)) = &self.digest_auth {
+            parts.push(format!("digest-auth={user}:***"));
+        }
+        if let Some(n) = self.digest_nonce_every {
+            parts.push(format!("digest-nonce-every={n}"));
+        }
         if parts.is_empty() {
             f.write_str("none")
         } else {
@@ -283,6 +380,36 @@ pub enum Fault {
     VideoStopsAfter(Duration),
     /// `keyframe-pause=DURATION`: see [`Faults::keyframe_pause`].
     KeyframePause(Duration),
+    /// `rtp-ts-jump=AFTER:[+-]AMOUNT`: see [`Faults::rtp_ts_jump`].
+    RtpTsJump(ClockStep),
+    /// `sr-clock-step=AFTER:[+-]AMOUNT`: see [`Faults::sr_clock_step`].
+    SrClockStep(ClockStep),
+    /// `sdp-framerate=FPS`: see [`Faults::sdp_framerate`].
+    SdpFramerate(u32),
+    /// `session-timeout=DURATION`: see [`Faults::session_timeout`].
+    SessionTimeout(Duration),
+    /// `digest-auth=USER:PASSWORD`: see [`Faults::digest_auth`].
+    DigestAuth {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// `digest-nonce-every=REQUESTS`: see [`Faults::digest_nonce_every`].
+    DigestNonceEvery(u32),
+}
+
+impl fmt::Display for ClockStep {
+    /// `AFTER:+AMOUNT` or `AFTER:-AMOUNT`, as [`Fault`] reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.backward { '-' } else { '+' };
+        write!(
+            f,
+            "{}:{sign}{}",
+            DisplayDuration(self.after),
+            DisplayDuration(self.amount)
+        )
+    }
 }
 
 impl fmt::Debug for Fault {
@@ -304,6 +431,16 @@ impl fmt::Debug for Fault {
             Fault::UdpJitter(jitter) => f.debug_tuple("UdpJitter").field(jitter).finish(),
             Fault::VideoStopsAfter(after) => f.debug_tuple("VideoStopsAfter").field(after).finish(),
             Fault::KeyframePause(pause) => f.debug_tuple("KeyframePause").field(pause).finish(),
+            Fault::RtpTsJump(step) => f.debug_tuple("RtpTsJump").field(step).finish(),
+            Fault::SrClockStep(step) => f.debug_tuple("SrClockStep").field(step).finish(),
+            Fault::SdpFramerate(fps) => f.debug_tuple("SdpFramerate").field(fps).finish(),
+            Fault::SessionTimeout(t) => f.debug_tuple("SessionTimeout").field(t).finish(),
+            Fault::DigestAuth { user, .. } => f
+                .debug_struct("DigestAuth")
+                .field("user", user)
+                .field("password", &"***")
+                .finish(),
+            Fault::DigestNonceEvery(n) => f.debug_tuple("DigestNonceEvery").field(n).finish(),
         }
     }
 }
@@ -313,7 +450,10 @@ const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROB
                           udp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
                           udp-reorder-depth=PACKETS, udp-duplicate=PROBABILITY, \
                           udp-jitter=DURATION, video-stops-after=DURATION, \
-                          keyframe-pause=DURATION";
+                          keyframe-pause=DURATION, rtp-ts-jump=AFTER:[+-]AMOUNT, \
+                          sr-clock-step=AFTER:[+-]AMOUNT, sdp-framerate=FPS, \
+                          session-timeout=DURATION, digest-auth=USER:PASSWORD, \
+                          digest-nonce-every=REQUESTS";
 
 impl FromStr for Fault {
     type Err = Error;
@@ -330,7 +470,7 @@ impl FromStr for Fault {
         let context = |error: Error| {
             invalid(format!(
                 "fault `{key}={}`: {}",
-                if key.eq_ignore_ascii_case("auth") {
+                if key.eq_ignore_ascii_case("auth") || key.eq_ignore_ascii_case("digest-auth") {
                     "***"
                 } else {
                     value
@@ -361,6 +501,37 @@ impl FromStr for Fault {
             "auth" => parse_credentials(value)
                 .map(|(user, password)| Fault::Auth { user, password })
                 .map_err(context),
+            "rtp-ts-jump" => parse_clock_step(value)
+                .map(Fault::RtpTsJump)
+                .map_err(context),
+            "sr-clock-step" => parse_clock_step(value)
+                .map(Fault::SrClockStep)
+                .map_err(context),
+            "sdp-framerate" => match value.parse::<u32>() {
+                Ok(fps) if (1..=1000).contains(&fps) => Ok(Fault::SdpFramerate(fps)),
+                _ => Err(invalid(format!(
+                    "fault `{key}={value}`: not a frame rate from 1 to 1000"
+                ))),
+            },
+            "session-timeout" => parse_duration(value)
+                .and_then(|timeout| {
+                    if timeout < Duration::from_secs(1) {
+                        Err(invalid("the timeout must be at least 1s".to_owned()))
+                    } else {
+                        Ok(timeout)
+                    }
+                })
+                .map(Fault::SessionTimeout)
+                .map_err(context),
+            "digest-auth" => parse_credentials(value)
+                .map(|(user, password)| Fault::DigestAuth { user, password })
+                .map_err(context),
+            "digest-nonce-every" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(Fault::DigestNonceEvery(n)),
+                _ => Err(invalid(format!(
+                    "fault `{key}={value}`: not a request count of at least 1"
+                ))),
+            },
             "resize-after" => parse_resize(value).map(Fault::ResizeAfter).map_err(context),
             "udp-loss" => parse_probability(value)
                 .map(Fault::UdpLoss)
@@ -492,6 +663,26 @@ fn check_user(user: &str) -> Result<()> {
     Ok(())
 }
 
+/// `5s:10s`, `5s:+10s`, `5s:-30s`.
+fn parse_clock_step(s: &str) -> Result<ClockStep> {
+    let (after, amount) = s
+        .split_once(':')
+        .ok_or_else(|| invalid(format!("`{s}` is not AFTER:AMOUNT, e.g. 5s:10s or 5s:-30s")))?;
+    let after = parse_duration(after.trim()).and_then(nonzero)?;
+    let amount = amount.trim();
+    let (backward, amount) = match amount.as_bytes().first() {
+        Some(b'-') => (true, &amount[1..]),
+        Some(b'+') => (false, &amount[1..]),
+        _ => (false, amount),
+    };
+    let amount = parse_duration(amount).and_then(nonzero)?;
+    Ok(ClockStep {
+        after,
+        amount,
+        backward,
+    })
+}
+
 /// `3s:1280x720`.
 fn parse_resize(s: &str) -> Result<ResizeAfter> {
     let (after, size) = s.split_once(':').ok_or_else(|| {
@@ -620,6 +811,65 @@ mod tests {
             assert!(error.message().contains("resize-after"), "{error}");
         }
         assert!("resize-after=1s:641x360".parse::<Fault>().is_err());
+    }
+
+    #[test]
+    fn clock_session_and_login_faults_parse_and_print() {
+        let faults: Faults = "rtp-ts-jump=5s:10s,sr-clock-step=2s:-30s,sdp-framerate=30,\
+                              session-timeout=5s,digest-auth=admin:s3cr:t,digest-nonce-every=3"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            faults.rtp_ts_jump,
+            Some(ClockStep {
+                after: Duration::from_secs(5),
+                amount: Duration::from_secs(10),
+                backward: false
+            })
+        );
+        assert_eq!(
+            faults.sr_clock_step,
+            Some(ClockStep {
+                after: Duration::from_secs(2),
+                amount: Duration::from_secs(30),
+                backward: true
+            })
+        );
+        assert_eq!(faults.sdp_framerate, Some(30));
+        assert_eq!(faults.session_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(faults.digest_auth, Some(("admin".into(), "s3cr:t".into())));
+        assert_eq!(faults.digest_nonce_every, Some(3));
+        let shown = faults.to_string();
+        assert_eq!(
+            shown,
+            "rtp-ts-jump=5s:+10s,sr-clock-step=2s:-30s,sdp-framerate=30,session-timeout=5s,\
+             digest-auth=admin:***,digest-nonce-every=3"
+        );
+        assert!(!format!("{faults:?}").contains("s3cr"));
+        let mut round: Faults = shown.replace("***", "s3cr:t").parse().unwrap();
+        assert_eq!(round, faults);
+        round.validate().unwrap();
+        round.session_timeout = Some(Duration::from_millis(500));
+        assert!(round.validate().is_err());
+        for bad in [
+            "rtp-ts-jump=5s",
+            "rtp-ts-jump=0s:1s",
+            "sr-clock-step=1s:-0s",
+            "sr-clock-step=1s:soon",
+            "sdp-framerate=0",
+            "session-timeout=200ms",
+            "digest-nonce-every=0",
+            "digest-auth=nocolon",
+        ] {
+            let err = bad.parse::<Fault>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{bad}");
+            assert!(
+                err.message().contains(bad.split('=').next().unwrap()),
+                "{err}"
+            );
+        }
+        let err = "digest-auth=:hunter2".parse::<Fault>().unwrap_err();
+        assert!(!err.message().contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -81,6 +81,8 @@
 //! clip's first frame (cameras are not synchronised with each other); Basic
 //! authentication only.
 
+mod clock_faults;
+mod digest;
 mod faults;
 mod media;
 pub mod pattern;
@@ -100,7 +102,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-pub use faults::{parse_credentials, parse_duration, Fault, FaultSpec, Faults, ResizeAfter};
+pub use faults::{
+    parse_credentials, parse_duration, ClockStep, Fault, FaultSpec, Faults, ResizeAfter,
+};
 pub use media::{MediaInfo, PatternOptions, Source};
 pub use quirks::Quirk;
 pub use tracks::AudioCodec;
@@ -402,6 +406,12 @@ pub struct CameraStats {
     /// `SETUP`s answered `453 Not Enough Bandwidth` by the `one-client`
     /// quirk.
     pub busy_refusals: u64,
+    /// Sessions dropped by the `session-timeout` fault (no keepalive in time).
+    pub session_timeouts: u64,
+    /// Requests answered `401` with `stale=true` (a retired Digest nonce).
+    pub stale_nonces: u64,
+    /// Requests the `digest-auth` fault authorized.
+    pub digest_logins: u64,
 }
 
 /// A snapshot of a simulator's counters.
@@ -549,16 +559,15 @@ impl Simulator {
         format!("rtsp://{addr}/cam{index}")
     }
 
-    /// [`url`](Self::url) with the camera's login (from its `auth` fault),
+    /// [`url`](Self::url) with the camera's login (from its `auth` or
+    /// `digest-auth` fault),
     /// percent-encoded, when it has one. Never log it.
     pub fn url_with_credentials(&self, index: usize) -> String {
         let url = self.url(index);
-        let Some((user, password)) = self
-            .shared
-            .cameras
-            .get(index)
-            .and_then(|camera| camera.faults.auth.as_ref())
-        else {
+        let Some((user, password)) = self.shared.cameras.get(index).and_then(|camera| {
+            let faults = &camera.faults;
+            faults.auth.as_ref().or(faults.digest_auth.as_ref())
+        }) else {
             return url;
         };
         // RFC 3986 unreserved characters stay as they are.

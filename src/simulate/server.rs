@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::clock_faults;
+use super::digest::{DigestGuard, Verdict};
 use super::faults::Faults;
 use super::media::{Clip, ClipFrame};
 use super::quirks::{ClientGate, Quirk, Quirks};
@@ -99,6 +101,9 @@ pub(crate) struct Counters {
     audio_packets: AtomicU64,
     metadata_packets: AtomicU64,
     busy_refusals: AtomicU64,
+    session_timeouts: AtomicU64,
+    stale_nonces: AtomicU64,
+    digest_logins: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -137,6 +142,9 @@ impl Counters {
             audio_packets: load(&self.audio_packets),
             metadata_packets: load(&self.metadata_packets),
             busy_refusals: load(&self.busy_refusals),
+            session_timeouts: load(&self.session_timeouts),
+            stale_nonces: load(&self.stale_nonces),
+            digest_logins: load(&self.digest_logins),
         }
     }
 }
@@ -505,6 +513,11 @@ struct Connection<'a> {
     skip: usize,
     session: Option<Session>,
     last_input: Instant,
+    /// The last sign of life of the session (an answered request, or RTCP
+    /// from the client), for the `session-timeout` fault.
+    last_keepalive: Instant,
+    /// The connection's Digest nonces (`digest-auth` fault).
+    digest: DigestGuard,
     /// Reused for each frame's interleaved packets.
     out: Vec<u8>,
 }
@@ -520,6 +533,8 @@ impl<'a> Connection<'a> {
             skip: 0,
             session: None,
             last_input: Instant::now(),
+            last_keepalive: Instant::now(),
+            digest: DigestGuard::new(REALM),
             out: Vec::new(),
         }
     }
@@ -557,11 +572,32 @@ impl<'a> Connection<'a> {
                     ) => {}
                 Err(_) => return,
             }
+            if self.session_timed_out() {
+                return;
+            }
             if !self.media_flowing() && self.last_input.elapsed() > IDLE_TIMEOUT {
                 tracing::debug!(peer = %self.peer, "simulator: idle connection closed");
                 return;
             }
         }
+    }
+
+    /// Whether the `session-timeout` fault drops the session now: nothing
+    /// from the client for longer than the timeout.
+    fn session_timed_out(&self) -> bool {
+        let Some(session) = &self.session else {
+            return false;
+        };
+        let camera = &self.shared.cameras[session.camera];
+        let Some(timeout) = camera.faults.session_timeout else {
+            return false;
+        };
+        if self.last_keepalive.elapsed() <= timeout {
+            return false;
+        }
+        add(&camera.counters.session_timeouts, 1);
+        tracing::debug!(peer = %self.peer, "simulator: session timed out (no keepalive)");
+        true
     }
 
     /// Ends the session (updating the camera's counters) and the connection.
@@ -650,6 +686,8 @@ impl<'a> Connection<'a> {
             match rtsp::parse(&self.input) {
                 Ok(Parsed::Incomplete) => return Flow::Continue,
                 Ok(Parsed::Interleaved { len, .. }) => {
+                    // The client's RTCP (receiver reports) keeps its session alive.
+                    self.last_keepalive = Instant::now();
                     if self.input.len() >= len {
                         self.input.drain(..len);
                     } else {
@@ -700,6 +738,9 @@ impl<'a> Connection<'a> {
             return self.respond(request, Response::new(Status::BAD_REQUEST));
         }
         if request.method == "OPTIONS" {
+            if request.session().is_some() && self.session_error(request).is_none() {
+                self.last_keepalive = Instant::now();
+            }
             return self.respond(request, Response::new(Status::OK).header("Public", PUBLIC));
         }
         if !matches!(
@@ -718,6 +759,9 @@ impl<'a> Connection<'a> {
             },
             None => return self.respond(request, Response::new(Status::NOT_FOUND)),
         };
+        if let Some(refused) = self.digest_refusal(request, camera) {
+            return self.respond(request, refused);
+        }
         if let Some((user, password)) = &self.shared.cameras[camera].faults.auth {
             if !rtsp::basic_auth_matches(request.header("Authorization"), user, password) {
                 add(&self.shared.cameras[camera].counters.auth_failures, 1);
@@ -726,6 +770,9 @@ impl<'a> Connection<'a> {
                     Response::new(Status::UNAUTHORIZED).header("WWW-Authenticate", challenge);
                 return self.respond(request, response);
             }
+        }
+        if request.session().is_some() && self.session_error(request).is_none() {
+            self.last_keepalive = Instant::now();
         }
         match request.method.as_str() {
             "DESCRIBE" => {
@@ -756,6 +803,38 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// With the `digest-auth` fault: the `401` for a request without the
+    /// right Digest login (`stale=true` when it used a retired nonce).
+    fn digest_refusal(&mut self, request: &Request, camera: usize) -> Option<Response> {
+        let faults = &self.shared.cameras[camera].faults;
+        let (user, password) = faults.digest_auth.as_ref()?;
+        let counters = &self.shared.cameras[camera].counters;
+        let verdict = self.digest.check(
+            request.header("Authorization"),
+            &request.method,
+            (user, password),
+            faults.digest_nonce_every,
+        );
+        let stale = match verdict {
+            Verdict::Authorized => {
+                add(&counters.digest_logins, 1);
+                return None;
+            }
+            Verdict::Stale => {
+                add(&counters.stale_nonces, 1);
+                true
+            }
+            Verdict::Refused => {
+                add(&counters.auth_failures, 1);
+                false
+            }
+        };
+        Some(
+            Response::new(Status::UNAUTHORIZED)
+                .header("WWW-Authenticate", self.digest.challenge(stale)),
+        )
+    }
+
     /// `Some(454)` when the request names a session that is not this one.
     fn session_error(&self, request: &Request) -> Option<Status> {
         match (request.session(), &self.session) {
@@ -778,6 +857,9 @@ impl<'a> Connection<'a> {
             .shared
             .clip
             .sdp(camera, self.shared.settings.sdp_parameter_sets);
+        if let Some(fps) = self.shared.cameras[camera].faults.sdp_framerate {
+            sdp = declare_framerate(&sdp, fps);
+        }
         if let Some(audio) = &self.shared.tracks.audio {
             sdp.push_str(&audio.sdp);
         }
@@ -885,6 +967,12 @@ impl<'a> Connection<'a> {
             },
             1,
         );
+        let timeout_secs = self.shared.cameras[camera]
+            .faults
+            .session_timeout
+            .map_or(SESSION_TIMEOUT_SECS, |timeout| {
+                timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)
+            });
         let session = self.session.get_or_insert_with(|| Session {
             id: format!("{:016X}", fastrand::u64(..)),
             camera,
@@ -905,10 +993,7 @@ impl<'a> Connection<'a> {
         }
         let response = Response::new(Status::OK)
             .header("Transport", transport)
-            .header(
-                "Session",
-                format!("{};timeout={SESSION_TIMEOUT_SECS}", session.id),
-            );
+            .header("Session", format!("{};timeout={timeout_secs}", session.id));
         self.respond(request, response)
     }
 
@@ -1074,6 +1159,8 @@ impl<'a> Connection<'a> {
             return Flow::Continue;
         };
         let counters = &self.shared.cameras[session.camera].counters;
+        let faults = &self.shared.cameras[session.camera].faults;
+        let since_play = play.started.elapsed();
         self.out.clear();
         let (mut packets, mut damaged) = (0u64, 0u64);
         let mut tally = UdpTally::default();
@@ -1097,6 +1184,7 @@ impl<'a> Connection<'a> {
                 }
             };
             self.out.extend_from_slice(packet);
+            clock_faults::apply(faults, &mut self.out[start..], rtcp, since_play);
             if !rtcp {
                 packets += 1;
                 if let (Some(corrupter), Some(offset)) =
@@ -1172,7 +1260,12 @@ impl<'a> Connection<'a> {
         for link in std::iter::once(&mut session.link).chain(extra) {
             if let Some(udp) = link.udp_mut() {
                 udp.send_due();
-                add(&counters.udp_received, udp.drain_incoming());
+                let received = udp.drain_incoming();
+                if received > 0 {
+                    // Receiver reports over UDP keep the session alive.
+                    self.last_keepalive = Instant::now();
+                }
+                add(&counters.udp_received, received);
             }
         }
         let Some(play) = session.play.as_mut() else {
@@ -1332,6 +1425,19 @@ fn route(link: &mut Link, out: &mut Vec<u8>, packet: &[u8], rtcp: bool, tally: &
 
 /// Appends `packet` to `out` as an interleaved frame on `channel`
 /// (RFC 2326 §10.12: `$`, channel, 16-bit length, packet).
+/// `sdp` with its `a=framerate` saying `fps` (the `sdp-framerate` fault).
+fn declare_framerate(sdp: &str, fps: u32) -> String {
+    sdp.split_inclusive('\n')
+        .map(|line| {
+            if line.starts_with("a=framerate:") {
+                format!("a=framerate:{fps}\r\n")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect()
+}
+
 fn interleave(out: &mut Vec<u8>, channel: u8, packet: &[u8]) {
     let Ok(len) = u16::try_from(packet.len()) else {
         return; // cannot happen: packets are at most 65535 bytes

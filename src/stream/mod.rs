@@ -1,12 +1,14 @@
 //! One stream (`rtsp_service`): its configuration, its worker (open → read →
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
+mod capture_clock;
 mod client_choice;
 mod config;
 mod connect;
 mod events;
 mod feed;
 mod ffmpeg_source;
+mod frame_rate;
 mod handle;
 mod latency;
 mod native;

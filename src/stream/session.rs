@@ -7,8 +7,10 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::capture_clock::CaptureClock;
 use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
+use super::frame_rate::FrameRateMeter;
 use super::handle::StreamShared;
 use super::publisher::Publisher;
 use super::source::{self, Opened, PacketSource, Read, MIN_STALL};
@@ -56,6 +58,8 @@ pub(crate) fn run(
         last_keyframe: None,
         gop: None,
         engine: None,
+        capture_clock: CaptureClock::starting_now(),
+        frame_rate: FrameRateMeter::default(),
     };
     let end = match session.stream() {
         _ if shared.is_stopping() => SessionEnd::Stopped,
@@ -94,6 +98,10 @@ struct Session<'a> {
     engine: Option<Engine>,
     /// Whether the status shows the source's frame size.
     media_sized: bool,
+    /// Keeps the published capture times monotonic across camera clock steps.
+    capture_clock: CaptureClock,
+    /// Measures the delivered frame rate (the status' `measured_fps`).
+    frame_rate: FrameRateMeter,
 }
 
 /// What the decoded frame needs from its source to be stamped.
@@ -301,6 +309,10 @@ impl Session<'_> {
     ) -> Result<()> {
         let status = &self.shared.status;
         let keyframe = frame.is_key();
+        let pts = frame.best_effort_timestamp();
+        if let Some(fps) = self.frame_rate.observe(pts, timing.time_base) {
+            status.set_measured_fps(fps);
+        }
         if !self.media_sized {
             self.media_sized = true;
             if let Some(mut media) = status.record().media.clone() {
@@ -332,6 +344,8 @@ impl Session<'_> {
                 return Ok(());
             }
         }
+        let raw_capture = pts.and_then(|pts| timing.source.capture_time(pts));
+        let capture_time = self.capture_time(raw_capture, received);
         let producer = match self.publisher.producer(self.shared, frame) {
             Ok(producer) => producer,
             Err(error) => {
@@ -346,10 +360,9 @@ impl Session<'_> {
         };
         let engine = converter.convert_into(frame, &mut slot)?;
         let target = slot.layout().format();
-        let pts = frame.best_effort_timestamp();
         let info = FrameInfo {
             pts_ns: pts.and_then(|pts| to_nanos(pts, timing.time_base)),
-            capture_time: pts.and_then(|pts| timing.source.capture_time(pts)),
+            capture_time,
             received,
             keyframe,
             damage,
@@ -389,6 +402,23 @@ impl Session<'_> {
             status.set_state(StreamState::Streaming);
         }
         Ok(())
+    }
+}
+
+impl Session<'_> {
+    /// The source's capture time `raw` of a frame received at `received`,
+    /// re-anchored by the session's [`CaptureClock`]; a step is counted and logged.
+    fn capture_time(&mut self, raw: Option<SystemTime>, received: Instant) -> Option<SystemTime> {
+        let (time, step) = self.capture_clock.stamp(raw, received);
+        if let Some(step) = step {
+            Counters::add(&self.shared.status.counters.clock_steps, 1);
+            tracing::debug!(
+                stream = %self.shared.status.id,
+                jump_ms = step.jump_ns / 1_000_000,
+                "the camera's capture clock stepped; re-anchored to the receive time"
+            );
+        }
+        time
     }
 }
 

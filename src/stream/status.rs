@@ -161,6 +161,10 @@ pub struct StreamStatus {
     pub last_error: Option<Error>,
     /// What the camera sends, once connected.
     pub media: Option<MediaInfo>,
+    /// The frame rate the camera delivers, measured from the decoded frames'
+    /// timestamps (the median interval of the last 50); `media.fps` is what
+    /// it declares, which may differ. `None` until about ten frames came.
+    pub measured_fps: Option<f64>,
     /// The transport of the current (or last) connection attempt: `tcp` or
     /// `udp` for the default [`Transport::PreferTcp`] (`udp` once the camera
     /// refused TCP), the configured one otherwise (`auto`: FFmpeg's choice).
@@ -199,6 +203,11 @@ pub struct StreamStatus {
     pub decode_errors: u64,
     /// Connection attempts after the first.
     pub reconnects: u64,
+    /// Times the camera's capture clock stepped (its RTP timestamps jumped,
+    /// or the wall clock of its RTCP sender reports was reset) and the
+    /// frames' capture times were re-anchored to their receive times, which
+    /// keeps [`Frame::capture_time`](crate::slab::Frame::capture_time) monotonic.
+    pub clock_steps: u64,
     /// This stream's state-transition events lost because the event channel
     /// was full with nobody reading: the oldest go first (see
     /// [`STREAM_EVENTS_CAPACITY`](super::STREAM_EVENTS_CAPACITY)). On a channel
@@ -262,6 +271,10 @@ pub(crate) struct Counters {
     pub(crate) no_slab: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    /// Capture-clock steps re-anchored.
+    pub(crate) clock_steps: AtomicU64,
+    /// The measured frame rate in millihertz, plus one (0 = none yet).
+    pub(crate) measured_fps_mhz: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
     /// Nanoseconds after `StatusCell::epoch` that the last published frame
     /// arrived, plus one (0 = none yet).
@@ -467,6 +480,14 @@ impl StatusCell {
             .record(received, stages, published);
     }
 
+    pub(crate) fn set_measured_fps(&self, fps: f64) {
+        // The cast saturates; rates are far below its range.
+        let millihertz = (fps * 1000.0).round() as u64;
+        self.counters
+            .measured_fps_mhz
+            .store(millihertz.saturating_add(1), Ordering::Relaxed);
+    }
+
     pub(crate) fn first_frame(&self, latency: Duration) {
         // Only the first call sticks.
         let _ = self.counters.first_frame_latency.compare_exchange(
@@ -498,6 +519,9 @@ impl StatusCell {
                 .map(|(stage, elapsed)| StateDetail { stage, elapsed }),
             last_error: record.last_error.clone(),
             media: record.media.clone(),
+            measured_fps: Counters::get(&counters.measured_fps_mhz)
+                .checked_sub(1)
+                .map(|millihertz| millihertz as f64 / 1000.0),
             transport: self.transport(),
             rtsp_client: self.rtsp_client(),
             core: self.core,
@@ -515,6 +539,7 @@ impl StatusCell {
             evicted: slab.map(|slab| slab.evicted).unwrap_or_default(),
             decode_errors: Counters::get(&counters.decode_errors),
             reconnects: Counters::get(&counters.reconnects),
+            clock_steps: Counters::get(&counters.clock_steps),
             events_lost: self.events.lost(),
             bytes_in: Counters::get(&counters.bytes_in),
             last_frame_age: since_epoch(Counters::get(&counters.last_frame_at))

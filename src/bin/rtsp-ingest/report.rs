@@ -42,6 +42,11 @@ pub struct StatusReport<'a> {
     evicted: ReasonCounts<4>,
     decode_errors: u64,
     reconnects: u64,
+    /// Camera clock steps the capture times were re-anchored across.
+    clock_steps: u64,
+    /// The frame rate delivered, measured from the frames' timestamps
+    /// (`media.fps` is the declared one).
+    measured_fps: Option<f64>,
     events_lost: u64,
     bytes_in: u64,
     last_frame_age_ms: Option<f64>,
@@ -187,6 +192,8 @@ impl<'a> StatusReport<'a> {
             evicted: ReasonCounts(status.evicted.by_reason()),
             decode_errors: status.decode_errors,
             reconnects: status.reconnects,
+            clock_steps: status.clock_steps,
+            measured_fps: status.measured_fps,
             events_lost: status.events_lost,
             bytes_in: status.bytes_in,
             last_frame_age_ms: status.last_frame_age.map(millis),

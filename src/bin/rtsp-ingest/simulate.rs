@@ -55,7 +55,11 @@ pub struct MediaArgs {
     /// after the next `udp-reorder-depth=K` packets, default 3),
     /// `udp-duplicate=P` (sent twice), `udp-jitter=20ms` (each datagram delayed
     /// up to that, order kept); `video-stops-after=2s` (the audio and
-    /// metadata go on), `keyframe-pause=500ms`. Repeatable.
+    /// metadata go on), `keyframe-pause=500ms`; `rtp-ts-jump=5s:+10s`,
+    /// `sr-clock-step=5s:-30s` (the RTP timestamps or the sender reports'
+    /// wall clock move), `sdp-framerate=30` (declared, not delivered),
+    /// `session-timeout=5s` (sessions without keepalives dropped),
+    /// `digest-auth=user:pass` with `digest-nonce-every=N`. Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<FaultSpec>,
 
