@@ -56,6 +56,9 @@
 //! * SMPTE 240M: the crate is up to 73 levels off swscale on saturated
 //!   colours, so those frames stay with swscale.
 
+mod fit;
+
+pub use fit::{Fit, ResizeMode, DEFAULT_PAD_VALUE};
 use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -81,24 +84,44 @@ named_enum! {
 #[derive(Debug, Default)]
 pub struct Converter {
     scaler: Scaler,
+    fit: Fit,
 }
 
 impl Converter {
     /// A converter whose swscale fallback resizes with `algorithm` (nothing is
-    /// allocated until swscale's first frame).
+    /// allocated until swscale's first frame), stretching to the slot's size.
     pub fn new(algorithm: ScaleAlgorithm) -> Self {
         Self {
             scaler: Scaler::new(algorithm),
+            fit: Fit::default(),
         }
     }
 
+    /// The same converter fitting pictures to the slot as `fit` says.
+    pub fn with_fit(mut self, fit: Fit) -> Self {
+        self.fit = fit;
+        self
+    }
+
     /// Converts `frame` into `dst`'s format and size, writing every plane in
-    /// place with the layout's strides; returns the engine that did it.
+    /// place with the layout's strides, and tells `dst` where the picture
+    /// went ([`SlotWriter::set_content_rect`]); returns the engine that did it.
+    ///
+    /// A letterboxed picture is scaled straight into its rectangle of the
+    /// slot, and only the bands around it are filled (see [`fit`]).
     ///
     /// # Errors
     /// As [`Scaler::scale_into`]; the converter stays usable.
     pub fn convert_into(&mut self, frame: &VideoFrame, dst: &mut SlotWriter<'_>) -> Result<Engine> {
-        if let Some(direct) = Direct::new(frame, dst.layout()) {
+        let layout = *dst.layout();
+        let rect = self.fit.place(frame.width(), frame.height(), &layout);
+        dst.set_content_rect(rect);
+        if !rect.covers(layout.width(), layout.height()) {
+            self.scaler.scale_into_rect(frame, dst, rect)?;
+            fit::fill_padding(dst, rect, self.fit.pad);
+            return Ok(Engine::Swscale);
+        }
+        if let Some(direct) = Direct::new(frame, &layout) {
             direct.convert_into(dst)?;
             return Ok(Engine::Direct);
         }
@@ -180,12 +203,27 @@ impl<'a> Direct<'a> {
     /// RGB-tagged YUV, or planes that cannot be read in place (a bottom-up
     /// picture).
     pub fn new(frame: &'a VideoFrame, layout: &FrameLayout) -> Option<Self> {
-        if !frame.is_yuv420p()
-            || (frame.width(), frame.height()) != (layout.width(), layout.height())
-        {
+        if (frame.width(), frame.height()) != (layout.width(), layout.height()) {
             return None;
         }
         let full_range_source = frame.color_range() == ColorRange::Full;
+        if frame.is_nv12() {
+            // Gray is nv12's luma plane; anything else is swscale's job.
+            if layout.format() != PixelFormat::Gray8 {
+                return None;
+            }
+            let luma = frame.plane(0)?;
+            return Some(Self {
+                // Gray reads only the luma plane; the other two are never read.
+                planes: [luma, luma, luma],
+                width: frame.width(),
+                height: frame.height(),
+                target: Target::Gray { full_range_source },
+            });
+        }
+        if !frame.is_yuv420p() {
+            return None;
+        }
         let matrix = Matrix::of(frame.color_space())?;
         let target = match layout.format() {
             // For odd heights swscale takes its scaling path, which
@@ -256,7 +294,7 @@ impl<'a> Direct<'a> {
                 if full_range_source {
                     rows.copy_into(out0, layout.planes()[0].stride);
                 } else {
-                    rows.map_into(out0, layout.planes()[0].stride, limited_to_full_luma);
+                    rows.look_up_into(out0, layout.planes()[0].stride, &LIMITED_TO_FULL_LUMA);
                 }
                 Ok(())
             }
@@ -420,6 +458,15 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// Replaces every sample with its entry in `table`.
+    fn look_up_into(&self, out: &mut [u8], out_stride: usize, table: &[u8; 256]) {
+        for (dst, src) in self.pairs(out, out_stride) {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = table[usize::from(s)];
+            }
+        }
+    }
+
     /// Applies `map` to every sample; `map` is plain integer arithmetic the
     /// compiler vectorises.
     fn map_into(&self, out: &mut [u8], out_stride: usize, map: impl Fn(u8) -> u8) {
@@ -431,6 +478,17 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// [`limited_to_full_luma`] for every byte: one lookup per sample.
+static LIMITED_TO_FULL_LUMA: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut value = 0;
+    while value < 256 {
+        table[value] = limited_to_full_luma(value as u8);
+        value += 1;
+    }
+    table
+};
+
 // The range maps below are exact (round half up, as swscale rounds) and use
 // only 16-bit arithmetic and divisions by constants, which the compiler turns
 // into 16-lane multiplies: a 1080p plane takes well under a millisecond.
@@ -438,14 +496,15 @@ impl<'a> Rows<'a> {
 /// Limited-range luma (16..=235) stretched to 0..=255: `(y − 16) × 255 / 219`
 /// rounded, clamped; computed as `v + round(36 v / 219)`.
 #[inline(always)]
-fn limited_to_full_luma(y: u8) -> u8 {
-    let v = u16::from(y.saturating_sub(16).min(219));
+const fn limited_to_full_luma(y: u8) -> u8 {
+    let v = y.saturating_sub(16) as u16;
+    let v = if v > 219 { 219 } else { v };
     (v + (v * 36 + 109) / 219) as u8
 }
 
 /// Full-range luma squeezed to 16..=235: `y × 219 / 255 + 16`, rounded.
 #[inline(always)]
-fn full_to_limited_luma(y: u8) -> u8 {
+pub(crate) fn full_to_limited_luma(y: u8) -> u8 {
     (16 + (u16::from(y) * 219 + 127) / 255) as u8
 }
 
