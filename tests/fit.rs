@@ -207,17 +207,18 @@ fn letterboxed_yuv_pads_with_limited_range_grey_and_neutral_chroma() {
 
 #[test]
 fn planar_rgb_puts_red_green_and_blue_in_their_planes() {
-    // Three bands of BT.601 limited-range red, green, blue (each 16 wide).
-    let bands: [[u8; 3]; 3] = [[81, 90, 240], [145, 54, 34], [41, 240, 110]];
+    // Three bands of BT.601 limited-range red, green, blue (each 16 wide),
+    // by plane: Y, U, V of each band.
+    let bands: [[u8; 3]; 3] = [[81, 145, 41], [90, 54, 240], [240, 34, 110]];
     let (width, height) = (48, 16);
     let mut frame =
         VideoFrame::new_yuv420p(width, height, ColorRange::Limited, ColorSpace::Bt601).unwrap();
-    for index in 0..3 {
+    for (index, samples) in bands.iter().enumerate() {
         let shift = usize::from(index > 0);
         let mut plane = frame.plane_mut(index).unwrap();
         for row in plane.rows_mut() {
             for (x, byte) in row.iter_mut().enumerate() {
-                *byte = bands[(x << shift) / 16][index];
+                *byte = samples[(x << shift) / 16];
             }
         }
     }

@@ -13,9 +13,15 @@
 //! | source | target | engine |
 //! |---|---|---|
 //! | `yuv420p`, `yuvj420p`, even height | `bgr24`, `rgb24` | [`Direct`]: the `yuv` crate's SIMD converter |
-//! | `yuv420p`, `yuvj420p` | `gray8` | [`Direct`]: luma copied (full range) or stretched to full range (limited) |
+//! | `yuv420p`, `yuvj420p`, `nv12` | `gray8` | [`Direct`]: luma copied (full range) or stretched to full range (limited; integer arithmetic the compiler vectorises, 3–4× faster than a 256-entry lookup table) |
 //! | `yuv420p`, `yuvj420p` | `yuv420p` | [`Direct`]: planes copied (limited) or squeezed to limited range (full) |
-//! | anything else: a resize, `nv12` out, other sources (4:2:2, 10-bit, `nv12`), odd heights to RGB, SMPTE 240M or RGB-tagged YUV | | [`Scaler`] (swscale) |
+//! | anything else: a resize, `nv12` or `rgb_planar` out, other sources (4:2:2, 10-bit, `nv12` but to gray), odd heights to RGB, SMPTE 240M or RGB-tagged YUV | | [`Scaler`] (swscale) |
+//!
+//! A resize to another aspect ratio stretches, or letterboxes ([`Fit`],
+//! [`ResizeMode::Letterbox`]): swscale scales straight into the picture's
+//! rectangle of the slot and only the bands around it are filled, and the
+//! slot records the rectangle
+//! ([`Frame::content_rect`](crate::slab::Frame::content_rect)).
 //!
 //! [`Direct`] reads the source planes in place through
 //! [`Plane`], which hands out each row's picture bytes and
@@ -294,7 +300,10 @@ impl<'a> Direct<'a> {
                 if full_range_source {
                     rows.copy_into(out0, layout.planes()[0].stride);
                 } else {
-                    rows.look_up_into(out0, layout.planes()[0].stride, &LIMITED_TO_FULL_LUMA);
+                    // Arithmetic, not a 256-entry table: the compiler
+                    // vectorises it, 0.15–0.18 against 0.47–0.66 ms per
+                    // 1080p plane (`cargo bench --bench fit`).
+                    rows.map_into(out0, layout.planes()[0].stride, limited_to_full_luma);
                 }
                 Ok(())
             }
@@ -458,15 +467,6 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Replaces every sample with its entry in `table`.
-    fn look_up_into(&self, out: &mut [u8], out_stride: usize, table: &[u8; 256]) {
-        for (dst, src) in self.pairs(out, out_stride) {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = table[usize::from(s)];
-            }
-        }
-    }
-
     /// Applies `map` to every sample; `map` is plain integer arithmetic the
     /// compiler vectorises.
     fn map_into(&self, out: &mut [u8], out_stride: usize, map: impl Fn(u8) -> u8) {
@@ -478,17 +478,6 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// [`limited_to_full_luma`] for every byte: one lookup per sample.
-static LIMITED_TO_FULL_LUMA: [u8; 256] = {
-    let mut table = [0; 256];
-    let mut value = 0;
-    while value < 256 {
-        table[value] = limited_to_full_luma(value as u8);
-        value += 1;
-    }
-    table
-};
-
 // The range maps below are exact (round half up, as swscale rounds) and use
 // only 16-bit arithmetic and divisions by constants, which the compiler turns
 // into 16-lane multiplies: a 1080p plane takes well under a millisecond.
@@ -496,9 +485,8 @@ static LIMITED_TO_FULL_LUMA: [u8; 256] = {
 /// Limited-range luma (16..=235) stretched to 0..=255: `(y − 16) × 255 / 219`
 /// rounded, clamped; computed as `v + round(36 v / 219)`.
 #[inline(always)]
-const fn limited_to_full_luma(y: u8) -> u8 {
-    let v = y.saturating_sub(16) as u16;
-    let v = if v > 219 { 219 } else { v };
+fn limited_to_full_luma(y: u8) -> u8 {
+    let v = u16::from(y.saturating_sub(16).min(219));
     (v + (v * 36 + 109) / 219) as u8
 }
 

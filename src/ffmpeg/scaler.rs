@@ -156,7 +156,8 @@ impl Scaler {
             && rect.height > 0
             && u64::from(rect.x) + u64::from(rect.width) <= u64::from(layout.width())
             && u64::from(rect.y) + u64::from(rect.height) <= u64::from(layout.height())
-            && (!layout.format().is_subsampled() || (rect.x % 2 == 0 && rect.y % 2 == 0));
+            && (!layout.format().is_subsampled()
+                || (rect.x.is_multiple_of(2) && rect.y.is_multiple_of(2)));
         if !inside {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
@@ -245,7 +246,10 @@ impl Scaler {
         // 16-pixel blocks, so the last row of a width that is not a multiple of
         // 16 overshoots by up to 45 bytes (found with valgrind at 34x18); the
         // slack, which the slice includes, absorbs that (AVX2 32-pixel blocks
-        // too: 93 bytes < 128). The slot is exclusively borrowed for the call.
+        // too: 93 bytes < 128). Into a rectangle, a row's overshoot lands
+        // later in the same plane row or early in the next one (both in the
+        // plane, or past its last row in the slack): memory of the slot, never
+        // outside it. The slot is exclusively borrowed for the call.
         let ret = unsafe {
             ffi::sws_scale(
                 ctx.as_ptr(),
