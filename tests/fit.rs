@@ -142,7 +142,9 @@ fn letterbox_places_the_picture_keeps_its_aspect_and_pads_the_rest() {
 fn letterbox_bands_left_and_right_survive_swscale_row_overshoot() {
     // Portrait into landscape; an odd pad value and a right band of 1 pixel
     // (101 wide from a square source), narrower than swscale's 16-pixel
-    // blocks, so that a write past a picture row would show.
+    // blocks, so that a write past a picture row would show (filling the
+    // bands before scaling instead of after fails here: swscale writes past
+    // the right edge of bgr24 rows).
     for (width, height, source, x, picture) in [
         (128, 128, (180, 320), 28, 72),
         (101, 100, (100, 100), 0, 100),
@@ -290,4 +292,70 @@ fn gray8_from_nv12_is_the_luma_plane_as_swscale_makes_it() {
         // the exact map does; from full range both copy).
         assert_eq!(largest, 0, "{range:?}");
     }
+}
+
+/// A stream that letterboxes into planar RGB, from a camera that changes
+/// its picture from 16:9 to 4:3 mid-stream: each frame says where its
+/// picture is, for the source it came from.
+#[test]
+fn a_letterboxing_stream_follows_the_camera_s_aspect_ratio() {
+    use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
+    use rtsp_ingest::stream::{Stream, StreamConfig};
+    use std::time::{Duration, Instant};
+
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .addr("127.0.0.1:0".parse().unwrap())
+            .pattern(PatternOptions::default().size(320, 180))
+            .faults("resize-after=1.5s:240x180".parse().unwrap()),
+    )
+    .unwrap();
+    let config = StreamConfig::new(&simulator.url(0))
+        .unwrap()
+        .format(PixelFormat::RgbPlanar)
+        .resize(160, 160)
+        .resize_mode(ResizeMode::Letterbox)
+        .connect_timeout(Duration::from_secs(3));
+    let mut stream = Stream::start("cam", config).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    let mut after = None;
+    while seen.len() < 2 {
+        assert!(Instant::now() < deadline, "saw {seen:?} in 15 s");
+        let frame = match after {
+            None => stream.wait_latest(Duration::from_secs(5)),
+            Some(seq) => stream.wait_after(seq, Duration::from_secs(5)),
+        }
+        .expect("frames keep coming");
+        after = Some(frame.seq());
+        let rect = frame.content_rect();
+        if seen.last() == Some(&rect) {
+            continue;
+        }
+        assert_eq!((frame.width(), frame.height()), (160, 160));
+        // Padding above the picture, in all three planes; the picture's
+        // top-left band is the pattern's red.
+        let (x, y) = (rect.x as usize, rect.y as usize);
+        for plane in 0..3 {
+            assert!(
+                frame.row(plane, 0).iter().all(|&v| v == DEFAULT_PAD_VALUE),
+                "{rect:?}"
+            );
+        }
+        let rgb = [0, 1, 2].map(|plane| frame.row(plane, y + 6)[x + 6]);
+        assert!(
+            rgb[0] > 200 && rgb[1] < 60 && rgb[2] < 60,
+            "{rgb:?} in {rect:?}"
+        );
+        seen.push(rect);
+    }
+    let rects: Vec<_> = seen
+        .iter()
+        .map(|r| (r.x, r.y, r.width, r.height, r.source_width, r.source_height))
+        .collect();
+    assert_eq!(
+        rects,
+        [(0, 35, 160, 90, 320, 180), (0, 20, 160, 120, 240, 180)]
+    );
+    assert!(stream.stop());
 }
