@@ -33,6 +33,7 @@ fn control_api_end_to_end() {
 
     // Add a stream with options; it reaches `streaming`.
     let options = json!({"transport": "tcp", "format": "rgb24", "resize": "160x120",
+                         "resize_mode": "letterbox", "pad_value": 0,
                          "queue_capacity": 2, "skip": "all", "drop_policy": "latest",
                          "on_damage": "flag"});
     let reply = api.post("/streams", &add_body("cam", &url, options));
@@ -204,6 +205,14 @@ fn control_api_end_to_end() {
     assert_eq!(
         (reply.status, reply.field()),
         (400, json!("options.resize"))
+    );
+    let reply = api.post(
+        "/streams",
+        &add_body("x", &url, json!({"resize_mode": "crop"})),
+    );
+    assert_eq!(
+        (reply.status, reply.field()),
+        (400, json!("options.resize_mode"))
     );
     let reply = api.post("/streams", &add_body("x", "http://cam/live", json!({})));
     assert_eq!(

@@ -22,7 +22,7 @@ __all__ = [
 
 ENGINE_VERSION: str
 
-PixelFormat = Literal["bgr24", "rgb24", "gray8", "yuv420p", "nv12"]
+PixelFormat = Literal["bgr24", "rgb24", "gray8", "yuv420p", "nv12", "rgb_planar"]
 Damage = Literal["clean", "concealed", "damaged_reference"]
 Size = Union[tuple[int, int], str]
 
@@ -113,6 +113,12 @@ class Frame:
     def decoded_at(self) -> Optional[float]: ...
     @property
     def converted_at(self) -> Optional[float]: ...
+    @property
+    def content_rect(self) -> tuple[int, int, int, int]: ...
+    @property
+    def source_size(self) -> tuple[int, int]: ...
+    @property
+    def content_scale(self) -> tuple[float, float]: ...
     @property
     def shape(self) -> tuple[int, ...]: ...
     @property

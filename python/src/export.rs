@@ -51,6 +51,22 @@ impl Geometry {
         }
     }
 
+    /// `count` planes `spacing` bytes apart, each `rows` rows of `row_bytes`
+    /// bytes `stride` apart, as `(count, rows, row_bytes)`: a CHW tensor.
+    pub fn planes(
+        count: usize,
+        spacing: usize,
+        rows: usize,
+        row_bytes: usize,
+        stride: usize,
+    ) -> Self {
+        Self {
+            ndim: 3,
+            shape: [count, rows, row_bytes],
+            strides: [spacing, stride, 1],
+        }
+    }
+
     /// Bytes the elements add up to (without row padding).
     pub fn len(&self) -> usize {
         self.shape[..self.ndim].iter().product()

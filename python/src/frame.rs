@@ -14,7 +14,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
-use rtsp_ingest::slab::{Damage, Frame, FrameLayout, PixelFormat};
+use rtsp_ingest::slab::{ContentRect, Damage, Frame, FrameLayout, PixelFormat};
 
 use crate::clock;
 use crate::dlpack::{self, Lease, DEVICE_CPU};
@@ -36,7 +36,8 @@ pub(crate) fn asarray<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny
 ///
 /// ``np.asarray(frame)`` is the slot itself, without a copy and read-only:
 /// shape ``(height, width, 3)`` uint8 for bgr24 / rgb24, ``(height, width)``
-/// for gray8, with the slab's row stride; for yuv420p / nv12 it is the whole
+/// for gray8, ``(3, height, width)`` for rgb_planar (R, G, B planes: CHW),
+/// with the slab's row stride; for yuv420p / nv12 it is the whole
 /// slot as bytes, and ``frame.planes`` gives each plane as an array.
 /// ``torch.from_dlpack(frame)`` (or ``np.from_dlpack``) shares the slot too.
 ///
@@ -64,6 +65,7 @@ pub(crate) struct PyFrame {
     damage: Damage,
     decoded: Option<Instant>,
     converted: Option<Instant>,
+    content: ContentRect,
 }
 
 impl PyFrame {
@@ -80,6 +82,7 @@ impl PyFrame {
             damage: frame.damage(),
             decoded: frame.decoded_at(),
             converted: frame.converted_at(),
+            content: frame.content_rect(),
             exports: Arc::new(AtomicUsize::new(0)),
             lease: Mutex::new(Some(frame)),
         }
@@ -99,6 +102,13 @@ impl PyFrame {
                 Geometry::rows(plane.rows, plane.row_bytes, plane.stride, 3)
             }
             PixelFormat::Gray8 => Geometry::rows(plane.rows, plane.row_bytes, plane.stride, 1),
+            PixelFormat::RgbPlanar => {
+                let planes = self.layout.planes();
+                // The layout spaces the three equal planes evenly (R first).
+                let spacing = planes[1].offset - planes[0].offset;
+                debug_assert_eq!(planes[2].offset - planes[1].offset, spacing);
+                Geometry::planes(3, spacing, plane.rows, plane.row_bytes, plane.stride)
+            }
             _ => Geometry::bytes(self.layout.len()),
         }
     }
@@ -170,7 +180,8 @@ impl PyFrame {
         self.layout.height()
     }
 
-    /// Pixel format: ``"bgr24"``, ``"rgb24"``, ``"gray8"``, ``"yuv420p"`` or ``"nv12"``.
+    /// Pixel format: ``"bgr24"``, ``"rgb24"``, ``"gray8"``, ``"yuv420p"``,
+    /// ``"nv12"`` or ``"rgb_planar"``.
     #[getter]
     fn format(&self) -> &'static str {
         self.layout.format().name()
@@ -226,6 +237,28 @@ impl PyFrame {
     #[getter]
     fn converted_at(&self) -> Option<f64> {
         self.converted.map(clock::monotonic)
+    }
+
+    /// Where the camera's picture lies in the frame, ``(x, y, width,
+    /// height)`` in frame pixels: the whole frame unless the stream has
+    /// ``resize_mode="letterbox"``, whose padding surrounds it.
+    #[getter]
+    fn content_rect(&self) -> (u32, u32, u32, u32) {
+        let rect = self.content;
+        (rect.x, rect.y, rect.width, rect.height)
+    }
+
+    /// The size of the decoded source picture, ``(width, height)``.
+    #[getter]
+    fn source_size(&self) -> (u32, u32) {
+        (self.content.source_width, self.content.source_height)
+    }
+
+    /// Frame pixels per source pixel, ``(x, y)``: a box ``(bx, by)`` on the
+    /// frame is at ``((bx - x) / sx, (by - y) / sy)`` in the source.
+    #[getter]
+    fn content_scale(&self) -> (f64, f64) {
+        self.content.scale()
     }
 
     /// The shape ``np.asarray(frame)`` has.

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
 use rtsp_ingest::stream::{
-    Backoff, DecodeMode, OnDamage, Secret, SkipPolicy, StreamConfig, Transport,
+    Backoff, DecodeMode, OnDamage, ResizeMode, Secret, SkipPolicy, StreamConfig, Transport,
 };
 
 use crate::errors::{config_error, OrRaise};
@@ -18,7 +18,7 @@ use crate::errors::{config_error, OrRaise};
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
 const OPTIONS: &str =
-    "format, resize, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
+    "format, resize, resize_mode, pad_value, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 
@@ -70,6 +70,12 @@ fn apply(
             let (width, height) = size(key, value)?;
             config.resize(width, height)
         }
+        "resize_mode" => config.resize_mode(parse::<ResizeMode>(key, value)?),
+        "pad_value" => config.pad_value(
+            value
+                .extract::<u8>()
+                .map_err(|_| config_error(key, "pad_value is an integer level from 0 to 255"))?,
+        ),
         "decode_threads" => config.decode_threads(number(key, value)?),
         "skip" => config.skip(skip(value)?),
         "decode" => config.decode(parse::<DecodeMode>(key, value)?),

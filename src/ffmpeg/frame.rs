@@ -191,6 +191,37 @@ impl VideoFrame {
         range: ColorRange,
         space: ColorSpace,
     ) -> Result<Self> {
+        Self::new_picture(
+            ffi::AVPixelFormat::AV_PIX_FMT_YUV420P,
+            width,
+            height,
+            range,
+            space,
+        )
+    }
+
+    /// A zero-filled `nv12` picture, as [`new_yuv420p`](Self::new_yuv420p)
+    /// (the hardware decoders' format).
+    ///
+    /// # Errors
+    /// As [`new_yuv420p`](Self::new_yuv420p).
+    pub fn new_nv12(width: u32, height: u32, range: ColorRange, space: ColorSpace) -> Result<Self> {
+        Self::new_picture(
+            ffi::AVPixelFormat::AV_PIX_FMT_NV12,
+            width,
+            height,
+            range,
+            space,
+        )
+    }
+
+    fn new_picture(
+        format: ffi::AVPixelFormat,
+        width: u32,
+        height: u32,
+        range: ColorRange,
+        space: ColorSpace,
+    ) -> Result<Self> {
         use ffi::AVColorSpace::*;
         let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
         let size = |value: u32| {
@@ -222,13 +253,13 @@ impl VideoFrame {
         let ret = unsafe {
             (*raw).width = w;
             (*raw).height = h;
-            (*raw).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int;
+            (*raw).format = format as c_int;
             (*raw).color_range = color_range;
             (*raw).colorspace = colorspace;
             ffi::av_frame_get_buffer(raw, 0)
         };
         super::error::check(ret, || {
-            format!("allocating a {width}x{height} yuv420p picture")
+            format!("allocating a {width}x{height} {format:?} picture")
         })?;
         // av_frame_get_buffer leaves its buffers uninitialised; zero them, so
         // that every row `plane` hands out is initialised before it is written.
@@ -242,6 +273,11 @@ impl VideoFrame {
             }
         }
         Ok(frame)
+    }
+
+    /// Whether the picture is `nv12` (luma, then interleaved 4:2:0 chroma).
+    pub(crate) fn is_nv12(&self) -> bool {
+        self.format_raw() == ffi::AVPixelFormat::AV_PIX_FMT_NV12 as c_int
     }
 
     /// Whether the picture is 8-bit planar 4:2:0: `yuv420p`, or `yuvj420p`

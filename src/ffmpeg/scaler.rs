@@ -7,7 +7,7 @@
 //!   the frame's; the deprecated full-range `yuvj*` formats are converted as
 //!   their plain twins with full range (what MJPEG cameras send), so swscale
 //!   neither warns nor guesses.
-//! * `bgr24` / `rgb24` come out full range; `gray8` is full-range luma (as
+//! * `bgr24` / `rgb24` / `rgb_planar` come out full range; `gray8` is full-range luma (as
 //!   OpenCV's BGR→GRAY would give); `yuv420p` / `nv12` are limited range in the
 //!   source's matrix (what every consumer of those formats assumes).
 
@@ -22,7 +22,7 @@ use super::frame::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::names::named_enum;
-use crate::slab::{PixelFormat, SlotWriter, PLANE_SLACK};
+use crate::slab::{ContentRect, PixelFormat, SlotWriter, PLANE_SLACK};
 
 // swscale's flag values. FFmpeg 8 turned these macros into `enum SwsFlags`, so
 // bindings name them differently across versions; the values are ABI and fixed.
@@ -129,6 +129,50 @@ impl Scaler {
     /// when swscale cannot convert the frame's format; the scaler stays usable.
     pub fn scale_into(&mut self, frame: &VideoFrame, dst: &mut SlotWriter<'_>) -> Result<()> {
         let layout = *dst.layout();
+        self.scale_into_rect(
+            frame,
+            dst,
+            ContentRect::full(layout.width(), layout.height()),
+        )
+    }
+
+    /// Converts `frame` into the `rect` part of `dst` (scaled to the
+    /// rectangle's size), leaving every byte outside the rectangle's rows and
+    /// columns as it was, except for what swscale's SIMD writers put past the
+    /// end of a row (up to 45 bytes), which the caller overwrites.
+    ///
+    /// # Errors
+    /// As [`scale_into`](Self::scale_into); [`ErrorKind::InvalidConfig`] for
+    /// a rectangle that is empty or not inside the frame, or that starts on an
+    /// odd pixel of a format with subsampled chroma.
+    pub fn scale_into_rect(
+        &mut self,
+        frame: &VideoFrame,
+        dst: &mut SlotWriter<'_>,
+        rect: ContentRect,
+    ) -> Result<()> {
+        let layout = *dst.layout();
+        let inside = rect.width > 0
+            && rect.height > 0
+            && u64::from(rect.x) + u64::from(rect.width) <= u64::from(layout.width())
+            && u64::from(rect.y) + u64::from(rect.height) <= u64::from(layout.height())
+            && (!layout.format().is_subsampled()
+                || (rect.x.is_multiple_of(2) && rect.y.is_multiple_of(2)));
+        if !inside {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                format!(
+                    "a {}x{} picture at ({}, {}) does not fit a {}x{} {} frame",
+                    rect.width,
+                    rect.height,
+                    rect.x,
+                    rect.y,
+                    layout.width(),
+                    layout.height(),
+                    layout.format()
+                ),
+            ));
+        }
         let raw = frame.get();
         if raw.width <= 0 || raw.height <= 0 || raw.data[0].is_null() {
             return Err(Error::new(
@@ -150,8 +194,8 @@ impl Scaler {
             src_format: raw.format,
             src_full_range: frame.color_range() == ColorRange::Full,
             src_space: frame.color_space(),
-            dst_width: dimension(layout.width())?,
-            dst_height: dimension(layout.height())?,
+            dst_width: dimension(rect.width)?,
+            dst_height: dimension(rect.height)?,
             dst_format: layout.format(),
             algorithm: self.algorithm,
         };
@@ -163,13 +207,25 @@ impl Scaler {
         let mut dst_data: [*mut u8; 4] = [ptr::null_mut(); 4];
         let mut dst_stride: [c_int; 4] = [0; 4];
         let planes = dst.planes_mut();
+        let format = layout.format();
         for (index, (plane, bytes)) in layout.planes().iter().zip(planes).enumerate() {
             assert!(
                 bytes.len() >= plane.stride * plane.rows + PLANE_SLACK,
                 "a slot plane holds its layout's rows and its SIMD slack"
             );
-            dst_data[index] = bytes.as_mut_ptr();
-            dst_stride[index] = c_int::try_from(plane.stride).map_err(|_| {
+            // The rectangle's first byte in this plane: inside the plane's
+            // rows (checked above: the rectangle lies in the frame and, for
+            // subsampled planes, starts on an even pixel).
+            let (pixel_bytes, x_shift, y_shift) = format.plane_sampling(index);
+            let start = (rect.y >> y_shift) as usize * plane.stride
+                + (rect.x >> x_shift) as usize * pixel_bytes;
+            // swscale's planar RGB is G, B, R; the slot's planes are R, G, B.
+            let sws_index = match format {
+                PixelFormat::RgbPlanar => [2, 0, 1][index],
+                _ => index,
+            };
+            dst_data[sws_index] = bytes[start..].as_mut_ptr();
+            dst_stride[sws_index] = c_int::try_from(plane.stride).map_err(|_| {
                 Error::new(
                     ErrorKind::InvalidConfig,
                     format!("row stride {} is too large", plane.stride),
@@ -177,17 +233,23 @@ impl Scaler {
             })?;
         }
         // SAFETY: `ctx` was built for exactly this source geometry and format
-        // and this destination size and format. The source pointers and
-        // strides are the decoded frame's own (FFmpeg pads its buffers for
-        // swscale's overreads). Each destination plane is a slice of the slot
-        // holding `stride * rows` bytes plus `PLANE_SLACK` (checked above), for
-        // the rows and row widths swscale writes for this size and format (the
-        // layout computes them the same way, chroma rounded up). swscale's SIMD
+        // and this destination size (the rectangle's) and format. The source
+        // pointers and strides are the decoded frame's own (FFmpeg pads its
+        // buffers for swscale's overreads). Each destination plane is a slice
+        // of the slot holding `stride * rows` bytes plus `PLANE_SLACK`
+        // (checked above); the pointer starts at the rectangle's corner in it,
+        // and the rectangle lies inside the frame (checked above), so the rows
+        // and row widths swscale writes for the rectangle's size and format
+        // (the layout computes them the same way, chroma rounded up) lie
+        // inside the plane's rows. swscale's SIMD
         // writers write whole blocks: its packed-RGB converters write rows in
         // 16-pixel blocks, so the last row of a width that is not a multiple of
         // 16 overshoots by up to 45 bytes (found with valgrind at 34x18); the
         // slack, which the slice includes, absorbs that (AVX2 32-pixel blocks
-        // too: 93 bytes < 128). The slot is exclusively borrowed for the call.
+        // too: 93 bytes < 128). Into a rectangle, a row's overshoot lands
+        // later in the same plane row or early in the next one (both in the
+        // plane, or past its last row in the slack): memory of the slot, never
+        // outside it. The slot is exclusively borrowed for the call.
         let ret = unsafe {
             ffi::sws_scale(
                 ctx.as_ptr(),
@@ -237,6 +299,7 @@ impl Scaler {
             PixelFormat::Gray8 => ffi::AVPixelFormat::AV_PIX_FMT_GRAY8,
             PixelFormat::Yuv420p => ffi::AVPixelFormat::AV_PIX_FMT_YUV420P,
             PixelFormat::Nv12 => ffi::AVPixelFormat::AV_PIX_FMT_NV12,
+            PixelFormat::RgbPlanar => ffi::AVPixelFormat::AV_PIX_FMT_GBRP,
         };
         if let Some(old) = self.ctx.take() {
             // SAFETY: a context we own; taken out of `self` so it is freed once.
@@ -259,7 +322,10 @@ impl Scaler {
         self.ctx = Some(ctx);
         let src_full_range = i64::from(key.src_full_range);
         let dst_full_range: i64 = match key.dst_format {
-            PixelFormat::Bgr24 | PixelFormat::Rgb24 | PixelFormat::Gray8 => 1,
+            PixelFormat::Bgr24
+            | PixelFormat::Rgb24
+            | PixelFormat::Gray8
+            | PixelFormat::RgbPlanar => 1,
             PixelFormat::Yuv420p | PixelFormat::Nv12 => 0,
         };
         let options = [

@@ -301,6 +301,12 @@ fn solid_red_converts_in_every_format() {
                     assert_plane(frame, 0, &[81], 2, &what);
                     assert_plane(frame, 1, &[90, 240], 3, &what);
                 }
+                // Red in the R plane, which comes first (swscale writes G, B, R).
+                PixelFormat::RgbPlanar => {
+                    assert_plane(frame, 0, &[255], 4, &what);
+                    assert_plane(frame, 1, &[0], 4, &what);
+                    assert_plane(frame, 2, &[0], 4, &what);
+                }
             }
         }
     }
@@ -314,6 +320,7 @@ fn frames_are_resized_into_the_slot_layout() {
         (99, 75, PixelFormat::Rgb24),
         (33, 17, PixelFormat::Yuv420p),
         (130, 96, PixelFormat::Nv12),
+        (65, 33, PixelFormat::RgbPlanar),
     ] {
         let layout = FrameLayout::new(width, height, format).unwrap();
         let (_, frames) = run(&path, layout, &DecoderOptions::default(), Probe::IfNeeded);
@@ -324,6 +331,7 @@ fn frames_are_resized_into_the_slot_layout() {
             PixelFormat::Bgr24 => assert_plane(frame, 0, &[0, 0, 255], 10, &what),
             PixelFormat::Rgb24 => assert_plane(frame, 0, &[255, 0, 0], 10, &what),
             PixelFormat::Yuv420p => assert_plane(frame, 2, &[240], 8, &what),
+            PixelFormat::RgbPlanar => assert_plane(frame, 0, &[255], 10, &what),
             _ => assert_plane(frame, 1, &[90, 240], 8, &what),
         }
     }

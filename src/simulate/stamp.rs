@@ -167,7 +167,8 @@ pub fn read(frame: &Frame) -> Option<u32> {
             let row = frame.row(0, y);
             row[3 * x..3 * x + 3].iter().map(|&v| u32::from(v)).sum()
         }),
-        PixelFormat::Gray8 | PixelFormat::Yuv420p | PixelFormat::Nv12 => {
+        // Planar RGB's first plane is red: white and black as luma is.
+        PixelFormat::Gray8 | PixelFormat::Yuv420p | PixelFormat::Nv12 | PixelFormat::RgbPlanar => {
             read_with(width, height, 1, |x, y| u32::from(frame.row(0, y)[x]))
         }
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytemuck::{Pod, Zeroable};
 
+use super::content::ContentRect;
 use super::layout::{FrameLayout, PixelFormat, Plane};
 use crate::names::named_enum;
 use crate::sync::Arc;
@@ -110,6 +111,8 @@ pub(crate) struct Slot {
     pub(crate) stream_id: StdArc<str>,
     pub(crate) layout: FrameLayout,
     pub(crate) meta: FrameMeta,
+    /// Where the picture of the frame it holds lies (set by the writer).
+    pub(crate) content: ContentRect,
     /// Whether the producer has taken this slot before (for
     /// `SlabStats::slots_written`).
     pub(crate) taken: bool,
@@ -126,6 +129,7 @@ impl Slot {
                 seq: 0,
                 info: FrameInfo::received_now(),
             },
+            content: ContentRect::full(layout.width(), layout.height()),
             taken: false,
             // A zeroed allocation: the OS hands out zero pages lazily, so a
             // new slab does not write every byte of every slot before the
@@ -242,6 +246,15 @@ impl Frame {
     /// the producer recorded it.
     pub fn converted_at(&self) -> Option<Instant> {
         self.slot.meta.info.stages.converted
+    }
+
+    /// Where the source picture lies in the frame and the source size: the
+    /// whole frame unless the stream letterboxes
+    /// ([`ResizeMode::Letterbox`](crate::convert::ResizeMode::Letterbox)).
+    /// Map a detector's boxes back to camera pixels with
+    /// [`ContentRect::to_source`].
+    pub fn content_rect(&self) -> ContentRect {
+        self.slot.content
     }
 
     /// The whole pixel buffer, planes one after another, padding included.

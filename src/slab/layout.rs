@@ -23,6 +23,10 @@ named_enum! {
         Yuv420p = "yuv420p",
         /// Planar Y, then interleaved U/V at half width and half height.
         Nv12 = "nv12",
+        /// Three full-size 8-bit planes R, G, B (a CHW tensor, what NCHW
+        /// models take). The planes are equally spaced, so one stride per
+        /// axis describes all three.
+        RgbPlanar = "rgb_planar",
     }
     display;
     parse "pixel format";
@@ -38,7 +42,25 @@ impl PixelFormat {
             PixelFormat::Gray8 => ([(w, h), (0, 0), (0, 0)], 1),
             PixelFormat::Yuv420p => ([(w, h), (cw, ch), (cw, ch)], 3),
             PixelFormat::Nv12 => ([(w, h), (cw * 2, ch), (0, 0)], 2),
+            PixelFormat::RgbPlanar => ([(w, h), (w, h), (w, h)], 3),
         }
+    }
+
+    /// Bytes per pixel in plane `index` and the plane's horizontal and
+    /// vertical subsampling shifts: `(bytes, x_shift, y_shift)`.
+    pub(crate) fn plane_sampling(self, index: usize) -> (usize, u32, u32) {
+        match (self, index) {
+            (PixelFormat::Bgr24 | PixelFormat::Rgb24, _) => (3, 0, 0),
+            (PixelFormat::Yuv420p, 1 | 2) => (1, 1, 1),
+            (PixelFormat::Nv12, 1) => (2, 1, 1),
+            _ => (1, 0, 0),
+        }
+    }
+
+    /// Whether a plane is subsampled, so that pictures placed inside a frame
+    /// must start on even rows and columns.
+    pub(crate) fn is_subsampled(self) -> bool {
+        matches!(self, PixelFormat::Yuv420p | PixelFormat::Nv12)
     }
 }
 
@@ -207,6 +229,19 @@ mod tests {
         assert!(layout.planes().iter().all(|p| p.offset % 64 == 0));
         let nv12 = FrameLayout::new(33, 17, PixelFormat::Nv12).unwrap();
         assert_eq!(nv12.planes()[1].row_bytes, 34);
+    }
+
+    #[test]
+    fn planar_rgb_has_three_equally_spaced_full_size_planes() {
+        let layout = FrameLayout::new(640, 360, PixelFormat::RgbPlanar).unwrap();
+        let planes = layout.planes();
+        assert_eq!(planes.len(), 3);
+        assert!(planes
+            .iter()
+            .all(|p| (p.row_bytes, p.rows, p.stride) == (640, 360, 640)));
+        let spacing = planes[1].offset - planes[0].offset;
+        assert_eq!(planes[2].offset - planes[1].offset, spacing);
+        assert_eq!(spacing, 640 * 360 + PLANE_SLACK);
     }
 
     #[test]

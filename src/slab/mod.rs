@@ -24,6 +24,7 @@
 //! Python `FrameBuffer`.
 
 mod consumer;
+mod content;
 mod frame;
 mod layout;
 mod notify;
@@ -37,6 +38,7 @@ mod sample;
 use std::sync::Arc as StdArc;
 
 pub use consumer::{Consumer, LatestCache, Reader};
+pub use content::ContentRect;
 pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
 pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};

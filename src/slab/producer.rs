@@ -5,6 +5,7 @@
 //! says so at once, before any pixel work. Every committed frame becomes the
 //! latest snapshot; the drop policy decides only what the ordered queue keeps.
 
+use super::content::ContentRect;
 use super::frame::{FrameInfo, FrameMeta, Slot};
 use super::layout::FrameLayout;
 use super::policy::{DropPolicy, DropReason, EvictReason, SlabStats};
@@ -127,12 +128,14 @@ impl Producer {
         } else {
             0
         };
+        let content = ContentRect::full(self.layout().width(), self.layout().height());
         match self.find_free(from) {
             Some((index, slot)) => Ok(SlotWriter {
                 producer: self,
                 index,
                 slot,
                 seq,
+                content,
                 committed: false,
             }),
             None => {
@@ -276,6 +279,7 @@ pub struct SlotWriter<'a> {
     /// while this writer borrows the producer, and only the producer clones it.
     slot: NonNull<Slot>,
     seq: u64,
+    content: ContentRect,
     committed: bool,
 }
 
@@ -333,11 +337,21 @@ impl SlotWriter<'_> {
         planes
     }
 
+    /// Says where the picture lies in the frame being written (by default
+    /// the whole frame, from a source of the frame's size): what
+    /// [`Frame::content_rect`](super::Frame::content_rect) returns.
+    pub fn set_content_rect(&mut self, content: ContentRect) {
+        self.content = content;
+    }
+
     /// Publishes the frame as the latest snapshot and offers it to the ordered
     /// queue under the slab's [`DropPolicy`].
     pub fn commit(mut self, info: FrameInfo) -> Committed {
         let seq = self.seq;
-        self.slot().meta = FrameMeta { seq, info };
+        let content = self.content;
+        let slot = self.slot();
+        slot.meta = FrameMeta { seq, info };
+        slot.content = content;
         self.committed = true;
         let committed = self.producer.enqueue(self.index);
         let shared = &*self.producer.shared;

@@ -15,6 +15,8 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use super::rtsp_client::RtspClient;
+pub use crate::convert::ResizeMode;
+use crate::convert::{Fit, DEFAULT_PAD_VALUE};
 use crate::error::{Error, ErrorKind, Result};
 pub use crate::ffmpeg::RtspTransport as Transport;
 use crate::names::named_enum;
@@ -209,6 +211,7 @@ pub struct StreamConfig {
     pub(crate) rtsp_client: RtspClient,
     pub(crate) format: PixelFormat,
     pub(crate) resize: Option<(u32, u32)>,
+    pub(crate) fit: Fit,
     pub(crate) decode_threads: u32,
     pub(crate) skip: SkipPolicy,
     pub(crate) decode: DecodeMode,
@@ -267,6 +270,10 @@ impl StreamConfig {
             rtsp_client: RtspClient::default(),
             format: PixelFormat::default(),
             resize: None,
+            fit: Fit {
+                mode: ResizeMode::Stretch,
+                pad: DEFAULT_PAD_VALUE,
+            },
             decode_threads: 1,
             skip: SkipPolicy::default(),
             decode: DecodeMode::default(),
@@ -367,6 +374,28 @@ impl StreamConfig {
     pub fn resize(mut self, width: u32, height: u32) -> Self {
         self.resize = Some((width, height));
         self
+    }
+
+    /// How the picture fits a [`resize`](Self::resize) of another aspect
+    /// ratio (default [`ResizeMode::Stretch`]). With
+    /// [`ResizeMode::Letterbox`] each frame's
+    /// [`Frame::content_rect`](crate::slab::Frame::content_rect) says where
+    /// the picture is.
+    pub fn resize_mode(mut self, mode: ResizeMode) -> Self {
+        self.fit.mode = mode;
+        self
+    }
+
+    /// The level letterbox padding is filled with, in every channel (default
+    /// 114, the grey YOLO pads with; YUV formats get it in limited range).
+    pub fn pad_value(mut self, value: u8) -> Self {
+        self.fit.pad = value;
+        self
+    }
+
+    /// The resize mode and pad value, as the converter takes them.
+    pub(crate) fn fit(&self) -> Fit {
+        self.fit
     }
 
     /// Decoder threads (default 1: scale by streams per core, not threads per

@@ -23,7 +23,9 @@ use rtsp_ingest::redact::redact;
 use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
-use rtsp_ingest::stream::{DecodeMode, LatencyHistogram, RtspClient, StreamStatus, Transport};
+use rtsp_ingest::stream::{
+    DecodeMode, LatencyHistogram, ResizeMode, RtspClient, StreamStatus, Transport,
+};
 use serde_json::{json, Value};
 
 use crate::consumer::{summary_ms, ConsumerOptions, Consumers, SendLookup, STAGES};
@@ -57,7 +59,7 @@ pub struct BenchArgs {
     /// Output pixel format.
     #[arg(
         long,
-        value_name = "bgr24|rgb24|gray8|yuv420p",
+        value_name = "bgr24|rgb24|gray8|yuv420p|nv12|rgb_planar",
         default_value = "bgr24"
     )]
     format: PixelFormat,
@@ -77,6 +79,11 @@ pub struct BenchArgs {
     /// Output size (default: the source's).
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     resize: Option<(u32, u32)>,
+
+    /// How the picture fits `--resize`: `letterbox` keeps the aspect ratio
+    /// and pads with grey 114.
+    #[arg(long, value_name = "stretch|letterbox", default_value = "stretch")]
+    resize_mode: ResizeMode,
 
     /// How exactly to decode: `fast` skips the deblocking filter (not
     /// bit-exact; reported apart in the results).
@@ -168,7 +175,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .decode(args.decode)
             .rtsp_client(args.rtsp_client);
         if let Some((width, height)) = args.resize {
-            config = config.resize(width, height);
+            config = config.resize(width, height).resize_mode(args.resize_mode);
         }
         manager
             .add(id, config)

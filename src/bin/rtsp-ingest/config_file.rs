@@ -13,7 +13,8 @@
 //! [[stream]]
 //! id = "gate"
 //! url = "rtsp://viewer:secret@10.0.0.5/live"
-//! resize = "640x360"
+//! resize = "640x640"
+//! resize_mode = "letterbox"   # aspect kept, padded with pad_value (114)
 //! ```
 //!
 //! Every error names the file, the line and the field: `cams.toml:12: stream
@@ -251,6 +252,20 @@ resize = "640x360"
             dock.contains("Rgb24") && dock.contains("Some((640, 360))"),
             "{dock}"
         );
+    }
+
+    #[test]
+    fn letterbox_options_come_from_the_file() {
+        let text = "[[stream]]\nid = \"gate\"\nurl = \"rtsp://10.0.0.5/live\"\n\
+                    resize = \"640x640\"\nresize_mode = \"letterbox\"\npad_value = 0\n";
+        let file = parse("cams.toml", text).unwrap();
+        let gate = format!("{:?}", file.streams[0].1);
+        assert!(
+            gate.contains("mode: Letterbox") && gate.contains("pad: 0"),
+            "{gate}"
+        );
+        let error = error(&text.replace("letterbox", "crop"));
+        assert!(error.contains("resize_mode"), "{error}");
     }
 
     fn error(text: &str) -> String {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
 use rtsp_ingest::stream::{
-    Backoff, DecodeMode, OnDamage, RtspClient, Secret, SkipPolicy, StreamConfig, Transport,
+    Backoff, DecodeMode, OnDamage, ResizeMode, RtspClient, Secret, SkipPolicy, StreamConfig,
+    Transport,
 };
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
@@ -29,10 +30,16 @@ pub struct StreamOptions {
     pub transport: Option<String>,
     /// `ffmpeg` (default) or `native` (the retina RTSP client).
     pub rtsp_client: Option<String>,
-    /// `bgr24`, `rgb24`, `gray8`, `yuv420p` or `nv12`.
+    /// `bgr24`, `rgb24`, `gray8`, `yuv420p`, `nv12` or `rgb_planar` (R, G,
+    /// B planes: a CHW tensor).
     pub format: Option<String>,
     /// Output size as `WIDTHxHEIGHT`, e.g. `640x360`.
     pub resize: Option<String>,
+    /// How the picture fits `resize`: `stretch` (default) or `letterbox`
+    /// (aspect ratio kept, centred, the rest padded with `pad_value`).
+    pub resize_mode: Option<String>,
+    /// The letterbox padding's level, 0 ..= 255 (default 114).
+    pub pad_value: Option<u8>,
     /// Decoder threads, 1 ..= 64.
     pub decode_threads: Option<u32>,
     /// `all`, `keyframes` or `every_nth(N)`.
@@ -141,6 +148,12 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
             )
         })?;
         config = checked("resize", config.resize(width, height))?;
+    }
+    if let Some(text) = &options.resize_mode {
+        config = config.resize_mode(parse::<ResizeMode>("resize_mode", text)?);
+    }
+    if let Some(value) = options.pad_value {
+        config = config.pad_value(value);
     }
     if let Some(threads) = options.decode_threads {
         config = checked("decode_threads", config.decode_threads(threads))?;
@@ -338,6 +351,8 @@ mod tests {
                 o.transport = Some("udp".into());
                 o.format = Some("gray8".into());
                 o.resize = Some("640x360".into());
+                o.resize_mode = Some("letterbox".into());
+                o.pad_value = Some(0);
                 o.decode_threads = Some(2);
                 o.skip = Some("every_nth(3)".into());
                 o.on_damage = Some("flag".into());
@@ -362,6 +377,8 @@ mod tests {
             .transport(Transport::Udp)
             .format(PixelFormat::Gray8)
             .resize(640, 360)
+            .resize_mode(ResizeMode::Letterbox)
+            .pad_value(0)
             .decode_threads(2)
             .skip("every_nth(3)".parse().unwrap())
             .on_damage(OnDamage::Flag)
@@ -383,8 +400,12 @@ mod tests {
 
     #[test]
     fn errors_name_their_field() {
-        let cases: [(StreamOptions, &str); 10] = [
+        let cases: [(StreamOptions, &str); 11] = [
             (options(|o| o.format = Some("rgba".into())), "format"),
+            (
+                options(|o| o.resize_mode = Some("crop".into())),
+                "resize_mode",
+            ),
             (options(|o| o.on_damage = Some("show".into())), "on_damage"),
             (options(|o| o.transport = Some("quic".into())), "transport"),
             (options(|o| o.resize = Some("wide".into())), "resize"),

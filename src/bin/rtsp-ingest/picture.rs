@@ -28,6 +28,12 @@ pub fn image_of(frame: &Frame) -> DynamicImage {
             rgb
         }
         PixelFormat::Yuv420p | PixelFormat::Nv12 => yuv_to_rgb(frame, width, height),
+        PixelFormat::RgbPlanar => (0..height)
+            .flat_map(|y| {
+                let [r, g, b] = [0, 1, 2].map(|plane| frame.row(plane, y));
+                (0..width).flat_map(move |x| [r[x], g[x], b[x]])
+            })
+            .collect(),
         _ => return blank(),
     };
     RgbImage::from_raw(width as u32, height as u32, image)
