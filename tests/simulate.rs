@@ -305,7 +305,8 @@ fn corrupt_payloads_are_counted_and_never_crash_the_engine() {
     let config = any_port().faults("corrupt=0.0005".parse().unwrap());
     let simulator = Simulator::start(config).unwrap();
     let mut stream = engine(&simulator.url(0), |c| c.queue_capacity(256));
-    // The queue opens when the consumer is taken: take it with the first frame.
+    // Every published frame is checked: queue them from the first.
+    stream.queue_frames();
     wait_for(&stream, Duration::from_secs(20), "first frame", |s| {
         s.published > 0
     });

@@ -177,3 +177,40 @@ fn flag_publishes_most_frames(client: RtspClient) {
         run.after
     );
 }
+
+/// The simulator's own `tcp-loss` fault (no proxy): whole RTP packets left
+/// out of the interleaved stream are counted on both sides, and `hold`
+/// publishes nothing damaged.
+#[test]
+fn the_simulators_tcp_loss_is_counted_and_held() {
+    let config = SimulatorConfig::default()
+        .addr("127.0.0.1:0".parse().unwrap())
+        .pattern(PatternOptions::default().noise(8))
+        .faults("tcp-loss=0.02".parse().unwrap());
+    let simulator = Simulator::start(config).unwrap();
+    let url = simulator.url(0);
+    let config = StreamConfig::new(&url)
+        .unwrap()
+        .transport(rtsp_ingest::stream::Transport::Tcp)
+        .queue_capacity(256);
+    let mut stream = Stream::start("tcp-loss", config).unwrap();
+    stream.queue_frames();
+    let status = wait_for(&stream, Duration::from_secs(20), "loss noticed", |s| {
+        s.rtp_packets_lost > 0 && s.published >= 10
+    });
+    let mut consumer = stream.take_consumer().expect("the slab exists");
+    let mut checked = 0;
+    while let Some(frame) = consumer.pop_oldest() {
+        assert_eq!(frame.damage(), Damage::Clean, "frame {}", frame.seq());
+        assert!(intact(&frame), "frame {} has damaged pixels", frame.seq());
+        checked += 1;
+    }
+    assert!(checked > 0);
+    assert!(stream.stop());
+    let lost = simulator.stats().cameras[0].tcp_lost;
+    assert!(
+        lost >= status.rtp_packets_lost,
+        "{lost} dropped, {} counted lost",
+        status.rtp_packets_lost
+    );
+}

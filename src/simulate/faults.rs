@@ -41,6 +41,9 @@ pub struct Faults {
     pub resize_after: Option<ResizeAfter>,
     /// RTP over UDP: the probability that an RTP packet is not sent (lost).
     pub udp_loss: Option<f64>,
+    /// RTP over TCP: the probability that an RTP packet is not sent (a
+    /// camera whose send buffer overflowed drops whole packets).
+    pub tcp_loss: Option<f64>,
     /// RTP over UDP: the probability that an RTP packet is held back and sent
     /// after the next [`udp_reorder_depth`](Self::udp_reorder_depth) packets.
     pub udp_reorder: Option<f64>,
@@ -120,6 +123,7 @@ impl fmt::Debug for Faults {
             .field("auth", &self.auth.as_ref().map(|(user, _)| (user, "***")))
             .field("resize_after", &self.resize_after)
             .field("udp_loss", &self.udp_loss)
+            .field("tcp_loss", &self.tcp_loss)
             .field("udp_reorder", &self.udp_reorder)
             .field("udp_reorder_depth", &self.udp_reorder_depth)
             .field("udp_duplicate", &self.udp_duplicate)
@@ -154,6 +158,7 @@ impl Faults {
             Fault::Auth { user, password } => self.auth = Some((user, password)),
             Fault::ResizeAfter(resize) => self.resize_after = Some(resize),
             Fault::UdpLoss(p) => self.udp_loss = Some(p),
+            Fault::TcpLoss(p) => self.tcp_loss = Some(p),
             Fault::UdpReorder(p) => self.udp_reorder = Some(p),
             Fault::UdpReorderDepth(depth) => self.udp_reorder_depth = Some(depth),
             Fault::UdpDuplicate(p) => self.udp_duplicate = Some(p),
@@ -179,6 +184,7 @@ impl Faults {
             auth: other.auth.clone().or_else(|| self.auth.clone()),
             resize_after: other.resize_after.or(self.resize_after),
             udp_loss: other.udp_loss.or(self.udp_loss),
+            tcp_loss: other.tcp_loss.or(self.tcp_loss),
             udp_reorder: other.udp_reorder.or(self.udp_reorder),
             udp_reorder_depth: other.udp_reorder_depth.or(self.udp_reorder_depth),
             udp_duplicate: other.udp_duplicate.or(self.udp_duplicate),
@@ -223,6 +229,7 @@ impl Faults {
         for p in [
             self.corrupt,
             self.udp_loss,
+            self.tcp_loss,
             self.udp_reorder,
             self.udp_duplicate,
         ]
@@ -303,6 +310,9 @@ impl fmt::Display for Faults {
         if let Some(p) = self.udp_loss {
             parts.push(format!("udp-loss={p}"));
         }
+        if let Some(p) = self.tcp_loss {
+            parts.push(format!("tcp-loss={p}"));
+        }
         if let Some(p) = self.udp_reorder {
             parts.push(format!("udp-reorder={p}"));
         }
@@ -368,6 +378,8 @@ pub enum Fault {
     ResizeAfter(ResizeAfter),
     /// `udp-loss=PROBABILITY`: see [`Faults::udp_loss`].
     UdpLoss(f64),
+    /// `tcp-loss=PROBABILITY`: see [`Faults::tcp_loss`].
+    TcpLoss(f64),
     /// `udp-reorder=PROBABILITY`: see [`Faults::udp_reorder`].
     UdpReorder(f64),
     /// `udp-reorder-depth=PACKETS`: see [`Faults::udp_reorder_depth`].
@@ -425,6 +437,7 @@ impl fmt::Debug for Fault {
                 .finish(),
             Fault::ResizeAfter(resize) => f.debug_tuple("ResizeAfter").field(resize).finish(),
             Fault::UdpLoss(p) => f.debug_tuple("UdpLoss").field(p).finish(),
+            Fault::TcpLoss(p) => f.debug_tuple("TcpLoss").field(p).finish(),
             Fault::UdpReorder(p) => f.debug_tuple("UdpReorder").field(p).finish(),
             Fault::UdpReorderDepth(depth) => f.debug_tuple("UdpReorderDepth").field(depth).finish(),
             Fault::UdpDuplicate(p) => f.debug_tuple("UdpDuplicate").field(p).finish(),
@@ -447,7 +460,7 @@ impl fmt::Debug for Fault {
 
 const FAULT_KEYS: &str = "cut-every=DURATION, stall-after=DURATION, corrupt=PROBABILITY, \
                           auth=USER:PASSWORD, resize-after=DURATION:WIDTHxHEIGHT, \
-                          udp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
+                          udp-loss=PROBABILITY, tcp-loss=PROBABILITY, udp-reorder=PROBABILITY, \
                           udp-reorder-depth=PACKETS, udp-duplicate=PROBABILITY, \
                           udp-jitter=DURATION, video-stops-after=DURATION, \
                           keyframe-pause=DURATION, rtp-ts-jump=AFTER:[+-]AMOUNT, \
@@ -535,6 +548,9 @@ impl FromStr for Fault {
             "resize-after" => parse_resize(value).map(Fault::ResizeAfter).map_err(context),
             "udp-loss" => parse_probability(value)
                 .map(Fault::UdpLoss)
+                .map_err(context),
+            "tcp-loss" => parse_probability(value)
+                .map(Fault::TcpLoss)
                 .map_err(context),
             "udp-reorder" => parse_probability(value)
                 .map(Fault::UdpReorder)
@@ -879,6 +895,9 @@ mod tests {
                 .parse()
                 .unwrap();
         assert_eq!(faults.udp_loss, Some(0.01));
+        let tcp: Faults = "tcp-loss=0.01".parse().unwrap();
+        assert_eq!(tcp.tcp_loss, Some(0.01));
+        assert_eq!(tcp.to_string(), "tcp-loss=0.01");
         assert_eq!(faults.udp_reorder, Some(0.05));
         assert_eq!(faults.udp_reorder_depth, Some(4));
         assert_eq!(faults.udp_duplicate, Some(0.02));

@@ -384,6 +384,8 @@ pub struct CameraStats {
     pub udp_sessions: u64,
     /// RTP packets not sent by the `udp-loss` fault.
     pub udp_lost: u64,
+    /// RTP packets not sent by the `tcp-loss` fault.
+    pub tcp_lost: u64,
     /// RTP packets held back by the `udp-reorder` fault.
     pub udp_reordered: u64,
     /// RTP packets sent twice by the `udp-duplicate` fault.

@@ -91,6 +91,7 @@ pub(crate) struct Counters {
     transport_refusals: AtomicU64,
     udp_sessions: AtomicU64,
     udp_lost: AtomicU64,
+    tcp_lost: AtomicU64,
     udp_reordered: AtomicU64,
     udp_duplicated: AtomicU64,
     udp_received: AtomicU64,
@@ -132,6 +133,7 @@ impl Counters {
             transport_refusals: load(&self.transport_refusals),
             udp_sessions: load(&self.udp_sessions),
             udp_lost: load(&self.udp_lost),
+            tcp_lost: load(&self.tcp_lost),
             udp_reordered: load(&self.udp_reordered),
             udp_duplicated: load(&self.udp_duplicated),
             udp_received: load(&self.udp_received),
@@ -1169,6 +1171,11 @@ impl<'a> Connection<'a> {
                 continue; // cannot happen: packets are at most 65535 bytes
             };
             let rtcp = is_rtcp(packet);
+            let interleaved = matches!(session.link, Link::Interleaved(..));
+            if !rtcp && interleaved && faults.tcp_loss.is_some_and(|p| fastrand::f64() < p) {
+                add(&counters.tcp_lost, 1);
+                continue;
+            }
             let start = match &session.link {
                 Link::Interleaved(rtp_channel, rtcp_channel) => {
                     self.out.push(b'$');

@@ -24,7 +24,7 @@ use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
 use rtsp_ingest::stream::{
-    DecodeMode, LatencyHistogram, ResizeMode, RtspClient, StreamStatus, Transport,
+    DecodeMode, LatencyHistogram, OnDamage, ResizeMode, RtspClient, StreamStatus, Transport,
 };
 use serde_json::{json, Value};
 
@@ -89,6 +89,11 @@ pub struct BenchArgs {
     /// bit-exact; reported apart in the results).
     #[arg(long, value_name = "full|fast", default_value = "full")]
     decode: DecodeMode,
+
+    /// What to publish after damage (RTP loss, decode errors): `hold`
+    /// (nothing until the next clean keyframe) or `flag` (published, flagged).
+    #[arg(long, value_name = "hold|flag", default_value = "hold")]
+    on_damage: OnDamage,
 
     /// One consumer per stream blocked in `wait_after`: report
     /// glass-to-consumer latency (read off each frame's stamp) and its split
@@ -173,6 +178,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .format(args.format)
             .transport(args.transport)
             .decode(args.decode)
+            .on_damage(args.on_damage)
             .rtsp_client(args.rtsp_client);
         if let Some((width, height)) = args.resize {
             config = config.resize(width, height).resize_mode(args.resize_mode);

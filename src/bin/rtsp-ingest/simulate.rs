@@ -50,7 +50,8 @@ pub struct MediaArgs {
 
     /// A fault, for every camera or one (`cam1:`): `cut-every=10s`,
     /// `stall-after=5s`, `corrupt=0.001`, `auth=user:pass`,
-    /// `resize-after=3s:1280x720`; for sessions over UDP `udp-loss=P` (each
+    /// `resize-after=3s:1280x720`, `tcp-loss=P` (over TCP, each RTP packet
+    /// dropped whole with probability P); for sessions over UDP `udp-loss=P` (each
     /// RTP packet lost with probability P), `udp-reorder=P` (held back and sent
     /// after the next `udp-reorder-depth=K` packets, default 3),
     /// `udp-duplicate=P` (sent twice), `udp-jitter=20ms` (each datagram delayed
