@@ -27,10 +27,10 @@ cases=(
 ours() { # case, camera flags, extra bench flags, client
   local json
   json=$("$BIN" bench --simulate 1 $2 $3 --rtsp-client "$4" --duration "$SECONDS_EACH" --json 2>/dev/null)
-  python3 - "$1" "$4" <<<"$json" <<'PY'
-import json, sys
+  BENCH_JSON="$json" python3 - "$1" "$4" <<'PY'
+import json, os, sys
 case, client = sys.argv[1], sys.argv[2]
-s = json.load(sys.stdin)["streams"][0]
+s = json.loads(os.environ["BENCH_JSON"])["streams"][0]
 ff = s.get("first_frame_ms")
 print("\t".join([case, "rtsp-ingest " + client, str(s["frames_published"]), str(s["frames_decoded"]),
                  str(s["frames_damaged"]), str(s["reconnects"]), "-" if ff is None else f"{ff:.0f}", s["state"]]))
