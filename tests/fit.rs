@@ -359,3 +359,63 @@ fn a_letterboxing_stream_follows_the_camera_s_aspect_ratio() {
     );
     assert!(stream.stop());
 }
+
+/// `StreamConfig::scale_algorithm` reaches the stream's converter: the same
+/// camera frame (matched by its stamp) scaled 640x360 → 160x90 with `point`
+/// and with `area` gives different pictures.
+#[test]
+fn the_configured_scale_algorithm_is_the_one_used() {
+    use rtsp_ingest::simulate::{stamp, PatternOptions, Simulator, SimulatorConfig};
+    use rtsp_ingest::stream::{Stream, StreamConfig};
+    use std::time::{Duration, Instant};
+
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .addr("127.0.0.1:0".parse().unwrap())
+            .pattern(PatternOptions::default().noise(8).frames(30)),
+    )
+    .unwrap();
+    let start = |algorithm: ScaleAlgorithm| {
+        let config = StreamConfig::new(&simulator.url(0))
+            .unwrap()
+            .format(PixelFormat::Gray8)
+            .resize(160, 90)
+            .scale_algorithm(algorithm);
+        Stream::start(algorithm.to_string(), config).unwrap()
+    };
+    let point = start(ScaleAlgorithm::Point);
+    let area = start(ScaleAlgorithm::Area);
+    let picture = |stream: &Stream, index: u32| -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = None;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no frame {index}: {:?}",
+                stream.status()
+            );
+            let frame = match last {
+                None => stream.wait_latest(Duration::from_secs(1)),
+                Some(seq) => stream.wait_after(seq, Duration::from_secs(1)),
+            };
+            let Some(frame) = frame else { continue };
+            last = Some(frame.seq());
+            if stamp::read(&frame) == Some(index) {
+                return (0..90)
+                    .flat_map(|y| frame.row(0, y)[..160].to_vec())
+                    .collect();
+            }
+        }
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| picture(&point, 20));
+        let b = scope.spawn(|| picture(&area, 20));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(
+        differing > a.len() / 10,
+        "point and area scaling differ in only {differing} of {} pixels",
+        a.len()
+    );
+}

@@ -10,7 +10,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
 use rtsp_ingest::stream::{
-    Backoff, DecodeMode, OnDamage, ResizeMode, Secret, SkipPolicy, StreamConfig, Transport,
+    Backoff, DecodeMode, OnDamage, ResizeMode, ScaleAlgorithm, Secret, SkipPolicy, StreamConfig,
+    Transport,
 };
 
 use crate::errors::{config_error, OrRaise};
@@ -18,7 +19,7 @@ use crate::errors::{config_error, OrRaise};
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
 const OPTIONS: &str =
-    "format, resize, resize_mode, pad_value, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
+    "format, resize, resize_mode, pad_value, scale_algorithm, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 
@@ -71,6 +72,7 @@ fn apply(
             config.resize(width, height)
         }
         "resize_mode" => config.resize_mode(parse::<ResizeMode>(key, value)?),
+        "scale_algorithm" => config.scale_algorithm(parse::<ScaleAlgorithm>(key, value)?),
         "pad_value" => config.pad_value(
             value
                 .extract::<u8>()

@@ -27,7 +27,8 @@ use crate::wait::{self, Slice};
 /// ``format`` (bgr24, rgb24, gray8, yuv420p, nv12, rgb_planar: a (3, h, w)
 /// array), ``resize`` ((w, h) or "WxH"), ``resize_mode`` ("stretch" or
 /// "letterbox": aspect kept, padded with ``pad_value``, default 114; see
-/// ``Frame.content_rect``), ``transport`` (prefer_tcp, tcp, udp, udp_multicast, http, auto),
+/// ``Frame.content_rect``), ``scale_algorithm`` (point, fast_bilinear,
+/// bilinear, bicubic, area), ``transport`` (prefer_tcp, tcp, udp, udp_multicast, http, auto),
 /// ``decode_threads``, ``skip`` ("all", "keyframes", "every_nth(N)" or N),
 /// ``on_damage`` ("hold": only clean frames; "flag": damaged ones too, see
 /// ``Frame.damage``),

@@ -60,3 +60,6 @@ def test_bad_fit_options_name_their_field(sim):
     with pytest.raises(rtsp_ingest.ConfigError) as error:
         rtsp_ingest.Stream(sim.urls[0], pad_value=300)
     assert error.value.field == "pad_value"
+    with pytest.raises(rtsp_ingest.ConfigError) as error:
+        rtsp_ingest.Stream(sim.urls[0], scale_algorithm="lanczos")
+    assert error.value.field == "scale_algorithm"

@@ -22,8 +22,8 @@ mod worker;
 
 pub use crate::ffmpeg::ConnectStage;
 pub use config::{
-    Backoff, Credentials, DecodeMode, OnDamage, ResizeMode, Secret, SkipPolicy, StreamConfig,
-    Transport,
+    Backoff, Credentials, DecodeMode, OnDamage, ResizeMode, ScaleAlgorithm, Secret, SkipPolicy,
+    StreamConfig, Transport,
 };
 pub(crate) use events::EventChannel;
 pub use events::STREAM_EVENTS_CAPACITY;

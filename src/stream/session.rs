@@ -130,7 +130,7 @@ impl Session<'_> {
         let mut packet = Packet::new()?;
         let mut frame = VideoFrame::new()?;
         // The `yuv` crate's SIMD converter for same-size yuv420p, swscale otherwise.
-        let mut converter = Converter::default().with_fit(self.config.fit());
+        let mut converter = Converter::new(self.config.scale_algorithm).with_fit(self.config.fit());
         let mut last_progress = Instant::now();
         // Whether `lowres_decoder` had its look at the first frame's size.
         let mut lowres_checked = false;

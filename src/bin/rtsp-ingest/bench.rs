@@ -24,7 +24,8 @@ use rtsp_ingest::simulate::stamp::{self, SendTimes};
 use rtsp_ingest::simulate::Simulator;
 use rtsp_ingest::slab::PixelFormat;
 use rtsp_ingest::stream::{
-    DecodeMode, LatencyHistogram, OnDamage, ResizeMode, RtspClient, StreamStatus, Transport,
+    DecodeMode, LatencyHistogram, OnDamage, ResizeMode, RtspClient, ScaleAlgorithm, StreamStatus,
+    Transport,
 };
 use serde_json::{json, Value};
 
@@ -84,6 +85,14 @@ pub struct BenchArgs {
     /// and pads with grey 114.
     #[arg(long, value_name = "stretch|letterbox", default_value = "stretch")]
     resize_mode: ResizeMode,
+
+    /// swscale's filter for `--resize`.
+    #[arg(
+        long,
+        value_name = "point|fast_bilinear|bilinear|bicubic|area",
+        default_value = "bilinear"
+    )]
+    scale_algorithm: ScaleAlgorithm,
 
     /// How exactly to decode: `fast` skips the deblocking filter (not
     /// bit-exact; reported apart in the results).
@@ -181,7 +190,10 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .on_damage(args.on_damage)
             .rtsp_client(args.rtsp_client);
         if let Some((width, height)) = args.resize {
-            config = config.resize(width, height).resize_mode(args.resize_mode);
+            config = config
+                .resize(width, height)
+                .resize_mode(args.resize_mode)
+                .scale_algorithm(args.scale_algorithm);
         }
         manager
             .add(id, config)

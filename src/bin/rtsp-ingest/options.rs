@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use rtsp_ingest::slab::{DropPolicy, PixelFormat};
 use rtsp_ingest::stream::{
-    Backoff, DecodeMode, OnDamage, ResizeMode, RtspClient, Secret, SkipPolicy, StreamConfig,
-    Transport,
+    Backoff, DecodeMode, OnDamage, ResizeMode, RtspClient, ScaleAlgorithm, Secret, SkipPolicy,
+    StreamConfig, Transport,
 };
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Deserialize;
@@ -40,6 +40,9 @@ pub struct StreamOptions {
     pub resize_mode: Option<String>,
     /// The letterbox padding's level, 0 ..= 255 (default 114).
     pub pad_value: Option<u8>,
+    /// swscale's filter for `resize`: `point`, `fast_bilinear`, `bilinear`
+    /// (default), `bicubic` or `area`.
+    pub scale_algorithm: Option<String>,
     /// Decoder threads, 1 ..= 64.
     pub decode_threads: Option<u32>,
     /// `all`, `keyframes` or `every_nth(N)`.
@@ -154,6 +157,9 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
     }
     if let Some(value) = options.pad_value {
         config = config.pad_value(value);
+    }
+    if let Some(text) = &options.scale_algorithm {
+        config = config.scale_algorithm(parse::<ScaleAlgorithm>("scale_algorithm", text)?);
     }
     if let Some(threads) = options.decode_threads {
         config = checked("decode_threads", config.decode_threads(threads))?;
@@ -353,6 +359,7 @@ mod tests {
                 o.resize = Some("640x360".into());
                 o.resize_mode = Some("letterbox".into());
                 o.pad_value = Some(0);
+                o.scale_algorithm = Some("area".into());
                 o.decode_threads = Some(2);
                 o.skip = Some("every_nth(3)".into());
                 o.on_damage = Some("flag".into());
@@ -379,6 +386,7 @@ mod tests {
             .resize(640, 360)
             .resize_mode(ResizeMode::Letterbox)
             .pad_value(0)
+            .scale_algorithm(ScaleAlgorithm::Area)
             .decode_threads(2)
             .skip("every_nth(3)".parse().unwrap())
             .on_damage(OnDamage::Flag)
@@ -400,8 +408,12 @@ mod tests {
 
     #[test]
     fn errors_name_their_field() {
-        let cases: [(StreamOptions, &str); 11] = [
+        let cases: [(StreamOptions, &str); 12] = [
             (options(|o| o.format = Some("rgba".into())), "format"),
+            (
+                options(|o| o.scale_algorithm = Some("lanczos".into())),
+                "scale_algorithm",
+            ),
             (
                 options(|o| o.resize_mode = Some("crop".into())),
                 "resize_mode",
