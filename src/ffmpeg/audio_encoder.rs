@@ -3,7 +3,7 @@
 //! with the send/receive API turned into states. The simulator encodes its
 //! audio track with it once, at start.
 
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::c_int;
 use std::fmt;
 use std::ptr::NonNull;
 
@@ -13,7 +13,8 @@ use super::c_flag;
 use super::codec_parameters::CodecParameters;
 use super::decoder::SendOutcome;
 use super::encoder::EncodeOutcome;
-use super::error::{self as averror, classify, Code};
+use super::encoder_context::EncoderContext;
+use super::error as averror;
 use super::packet::Packet;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -91,23 +92,22 @@ enum SampleLayout {
 /// An opened mono audio encoder; owns its `AVCodecContext` and the reusable
 /// frame it copies each input into.
 pub struct AudioEncoder {
-    ctx: NonNull<ffi::AVCodecContext>,
+    ctx: EncoderContext,
     frame: AudioFrame,
-    name: &'static str,
     sample_rate: u32,
     frame_size: usize,
     layout: SampleLayout,
 }
 
-// SAFETY: an AVCodecContext (and the frame) may be used from any thread as
-// long as calls on it do not overlap; every method that calls into it takes
-// `&mut self`, and `AudioEncoder` is not `Sync`.
+// SAFETY: the frame may be used from any thread as long as calls on it do not
+// overlap; every method that touches it takes `&mut self`, and `AudioEncoder`
+// is not `Sync` (the context is `Send` itself).
 unsafe impl Send for AudioEncoder {}
 
 impl fmt::Debug for AudioEncoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AudioEncoder")
-            .field("codec", &self.name)
+            .field("codec", &self.ctx.name())
             .field("sample_rate", &self.sample_rate)
             .field("frame_size", &self.frame_size)
             .finish_non_exhaustive()
@@ -129,57 +129,24 @@ impl AudioEncoder {
             .ok()
             .filter(|&rate| rate > 0)
             .ok_or_else(|| invalid(format!("audio sample rate {}", options.sample_rate)))?;
-        let c_name = CString::new(options.codec.as_str())
-            .map_err(|_| invalid("the encoder name contains a NUL byte".to_owned()))?;
-        // SAFETY: `c_name` is NUL-terminated; null when no such encoder exists.
-        let codec = unsafe { ffi::avcodec_find_encoder_by_name(c_name.as_ptr()) };
-        // SAFETY: a non-null codec is a static registered AVCodec.
-        let Some(codec_ref) = (unsafe { codec.as_ref() }) else {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("no encoder named {} in this FFmpeg", options.codec),
-            ));
-        };
-        // SAFETY: codec names are static NUL-terminated strings.
-        let name = unsafe { CStr::from_ptr(codec_ref.name) }
-            .to_str()
-            .unwrap_or("?");
-        let (sample_fmt, layout) = pick_sample_format(codec_ref).ok_or_else(|| {
+        let ctx = EncoderContext::alloc(&options.codec)?;
+        let name = ctx.name();
+        let (sample_fmt, layout) = pick_sample_format(ctx.codec()).ok_or_else(|| {
             Error::new(
                 ErrorKind::Unsupported,
                 format!("the {name} encoder takes neither 16-bit nor float samples"),
             )
         })?;
-        // SAFETY: `codec` is a valid encoder; null only when out of memory.
-        let ctx = unsafe { ffi::avcodec_alloc_context3(codec) };
-        let ctx = NonNull::new(ctx).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Ffmpeg,
-                format!("allocating a {name} encoder: out of memory"),
-            )
-        })?;
-        let frame = match AudioFrame::new() {
-            Ok(frame) => frame,
-            Err(error) => {
-                let mut raw = ctx.as_ptr();
-                // SAFETY: the context we just allocated and own, not yet opened.
-                unsafe { ffi::avcodec_free_context(&mut raw) };
-                return Err(error);
-            }
-        };
-        // From here `encoder`'s Drop frees the context on every error path.
+        let frame = AudioFrame::new()?;
         let mut encoder = AudioEncoder {
             ctx,
             frame,
-            name,
             sample_rate: options.sample_rate,
             frame_size: 0,
             layout,
         };
         {
-            // SAFETY: a context we own exclusively, not yet opened: setting
-            // its public fields is how parameters are passed.
-            let c = unsafe { encoder.ctx.as_mut() };
+            let c = encoder.ctx.get_mut();
             c.sample_rate = rate;
             c.sample_fmt = sample_fmt;
             c.time_base = ffi::AVRational { num: 1, den: rate };
@@ -193,11 +160,8 @@ impl AudioEncoder {
             // which an SDP's `config=` carries.
             c.flags |= c_flag(ffi::AV_CODEC_FLAG_GLOBAL_HEADER);
         }
-        // SAFETY: the context was allocated for `codec`; null options are allowed.
-        let ret = unsafe { ffi::avcodec_open2(ctx.as_ptr(), codec, std::ptr::null_mut()) };
-        averror::check(ret, || format!("opening the {name} encoder"))?;
-        // SAFETY: an opened context we own; reading a plain field.
-        let frame_size = unsafe { encoder.ctx.as_ref() }.frame_size;
+        encoder.ctx.open(std::ptr::null_mut())?;
+        let frame_size = encoder.ctx.get().frame_size;
         // PCM encoders take any frame size (0): 20 ms, a usual RTP packet.
         encoder.frame_size = match usize::try_from(frame_size) {
             Ok(size) if size > 0 => size,
@@ -210,11 +174,11 @@ impl AudioEncoder {
     fn alloc_frame(&mut self) -> Result<()> {
         let samples = c_int::try_from(self.frame_size).unwrap_or(c_int::MAX);
         let frame = self.frame.raw.as_ptr();
+        let c = self.ctx.get();
         // SAFETY: a blank frame we own exclusively and the opened context
         // (only read); these fields describe the buffer av_frame_get_buffer
         // allocates.
         let ret = unsafe {
-            let c = self.ctx.as_ref();
             (*frame).nb_samples = samples;
             (*frame).format = c.sample_fmt as c_int;
             (*frame).sample_rate = c.sample_rate;
@@ -230,7 +194,7 @@ impl AudioEncoder {
 
     /// The encoder's FFmpeg name, e.g. `"aac"`.
     pub fn name(&self) -> &'static str {
-        self.name
+        self.ctx.name()
     }
 
     /// Samples per second; timestamps are in `1 / sample_rate` seconds.
@@ -246,13 +210,7 @@ impl AudioEncoder {
     /// The stream's codec parameters (AAC's configuration as extradata), for
     /// a muxer.
     pub fn parameters(&self) -> Result<CodecParameters> {
-        let mut params = CodecParameters::alloc()?;
-        // SAFETY: an opened context we own (only read here) and a fresh
-        // parameter set we own exclusively; the copy is deep.
-        let ret =
-            unsafe { ffi::avcodec_parameters_from_context(params.as_mut_ptr(), self.ctx.as_ptr()) };
-        averror::check(ret, || format!("reading the {} parameters", self.name))?;
-        Ok(params)
+        self.ctx.parameters()
     }
 
     /// Encodes one frame of [`frame_size`](Self::frame_size) mono samples in
@@ -268,7 +226,7 @@ impl AudioEncoder {
                 format!(
                     "{} audio samples, the {} encoder takes {} per frame",
                     samples.len(),
-                    self.name,
+                    self.ctx.name(),
                     self.frame_size
                 ),
             ));
@@ -298,56 +256,19 @@ impl AudioEncoder {
             }
             (*frame).pts = pts;
         }
-        // SAFETY: an opened context and a valid frame it only references.
-        let ret = unsafe { ffi::avcodec_send_frame(self.ctx.as_ptr(), frame) };
-        self.send_outcome(ret)
+        self.ctx.send_frame(frame)
     }
 
     /// Starts draining: the encoder returns its buffered packets, then
     /// [`EncodeOutcome::Eof`].
     pub fn send_eof(&mut self) -> Result<()> {
-        // SAFETY: an opened context; a null frame means "drain".
-        let ret = unsafe { ffi::avcodec_send_frame(self.ctx.as_ptr(), std::ptr::null()) };
-        self.send_outcome(ret).map(drop)
-    }
-
-    fn send_outcome(&self, ret: c_int) -> Result<SendOutcome> {
-        match classify(ret) {
-            Ok(Code::Ok(_)) => Ok(SendOutcome::Sent),
-            Ok(Code::Again) => Ok(SendOutcome::Again),
-            Ok(Code::Eof) => Ok(SendOutcome::Eof),
-            Err(code) => Err(averror::error(
-                code,
-                &format!("encoding with {}", self.name),
-            )),
-        }
+        self.ctx.send_eof()
     }
 
     /// Takes the next encoded packet into `packet` (its previous payload is
     /// released first).
     pub fn receive_packet(&mut self, packet: &mut Packet) -> Result<EncodeOutcome> {
-        packet.unref();
-        // SAFETY: an opened context and a blank packet we own exclusively.
-        let ret = unsafe { ffi::avcodec_receive_packet(self.ctx.as_ptr(), packet.as_mut_ptr()) };
-        match classify(ret) {
-            Ok(Code::Ok(_)) => Ok(EncodeOutcome::Packet),
-            Ok(Code::Again) => Ok(EncodeOutcome::Again),
-            Ok(Code::Eof) => Ok(EncodeOutcome::Eof),
-            Err(code) => Err(averror::error(
-                code,
-                &format!("encoding with {}", self.name),
-            )),
-        }
-    }
-}
-
-impl Drop for AudioEncoder {
-    fn drop(&mut self) {
-        let mut ctx = self.ctx.as_ptr();
-        // SAFETY: a context from avcodec_alloc_context3 that only we own;
-        // avcodec_free_context closes the codec (if opened), uninits its
-        // channel layout and frees it.
-        unsafe { ffi::avcodec_free_context(&mut ctx) };
+        self.ctx.receive_packet(packet)
     }
 }
 

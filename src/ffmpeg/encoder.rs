@@ -3,9 +3,8 @@
 //! ([`SendOutcome`], [`EncodeOutcome`]). The simulator encodes its test pattern
 //! with it once, at start.
 
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::c_int;
 use std::fmt;
-use std::ptr::NonNull;
 
 use ffmpeg_sys_next as ffi;
 
@@ -13,7 +12,8 @@ use super::c_flag;
 use super::codec_parameters::CodecParameters;
 use super::decoder::SendOutcome;
 use super::dict::Dictionary;
-use super::error::{self as averror, classify, Code};
+use super::encoder_context::EncoderContext;
+use super::error as averror;
 use super::frame::VideoFrame;
 use super::packet::Packet;
 use super::stream_info::Rational;
@@ -150,9 +150,8 @@ pub enum EncodeOutcome {
 /// An opened video encoder taking yuv420p pictures; owns its `AVCodecContext`
 /// and the reusable picture it copies each input into.
 pub struct Encoder {
-    ctx: NonNull<ffi::AVCodecContext>,
+    ctx: EncoderContext,
     picture: VideoFrame,
-    name: &'static str,
     width: usize,
     height: usize,
     fps: c_int,
@@ -160,15 +159,10 @@ pub struct Encoder {
     full_range: bool,
 }
 
-// SAFETY: an AVCodecContext may be used from any thread as long as calls on it
-// do not overlap (its worker threads are internal); every method that calls
-// into it takes `&mut self` and `Encoder` is not `Sync`. The picture is `Send`.
-unsafe impl Send for Encoder {}
-
 impl fmt::Debug for Encoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Encoder")
-            .field("codec", &self.name)
+            .field("codec", &self.ctx.name())
             .field("width", &self.width)
             .field("height", &self.height)
             .field("fps", &self.fps)
@@ -211,44 +205,12 @@ impl Encoder {
         let fps = to_c_int(options.fps, "fps")?;
         let gop = to_c_int(options.gop, "gop")?;
         let threads = to_c_int(options.threads, "threads")?;
-        let c_name = CString::new(options.codec.as_str())
-            .map_err(|_| invalid("the encoder name contains a NUL byte".to_owned()))?;
-
-        // SAFETY: `c_name` is NUL-terminated; null when no such encoder exists.
-        let codec = unsafe { ffi::avcodec_find_encoder_by_name(c_name.as_ptr()) };
-        // SAFETY: a non-null codec is a static registered AVCodec.
-        let Some(codec_ref) = (unsafe { codec.as_ref() }) else {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("no encoder named {} in this FFmpeg", options.codec),
-            ));
-        };
-        // SAFETY: codec names are static NUL-terminated strings.
-        let name = unsafe { CStr::from_ptr(codec_ref.name) }
-            .to_str()
-            .unwrap_or("?");
-        // SAFETY: `codec` is a valid encoder; null only when out of memory.
-        let ctx = unsafe { ffi::avcodec_alloc_context3(codec) };
-        let ctx = NonNull::new(ctx).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Ffmpeg,
-                format!("allocating a {name} encoder: out of memory"),
-            )
-        })?;
-        let picture = match VideoFrame::new() {
-            Ok(picture) => picture,
-            Err(error) => {
-                let mut raw = ctx.as_ptr();
-                // SAFETY: the context we just allocated and own, not yet opened.
-                unsafe { ffi::avcodec_free_context(&mut raw) };
-                return Err(error);
-            }
-        };
-        // From here `encoder`'s Drop frees the context on every error path.
+        let ctx = EncoderContext::alloc(&options.codec)?;
+        let name = ctx.name();
+        let picture = VideoFrame::new()?;
         let mut encoder = Encoder {
             ctx,
             picture,
-            name,
             width: usize::try_from(options.width).unwrap_or(0),
             height: usize::try_from(options.height).unwrap_or(0),
             fps,
@@ -256,9 +218,7 @@ impl Encoder {
         };
         let (pix_fmt, color_range) = encoder.picture_format();
         {
-            // SAFETY: a context we own exclusively, not yet opened: setting its
-            // public fields is how parameters are passed.
-            let c = unsafe { encoder.ctx.as_mut() };
+            let c = encoder.ctx.get_mut();
             c.width = width;
             c.height = height;
             c.pix_fmt = pix_fmt;
@@ -281,12 +241,7 @@ impl Encoder {
         for (key, value) in &options.options {
             dict.set(key, value)?;
         }
-        let ret = dict.with_raw(|dict| {
-            // SAFETY: the context was allocated for `codec`; `dict` is a valid
-            // dictionary slot, from which FFmpeg removes the options it used.
-            unsafe { ffi::avcodec_open2(ctx.as_ptr(), codec, dict) }
-        });
-        averror::check(ret, || format!("opening the {name} encoder"))?;
+        dict.with_raw(|dict| encoder.ctx.open(dict))?;
         let unused = dict.keys();
         if !unused.is_empty() {
             return Err(invalid(format!(
@@ -331,7 +286,7 @@ impl Encoder {
 
     /// The encoder's FFmpeg name, e.g. `"libx264"`.
     pub fn name(&self) -> &'static str {
-        self.name
+        self.ctx.name()
     }
 
     /// The unit of picture and packet timestamps: `1/fps`.
@@ -345,13 +300,7 @@ impl Encoder {
     /// The stream's codec parameters (with the parameter sets as extradata
     /// when the global header is on), for a muxer.
     pub fn parameters(&self) -> Result<CodecParameters> {
-        let mut params = CodecParameters::alloc()?;
-        // SAFETY: an opened context we own (only read here) and a fresh
-        // parameter set we own exclusively; the copy is deep.
-        let ret =
-            unsafe { ffi::avcodec_parameters_from_context(params.as_mut_ptr(), self.ctx.as_ptr()) };
-        averror::check(ret, || format!("reading the {} parameters", self.name))?;
-        Ok(params)
+        self.ctx.parameters()
     }
 
     /// Encodes one picture given as tightly packed yuv420p (or, with
@@ -402,55 +351,19 @@ impl Encoder {
         }
         // SAFETY: as above; the timestamp is a plain field.
         unsafe { (*frame).pts = pts };
-        // SAFETY: an opened context and a valid picture it only references.
-        let ret = unsafe { ffi::avcodec_send_frame(self.ctx.as_ptr(), frame) };
-        self.send_outcome(ret)
+        self.ctx.send_frame(frame)
     }
 
     /// Starts draining: the encoder returns its buffered packets, then
     /// [`EncodeOutcome::Eof`].
     pub fn send_eof(&mut self) -> Result<()> {
-        // SAFETY: an opened context; a null frame means "drain".
-        let ret = unsafe { ffi::avcodec_send_frame(self.ctx.as_ptr(), std::ptr::null()) };
-        self.send_outcome(ret).map(drop)
-    }
-
-    fn send_outcome(&self, ret: c_int) -> Result<SendOutcome> {
-        match classify(ret) {
-            Ok(Code::Ok(_)) => Ok(SendOutcome::Sent),
-            Ok(Code::Again) => Ok(SendOutcome::Again),
-            Ok(Code::Eof) => Ok(SendOutcome::Eof),
-            Err(code) => Err(averror::error(
-                code,
-                &format!("encoding with {}", self.name),
-            )),
-        }
+        self.ctx.send_eof()
     }
 
     /// Takes the next encoded packet into `packet` (its previous payload is
     /// released first). Its timestamps are in [`time_base`](Self::time_base).
     pub fn receive_packet(&mut self, packet: &mut Packet) -> Result<EncodeOutcome> {
-        packet.unref();
-        // SAFETY: an opened context and a blank packet we own exclusively.
-        let ret = unsafe { ffi::avcodec_receive_packet(self.ctx.as_ptr(), packet.as_mut_ptr()) };
-        match classify(ret) {
-            Ok(Code::Ok(_)) => Ok(EncodeOutcome::Packet),
-            Ok(Code::Again) => Ok(EncodeOutcome::Again),
-            Ok(Code::Eof) => Ok(EncodeOutcome::Eof),
-            Err(code) => Err(averror::error(
-                code,
-                &format!("encoding with {}", self.name),
-            )),
-        }
-    }
-}
-
-impl Drop for Encoder {
-    fn drop(&mut self) {
-        let mut ctx = self.ctx.as_ptr();
-        // SAFETY: a context from avcodec_alloc_context3 that only we own;
-        // avcodec_free_context closes the codec (if opened) and frees it.
-        unsafe { ffi::avcodec_free_context(&mut ctx) };
+        self.ctx.receive_packet(packet)
     }
 }
 

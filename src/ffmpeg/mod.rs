@@ -68,6 +68,7 @@ mod codec_parameters;
 mod decoder;
 mod dict;
 mod encoder;
+mod encoder_context;
 mod error;
 mod frame;
 mod input;
