@@ -125,7 +125,11 @@ fn reordering_is_absorbed_by_the_reorder_queue() {
     let simulator = cameras("udp-reorder=0.05,udp-reorder-depth=3");
     let (clean, faulty) = side_by_side(&simulator, 6);
     let stats = &simulator.stats().cameras[1];
-    assert!(stats.udp_reordered >= 10, "{stats:?}");
+    // About 260 packets in 6 s, so about 13 reordered at 5 %: at least 10 failed
+    // one run in five; fewer than 5 is 0.4 % likely. (A longer run or a higher
+    // rate would count more, but then FFmpeg's reorder queue now and then lets
+    // a damaged frame through, which is another test's subject.)
+    assert!(stats.udp_reordered >= 5, "{stats:?}");
     assert_eq!(faulty.dropped.corrupt, 0, "{faulty:#?}");
     assert_eq!(faulty.decode_errors, 0, "{faulty:#?}");
     // Both started together; a frame or two of difference is start-up timing.
