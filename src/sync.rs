@@ -20,7 +20,61 @@ pub(crate) use loom::sync::{
     Arc, Condvar, Mutex,
 };
 
+pub(crate) use cell::UnsafeCell;
 pub(crate) use snapshot::Snapshot;
+
+#[cfg(not(rtsp_ingest_loom))]
+mod cell {
+    /// A `std::cell::UnsafeCell` with the two accesses the crate makes, so
+    /// that under loom the same code is checked for racing reads and writes.
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        /// # Safety
+        /// No write may happen while the reference lives.
+        pub(crate) unsafe fn get(&self) -> &T {
+            // SAFETY: the caller promises no concurrent or later-overlapping write.
+            unsafe { &*self.0.get() }
+        }
+
+        /// # Safety
+        /// No other access (read or write) may happen at the same time.
+        pub(crate) unsafe fn set(&self, value: T) {
+            // SAFETY: the caller promises exclusive access for the write.
+            unsafe { *self.0.get() = value }
+        }
+    }
+}
+
+#[cfg(rtsp_ingest_loom)]
+mod cell {
+    /// Loom's twin: every `get` and `set` is checked against the others.
+    pub(crate) struct UnsafeCell<T>(loom::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::cell::UnsafeCell::new(value))
+        }
+
+        /// # Safety
+        /// As for the `std` build.
+        pub(crate) unsafe fn get(&self) -> &T {
+            // SAFETY: as for the `std` build; loom records the read here.
+            self.0.with(|value| unsafe { &*value })
+        }
+
+        /// # Safety
+        /// As for the `std` build.
+        pub(crate) unsafe fn set(&self, value: T) {
+            // SAFETY: as for the `std` build; loom records the write here.
+            self.0.with_mut(|slot| unsafe { *slot = value })
+        }
+    }
+}
 
 #[cfg(not(rtsp_ingest_loom))]
 mod snapshot {

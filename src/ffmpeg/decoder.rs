@@ -13,8 +13,11 @@ use super::error::{self as averror, classify, Code};
 use super::frame::VideoFrame;
 use super::input::Input;
 use super::packet::Packet;
+use super::picture_pool::{self, PicturePool};
 use super::stream_info::{Rational, VideoCodec};
 use crate::error::{Error, ErrorKind, Result};
+use crate::slab::DecoderAlignment;
+use crate::sync::Arc;
 
 /// The most codec extradata [`Decoder::for_codec`] takes (an SPS/PPS set is
 /// tens of bytes; this bounds what an untrusted SDP can make us allocate).
@@ -124,6 +127,12 @@ pub enum DecodeOutcome {
 pub struct Decoder {
     ctx: NonNull<ffi::AVCodecContext>,
     name: &'static str,
+    /// Whether the codec takes buffers from a `get_buffer2` of ours
+    /// (`AV_CODEC_CAP_DR1`).
+    direct_rendering: bool,
+    /// The pool whose leases the context decodes into, once installed; its
+    /// address is the context's opaque, so it is dropped after the context.
+    pool: Option<Arc<PicturePool>>,
 }
 
 // SAFETY: an AVCodecContext may be used from any thread as long as calls on it
@@ -267,7 +276,12 @@ impl Decoder {
             )
         })?;
         // From here `decoder`'s Drop frees the context on every error path.
-        let mut decoder = Decoder { ctx, name };
+        let mut decoder = Decoder {
+            ctx,
+            name,
+            direct_rendering: codec_ref.capabilities & c_flag(ffi::AV_CODEC_CAP_DR1) != 0,
+            pool: None,
+        };
         let context = || format!("opening the {name} decoder");
         configure(&mut decoder, &context)?;
         let threads = c_int::try_from(options.threads).map_err(|_| {
@@ -311,6 +325,57 @@ impl Decoder {
         // plain field the decoder only sets while opening.
         let lowres = unsafe { self.ctx.as_ref() }.lowres;
         u8::try_from(lowres).unwrap_or(0)
+    }
+
+    /// Decodes the pictures from here on into the slots the returned pool is
+    /// offered ([`PicturePool::offer`]) instead of FFmpeg's own buffers;
+    /// `None` when the codec cannot (it has no `AV_CODEC_CAP_DR1`). Called
+    /// again, returns the same pool.
+    pub fn lend_pictures(&mut self) -> Option<Arc<PicturePool>> {
+        if !self.direct_rendering {
+            return None;
+        }
+        let pool = self.pool.get_or_insert_with(|| {
+            let pool = Arc::new(PicturePool::default());
+            // SAFETY: an open context we own; the pool lives in `self.pool`
+            // until after `Drop` frees the context.
+            unsafe { picture_pool::install(self.ctx.as_ptr(), Arc::as_ptr(&pool)) };
+            pool
+        });
+        Some(Arc::clone(pool))
+    }
+
+    /// How FFmpeg's own buffers for the current pictures are laid out (the
+    /// padded rows and strides a lease must have, see
+    /// [`FrameLayout::for_decoder`](crate::slab::FrameLayout::for_decoder));
+    /// `None` before the decoder knows its pictures or when they are not
+    /// `yuv420p`, or for a codec without direct rendering.
+    pub fn picture_alignment(&self) -> Option<DecoderAlignment> {
+        // SAFETY: the context is valid for the decoder's lifetime; plain
+        // fields the decoder sets while decoding, read between calls into it.
+        let c = unsafe { self.ctx.as_ref() };
+        if !self.direct_rendering || c.pix_fmt != ffi::AVPixelFormat::AV_PIX_FMT_YUV420P {
+            return None;
+        }
+        // The size `get_buffer2` is asked for (libavcodec's `ff_get_buffer`).
+        let shift = |coded: c_int| (coded + (1 << c.lowres) - 1) >> c.lowres;
+        let width = c.width.max(shift(c.coded_width));
+        let height = c.height.max(shift(c.coded_height));
+        if width <= 0 || height <= 0 {
+            return None;
+        }
+        // SAFETY: an open DR1 decoder's context, between calls into it.
+        unsafe { picture_pool::alignment_for(self.ctx.as_ptr(), width, height) }
+    }
+
+    /// How many pictures the decoder may hold at once beyond the one it gave
+    /// out last: its reference frames, the frames it delays for reordering,
+    /// and the one it decodes (what a slab lending it slots must keep spare).
+    pub fn pictures_held(&self) -> usize {
+        // SAFETY: as in `picture_alignment`.
+        let c = unsafe { self.ctx.as_ref() };
+        let count = |value: c_int| usize::try_from(value).unwrap_or(0);
+        count(c.refs) + count(c.has_b_frames) + 1
     }
 
     /// The decoder's FFmpeg name, e.g. `"h264"`.
@@ -382,7 +447,10 @@ impl Drop for Decoder {
     fn drop(&mut self) {
         let mut ctx = self.ctx.as_ptr();
         // SAFETY: a context from avcodec_alloc_context3 that only we own;
-        // avcodec_free_context closes the codec (if opened) and frees it.
+        // avcodec_free_context closes the codec (if opened) and frees it. The
+        // pool its opaque points to is a field, dropped after this. Pictures
+        // still lent (in frames the caller holds) keep their leases in their
+        // buffers, not in the pool.
         unsafe { ffi::avcodec_free_context(&mut ctx) };
     }
 }

@@ -141,7 +141,7 @@ impl Reader {
     pub fn latest_after(&self, seq: u64) -> Option<Frame> {
         self.shared
             .latest
-            .load_if(|slot| slot.meta.seq > seq)
+            .load_if(|slot| slot.meta().seq > seq)
             .map(Frame::new)
     }
 

@@ -7,12 +7,11 @@
 use std::sync::Arc as StdArc;
 use std::time::{Duration, Instant, SystemTime};
 
-use bytemuck::{Pod, Zeroable};
-
 use super::content::ContentRect;
 use super::layout::{FrameLayout, PixelFormat, Plane};
 use crate::names::named_enum;
-use crate::sync::Arc;
+use crate::sync::{Arc, UnsafeCell};
+use std::ptr::NonNull;
 
 named_enum! {
     /// How intact a decoded picture is. A stream publishes only `Clean` frames
@@ -99,52 +98,162 @@ pub struct FrameMeta {
     pub info: FrameInfo,
 }
 
-/// 64 bytes aligned to 64: the unit a pixel buffer is allocated in, so every
-/// buffer starts on a cache line (and the widest SIMD register) boundary.
-#[derive(Clone, Copy, Pod, Zeroable)]
-#[repr(C, align(64))]
-pub(crate) struct Block([u8; 64]);
+/// The alignment of every pixel buffer: one cache line, and the widest SIMD
+/// register (and FFmpeg's `STRIDE_ALIGN` for AVX-512).
+const BUFFER_ALIGN: usize = 64;
 
-/// One slot: a pixel buffer sized for the slab's layout, and the metadata of the
-/// frame it holds. Plain data: exclusive access is proven by `Arc::get_mut`.
+/// A slot's pixel memory: one zeroed, 64-byte-aligned allocation, owned here
+/// and freed by the one `Drop`.
+///
+/// A raw allocation rather than a `Box<[u8]>`: a lent slot's pixels are
+/// written by a decoder through a pointer ([`super::Lease`]) while the slot's
+/// home `Arc` is shared, and a `Box` would claim that nothing else may touch
+/// its memory then. Who may read or write when is the slot's protocol (see
+/// [`Slot`]); the buffer only holds the memory.
+pub(crate) struct PixelBuffer {
+    ptr: NonNull<u8>,
+    /// Bytes allocated: the layout's length rounded up to the alignment.
+    capacity: usize,
+    /// Bytes in use: the layout's length.
+    len: usize,
+}
+
+// SAFETY: the buffer owns its allocation like a `Box<[u8]>`, which is `Send`
+// and `Sync`; what may access it when is `Slot`'s protocol.
+unsafe impl Send for PixelBuffer {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for PixelBuffer {}
+
+impl PixelBuffer {
+    fn zeroed(len: usize) -> Self {
+        let capacity = len.max(1).next_multiple_of(BUFFER_ALIGN);
+        let layout = std::alloc::Layout::from_size_align(capacity, BUFFER_ALIGN)
+            .expect("a slot's size fits an allocation (FrameLayout bounds it)");
+        // SAFETY: `layout` has a non-zero size. A zeroed allocation: the OS
+        // hands out zero pages lazily, so a new slab does not write every byte
+        // of every slot before the first frame (~50 MB for a 1080p BGR
+        // stream's slots).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let Some(ptr) = NonNull::new(ptr) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        Self { ptr, capacity, len }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// # Safety
+    /// Nothing may write the buffer while the slice lives.
+    unsafe fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` initialised (zeroed) bytes owned by this buffer; the
+        // caller rules out writes.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// # Safety
+    /// Nothing else may read or write the buffer while the slice lives.
+    unsafe fn bytes_mut(&self) -> &mut [u8] {
+        // SAFETY: as for `bytes`; the caller rules out any other access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for PixelBuffer {
+    fn drop(&mut self) {
+        let layout = std::alloc::Layout::from_size_align(self.capacity, BUFFER_ALIGN)
+            .expect("the layout it was allocated with");
+        // SAFETY: allocated in `zeroed` with this layout, freed once.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
+    }
+}
+
+/// One slot: a pixel buffer sized for the slab's layout, and the metadata of
+/// the frame it holds.
+///
+/// The protocol that makes its cells sound: the pixels, `meta` and `content`
+/// are written only by the producer (or, for a lent slot, the decoder it
+/// lent the slot to), only while the slot is unpublished, that is after
+/// `Arc::get_mut` proved the home the only reference (so every earlier
+/// reader's last look happens before) and before the commit stores it in the
+/// queue or the snapshot (whose release / acquire pairs make the writes
+/// visible to readers). From the commit until the slot is free again, every
+/// access is a read.
 pub(crate) struct Slot {
     pub(crate) stream_id: StdArc<str>,
     pub(crate) layout: FrameLayout,
-    pub(crate) meta: FrameMeta,
+    meta: UnsafeCell<FrameMeta>,
     /// Where the picture of the frame it holds lies (set by the writer).
-    pub(crate) content: ContentRect,
+    content: UnsafeCell<ContentRect>,
     /// Whether the producer has taken this slot before (for
     /// `SlabStats::slots_written`).
     pub(crate) taken: bool,
-    pixels: Box<[Block]>,
+    pixels: PixelBuffer,
 }
+
+// SAFETY: the cells follow the protocol above: writes only while no other
+// thread can reach the slot, reads only after the release / acquire that
+// published it.
+unsafe impl Sync for Slot {}
 
 impl Slot {
     pub(crate) fn new(stream_id: StdArc<str>, layout: FrameLayout) -> Self {
-        let blocks = layout.len().div_ceil(64);
         Self {
             stream_id,
             layout,
-            meta: FrameMeta {
+            meta: UnsafeCell::new(FrameMeta {
                 seq: 0,
                 info: FrameInfo::received_now(),
-            },
-            content: ContentRect::full(layout.width(), layout.height()),
+            }),
+            content: UnsafeCell::new(ContentRect::full(layout.width(), layout.height())),
             taken: false,
-            // A zeroed allocation: the OS hands out zero pages lazily, so a
-            // new slab does not write every byte of every slot before the
-            // first frame (~50 MB for a 1080p BGR stream's slots).
-            pixels: bytemuck::zeroed_slice_box(blocks),
+            pixels: PixelBuffer::zeroed(layout.len()),
         }
     }
 
+    /// The frame's metadata. Read by readers of a published slot and by the
+    /// producer, never while [`record`](Self::record) writes it.
+    pub(crate) fn meta(&self) -> &FrameMeta {
+        // SAFETY: the slot protocol: `record` runs only on an unpublished slot,
+        // from the producer, which does not hold this reference across it.
+        unsafe { self.meta.get() }
+    }
+
+    /// Where the picture lies in the frame; as for [`meta`](Self::meta).
+    pub(crate) fn content(&self) -> ContentRect {
+        // SAFETY: as in `meta`.
+        unsafe { *self.content.get() }
+    }
+
+    /// Writes the metadata of the frame about to be published.
+    ///
+    /// # Safety
+    /// Only the producer, only while the slot is unpublished (see [`Slot`]).
+    pub(crate) unsafe fn record(&self, meta: FrameMeta, content: ContentRect) {
+        // SAFETY: the caller holds the slot's one write role while nobody reads.
+        unsafe {
+            self.meta.set(meta);
+            self.content.set(content);
+        }
+    }
+
+    /// The start of the pixel buffer (what a lease hands a decoder).
+    pub(crate) fn pixels_ptr(&self) -> *mut u8 {
+        self.pixels.as_ptr()
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.pixels)[..self.layout.len()]
+        // SAFETY: the slot protocol: pixels are written only while the slot is
+        // unpublished, when no reader holds it and the producer makes no
+        // shared borrow of them.
+        unsafe { self.pixels.bytes() }
     }
 
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        let len = self.layout.len();
-        &mut bytemuck::cast_slice_mut(&mut self.pixels)[..len]
+        // SAFETY: `&mut self` is exclusive access to the slot, which the
+        // buffer belongs to.
+        unsafe { self.pixels.bytes_mut() }
     }
 }
 
@@ -173,12 +282,12 @@ impl Frame {
 
     /// The slab's sequence number of this frame.
     pub fn seq(&self) -> u64 {
-        self.slot.meta.seq
+        self.slot.meta().seq
     }
 
     /// Sequence number, timing and keyframe flag.
     pub fn meta(&self) -> &FrameMeta {
-        &self.slot.meta
+        self.slot.meta()
     }
 
     /// The id of the stream the frame came from.
@@ -208,44 +317,44 @@ impl Frame {
 
     /// Presentation time in nanoseconds, if the stream had one.
     pub fn pts_ns(&self) -> Option<i64> {
-        self.slot.meta.info.pts_ns
+        self.slot.meta().info.pts_ns
     }
 
     /// Wall-clock capture time from the camera's RTCP sender reports, if it sent any.
     pub fn capture_time(&self) -> Option<SystemTime> {
-        self.slot.meta.info.capture_time
+        self.slot.meta().info.capture_time
     }
 
     /// When the frame's data arrived in this process.
     pub fn received(&self) -> Instant {
-        self.slot.meta.info.received
+        self.slot.meta().info.received
     }
 
     /// Time since the frame arrived.
     pub fn age(&self) -> Duration {
-        self.slot.meta.info.received.elapsed()
+        self.slot.meta().info.received.elapsed()
     }
 
     /// Whether the frame is a keyframe.
     pub fn is_keyframe(&self) -> bool {
-        self.slot.meta.info.keyframe
+        self.slot.meta().info.keyframe
     }
 
     /// How intact the picture is: always [`Damage::Clean`] unless the
     /// stream's damage policy is [`OnDamage::Flag`](crate::stream::OnDamage::Flag).
     pub fn damage(&self) -> Damage {
-        self.slot.meta.info.damage
+        self.slot.meta().info.damage
     }
 
     /// When the decoder gave the picture out, if the producer recorded it.
     pub fn decoded_at(&self) -> Option<Instant> {
-        self.slot.meta.info.stages.decoded
+        self.slot.meta().info.stages.decoded
     }
 
     /// When the frame was converted into its slot and handed to the slab, if
     /// the producer recorded it.
     pub fn converted_at(&self) -> Option<Instant> {
-        self.slot.meta.info.stages.converted
+        self.slot.meta().info.stages.converted
     }
 
     /// Where the source picture lies in the frame and the source size: the
@@ -254,7 +363,7 @@ impl Frame {
     /// Map a detector's boxes back to camera pixels with
     /// [`ContentRect::to_source`].
     pub fn content_rect(&self) -> ContentRect {
-        self.slot.content
+        self.slot.content()
     }
 
     /// The whole pixel buffer, planes one after another, padding included.

@@ -89,6 +89,18 @@ impl Plane {
     }
 }
 
+/// How a decoder lays out the pictures it decodes (FFmpeg's
+/// `avcodec_align_dimensions2` and its default buffers' strides): the rows it
+/// decodes, rounded up to whole macroblocks plus any its motion compensation
+/// reads past them, and each plane's stride. See [`FrameLayout::for_decoder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecoderAlignment {
+    /// Padded height in rows (chroma planes have half, rounded up).
+    pub coded_height: u32,
+    /// Each plane's stride in bytes, Y, U, V.
+    pub strides: [usize; 3],
+}
+
 /// The fixed geometry of every frame in one slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLayout {
@@ -168,6 +180,56 @@ impl FrameLayout {
         })
     }
 
+    /// The layout of a `width` × `height` `yuv420p` frame that a decoder can
+    /// decode straight into (see [`Lease`](super::Lease)): the decoder's own
+    /// strides, and planes spaced for the padded picture it decodes
+    /// (`decoder`), while the planes' `rows` and `row_bytes` stay the
+    /// picture's. Plane offsets stay 64-byte aligned.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for a format other than `yuv420p`, a
+    /// padded height below the picture's or a stride below its plane's row;
+    /// as [`new`](Self::new) for the size.
+    pub fn for_decoder(
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        decoder: DecoderAlignment,
+    ) -> Result<Self> {
+        let invalid = |message: String| Error::new(ErrorKind::InvalidConfig, message);
+        let mut layout = Self::new(width, height, format)?;
+        if format != PixelFormat::Yuv420p {
+            return Err(invalid(format!(
+                "a decoder writes yuv420p into the slab, not {format}"
+            )));
+        }
+        let DecoderAlignment {
+            coded_height,
+            strides,
+        } = decoder;
+        if coded_height < height {
+            return Err(invalid(format!(
+                "the decoder's padded height {coded_height} is below the picture's {height}"
+            )));
+        }
+        let rows = coded_height as usize;
+        let plane_rows = [rows, rows.div_ceil(2), rows.div_ceil(2)];
+        let mut len = 0;
+        for ((plane, stride), rows) in layout.planes.iter_mut().zip(strides).zip(plane_rows) {
+            if stride < plane.row_bytes {
+                return Err(invalid(format!(
+                    "the decoder's stride {stride} is below a {}-byte row",
+                    plane.row_bytes
+                )));
+            }
+            plane.offset = len;
+            plane.stride = stride;
+            len = (len + stride * rows + PLANE_SLACK).next_multiple_of(layout.row_align);
+        }
+        layout.len = len;
+        Ok(layout)
+    }
+
     /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width
@@ -242,6 +304,44 @@ mod tests {
         let spacing = planes[1].offset - planes[0].offset;
         assert_eq!(planes[2].offset - planes[1].offset, spacing);
         assert_eq!(spacing, 640 * 360 + PLANE_SLACK);
+    }
+
+    #[test]
+    fn a_decoder_layout_spaces_planes_for_the_padded_picture() {
+        // H.264 1080p: decoded at 1920x1088 plus 2 rows.
+        let decoder = DecoderAlignment {
+            coded_height: 1090,
+            strides: [1920, 960, 960],
+        };
+        let layout = FrameLayout::for_decoder(1920, 1080, PixelFormat::Yuv420p, decoder).unwrap();
+        let [y, u, v] = [layout.planes()[0], layout.planes()[1], layout.planes()[2]];
+        assert_eq!((y.row_bytes, y.rows, y.stride), (1920, 1080, 1920));
+        assert_eq!((u.row_bytes, u.rows, u.stride), (960, 540, 960));
+        assert_eq!(u.offset, (1920 * 1090 + PLANE_SLACK).next_multiple_of(64));
+        assert_eq!(v.offset, u.offset + 960 * 545 + PLANE_SLACK);
+        assert_eq!(layout.len(), v.offset + 960 * 545 + PLANE_SLACK);
+        // The decoder's strides are kept even where 64 would round otherwise.
+        let decoder = DecoderAlignment {
+            coded_height: 578,
+            strides: [704, 352, 352],
+        };
+        let layout = FrameLayout::for_decoder(704, 576, PixelFormat::Yuv420p, decoder).unwrap();
+        assert_eq!(layout.planes()[1].stride, 352);
+        assert!(layout.planes().iter().all(|p| p.offset % 64 == 0));
+    }
+
+    #[test]
+    fn a_decoder_layout_refuses_what_a_decoder_cannot_fill() {
+        let decoder = DecoderAlignment {
+            coded_height: 480,
+            strides: [640, 320, 320],
+        };
+        let bgr = FrameLayout::for_decoder(640, 480, PixelFormat::Bgr24, decoder).unwrap_err();
+        assert!(bgr.to_string().contains("bgr24"), "{bgr}");
+        let short = FrameLayout::for_decoder(640, 720, PixelFormat::Yuv420p, decoder).unwrap_err();
+        assert!(short.to_string().contains("480"), "{short}");
+        let narrow = FrameLayout::for_decoder(1280, 480, PixelFormat::Yuv420p, decoder).unwrap_err();
+        assert!(narrow.to_string().contains("640"), "{narrow}");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!  Producer                           └─▶ ordered queue ────▶ Consumer::pop_oldest() (one thread)
 //! ```
 //!
-//! * [`new`] allocates every slot once: `capacity + 2 + reader_slots` pixel
+//! * [`new`] allocates every slot once: `capacity + 2 + reader_slots +
+//!   decoder_slots` pixel
 //!   buffers of [`FrameLayout::len`] bytes. Nothing is allocated per frame.
 //! * The [`Producer`] takes a free slot ([`Producer::begin`]), writes pixels into
 //!   it, and commits it with its [`FrameInfo`] ([`SlotWriter::commit`]). A slot is
@@ -25,8 +26,11 @@
 
 mod consumer;
 mod content;
+#[allow(unsafe_code)] // a raw pixel allocation and the slot's metadata cells
 mod frame;
 mod layout;
+#[allow(unsafe_code)] // a lease as one raw `Arc` pointer, for FFmpeg's opaque
+mod lease;
 mod notify;
 mod policy;
 #[allow(unsafe_code)] // the slot a `SlotWriter` holds exclusively, as a pointer
@@ -40,7 +44,8 @@ use std::sync::Arc as StdArc;
 pub use consumer::{Consumer, LatestCache, Reader};
 pub use content::ContentRect;
 pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
-pub use layout::{FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
+pub use lease::Lease;
+pub use layout::{DecoderAlignment, FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 
@@ -66,6 +71,7 @@ pub struct SlabConfig {
     capacity: usize,
     policy: DropPolicy,
     reader_slots: usize,
+    decoder_slots: usize,
     max_memory_mb: Option<f64>,
     first_seq: u64,
     queue_on_demand: bool,
@@ -81,6 +87,7 @@ impl SlabConfig {
             capacity: 4,
             policy: DropPolicy::default(),
             reader_slots: 2,
+            decoder_slots: 0,
             max_memory_mb: None,
             first_seq: 0,
             queue_on_demand: false,
@@ -119,6 +126,15 @@ impl SlabConfig {
     /// latest, new frames are dropped as [`DropReason::NoFreeSlot`].
     pub fn reader_slots(mut self, slots: usize) -> Self {
         self.reader_slots = slots;
+        self
+    }
+
+    /// Extra slots for pictures lent to the decoder
+    /// ([`Producer::lend`]): those it keeps as references, the one it decodes
+    /// and the one it last gave out. Default 0 (nothing is lent, or lent
+    /// slots come out of the reader slots).
+    pub fn decoder_slots(mut self, slots: usize) -> Self {
+        self.decoder_slots = slots;
         self
     }
 
@@ -176,7 +192,17 @@ impl SlabConfig {
                 ),
             ));
         }
-        let fixed = PRODUCER_SLOTS + self.reader_slots;
+        if self.decoder_slots > ring::MAX_CAPACITY {
+            return Err(Error::invalid(
+                "decoder_slots",
+                format!(
+                    "decoder_slots {} is above {}",
+                    self.decoder_slots,
+                    ring::MAX_CAPACITY
+                ),
+            ));
+        }
+        let fixed = PRODUCER_SLOTS + self.reader_slots + self.decoder_slots;
         let slot_bytes = self.layout.len();
         let capacity = match self.max_memory_mb {
             None => self.capacity,

@@ -8,6 +8,7 @@
 use super::content::ContentRect;
 use super::frame::{FrameInfo, FrameMeta, Slot};
 use super::layout::FrameLayout;
+use super::lease::Lease;
 use super::policy::{DropPolicy, DropReason, EvictReason, SlabStats};
 use super::ring::{Overwrite, WriterRole};
 use super::sample::{Plan, Sampler};
@@ -95,6 +96,10 @@ pub struct Producer {
     next_seq: u64,
     /// `Sample`'s plan; `None` under the other policies.
     sampler: Option<Sampler>,
+    /// Which slots are lent to the decoder ([`lend`](Self::lend)) and not
+    /// committed since: only these may be committed in place. Cleared when a
+    /// slot is found free again.
+    lent: Box<[bool]>,
 }
 
 impl Producer {
@@ -105,12 +110,13 @@ impl Producer {
         first_seq: u64,
     ) -> Self {
         Self {
-            homes,
             role,
             cursor: 0,
             next_seq: first_seq,
             sampler: (shared.policy == DropPolicy::Sample)
                 .then(|| Sampler::new(shared.ring.capacity())),
+            lent: vec![false; homes.len()].into_boxed_slice(),
+            homes,
             shared,
         }
     }
@@ -146,6 +152,45 @@ impl Producer {
         }
     }
 
+    /// Lends a free slot to the decoder, to decode the next picture into
+    /// (see [`Lease`]); `None` when no slot is free (the decoder then uses
+    /// its own buffer and the frame is copied as usual). Counts no frame: a
+    /// lent slot becomes a frame only through [`commit_lent`](Self::commit_lent).
+    pub fn lend(&mut self) -> Option<Lease> {
+        let (index, _) = self.find_free(self.cursor)?;
+        self.lent[index] = true;
+        Some(Lease::new(Arc::clone(&self.homes[index])))
+    }
+
+    /// Publishes the picture the decoder wrote into a lent slot whose pixel
+    /// buffer starts at `pixels` ([`Lease::as_mut_ptr`]), as
+    /// [`SlotWriter::commit`] would after a copy; `None` (nothing counted)
+    /// when no slot lent since its last commit starts there, the caller then
+    /// copies the picture through [`begin`](Self::begin).
+    ///
+    /// The caller vouches that the decoder is done writing the slot (it gave
+    /// the picture out) and wrote it in this slab's [`layout`](Self::layout).
+    pub fn commit_lent(
+        &mut self,
+        pixels: *const u8,
+        content: ContentRect,
+        info: FrameInfo,
+    ) -> Option<Committed> {
+        let index = (0..self.homes.len())
+            .find(|&index| self.lent[index] && self.homes[index].pixels_ptr().cast_const() == pixels)?;
+        self.lent[index] = false;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.shared.counters.offered.add(1);
+        // SAFETY: a lent slot not committed since it was lent is unpublished:
+        // `lend` took it free (`get_mut` proved every reader gone), and only
+        // a commit stores it where a reader can reach it. The producer is the
+        // only writer of a slot's metadata, and `&mut self` makes this the
+        // only producer call.
+        unsafe { self.homes[index].record(FrameMeta { seq, info }, content) };
+        Some(self.publish(index))
+    }
+
     /// A new reader of this slab.
     pub fn reader(&self) -> Reader {
         Reader::new(Arc::clone(&self.shared))
@@ -168,7 +213,7 @@ impl Producer {
 
     /// Queues the committed slot `index` as the policy says.
     fn enqueue(&mut self, index: usize) -> Committed {
-        let seq = self.homes[index].meta.seq;
+        let seq = self.homes[index].meta().seq;
         let shared = &*self.shared;
         if !shared.queue_is_open() {
             shared.counters.evicted(EvictReason::NoConsumer, 1);
@@ -182,7 +227,7 @@ impl Producer {
                     shared.counters.evicted(EvictReason::Overwritten, 1);
                     Committed::Overwrote {
                         seq,
-                        evicted_seq: evicted.meta.seq,
+                        evicted_seq: evicted.meta().seq,
                     }
                 }
                 Overwrite::Refused => self.left_out(seq),
@@ -201,7 +246,7 @@ impl Producer {
         let shared = &*self.shared;
         let ring = &shared.ring;
         let sampler = self.sampler.as_mut().expect("Sample has a sampler");
-        let time = sampler.time(&slot.meta.info);
+        let time = sampler.time(&slot.meta().info);
         loop {
             let current = ring.cursor();
             let plan = sampler.plan(ring, current, time);
@@ -255,6 +300,9 @@ impl Producer {
             // another reference, so a reader's last look at the pixels happens
             // before we write them.
             if let Some(slot) = Arc::get_mut(&mut self.homes[index]) {
+                // Free again: a lease of it, if any, was given back unused or
+                // its frame committed.
+                self.lent[index] = false;
                 if !slot.taken {
                     slot.taken = true;
                     self.shared.counters.slots_written.add(1);
@@ -347,17 +395,28 @@ impl SlotWriter<'_> {
     /// Publishes the frame as the latest snapshot and offers it to the ordered
     /// queue under the slab's [`DropPolicy`].
     pub fn commit(mut self, info: FrameInfo) -> Committed {
-        let seq = self.seq;
+        let meta = FrameMeta {
+            seq: self.seq,
+            info,
+        };
         let content = self.content;
-        let slot = self.slot();
-        slot.meta = FrameMeta { seq, info };
-        slot.content = content;
+        // SAFETY: the writer's slot is unpublished and exclusively its own
+        // (see `slot`); the `&mut self` borrow of it ends here.
+        unsafe { self.slot().record(meta, content) };
         self.committed = true;
-        let committed = self.producer.enqueue(self.index);
-        let shared = &*self.producer.shared;
+        self.producer.publish(self.index)
+    }
+}
+
+impl Producer {
+    /// Offers the recorded slot `index` to the queue and makes it the latest
+    /// snapshot.
+    fn publish(&mut self, index: usize) -> Committed {
+        let committed = self.enqueue(index);
+        let shared = &*self.shared;
         shared
             .latest
-            .store(Some(Arc::clone(&self.producer.homes[self.index])));
+            .store(Some(Arc::clone(&self.homes[index])));
         // After the store: a woken reader must find this frame.
         shared.notifier.published_one();
         committed
