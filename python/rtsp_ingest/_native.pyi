@@ -69,6 +69,8 @@ class Status(TypedDict, total=False):
     decode_errors: int
     reconnects: int
     clock_steps: int
+    decoded_in_place: int
+    decoder_buffer_fallbacks: int
     measured_fps: Optional[float]
     events_lost: int
     bytes_in: int

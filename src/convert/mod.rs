@@ -81,6 +81,9 @@ named_enum! {
         Direct = "direct",
         /// swscale, through [`Scaler`].
         Swscale = "swscale",
+        /// No conversion: the decoder wrote the picture straight into its
+        /// slot (a `yuv420p` stream at the camera's size).
+        InPlace = "in_place",
     }
     display;
 }

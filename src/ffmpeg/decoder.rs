@@ -16,7 +16,6 @@ use super::packet::Packet;
 use super::picture_pool::{self, PicturePool};
 use super::stream_info::{Rational, VideoCodec};
 use crate::error::{Error, ErrorKind, Result};
-use crate::slab::DecoderAlignment;
 use crate::sync::Arc;
 
 /// The most codec extradata [`Decoder::for_codec`] takes (an SPS/PPS set is
@@ -343,39 +342,6 @@ impl Decoder {
             pool
         });
         Some(Arc::clone(pool))
-    }
-
-    /// How FFmpeg's own buffers for the current pictures are laid out (the
-    /// padded rows and strides a lease must have, see
-    /// [`FrameLayout::for_decoder`](crate::slab::FrameLayout::for_decoder));
-    /// `None` before the decoder knows its pictures or when they are not
-    /// `yuv420p`, or for a codec without direct rendering.
-    pub fn picture_alignment(&self) -> Option<DecoderAlignment> {
-        // SAFETY: the context is valid for the decoder's lifetime; plain
-        // fields the decoder sets while decoding, read between calls into it.
-        let c = unsafe { self.ctx.as_ref() };
-        if !self.direct_rendering || c.pix_fmt != ffi::AVPixelFormat::AV_PIX_FMT_YUV420P {
-            return None;
-        }
-        // The size `get_buffer2` is asked for (libavcodec's `ff_get_buffer`).
-        let shift = |coded: c_int| (coded + (1 << c.lowres) - 1) >> c.lowres;
-        let width = c.width.max(shift(c.coded_width));
-        let height = c.height.max(shift(c.coded_height));
-        if width <= 0 || height <= 0 {
-            return None;
-        }
-        // SAFETY: an open DR1 decoder's context, between calls into it.
-        unsafe { picture_pool::alignment_for(self.ctx.as_ptr(), width, height) }
-    }
-
-    /// How many pictures the decoder may hold at once beyond the one it gave
-    /// out last: its reference frames, the frames it delays for reordering,
-    /// and the one it decodes (what a slab lending it slots must keep spare).
-    pub fn pictures_held(&self) -> usize {
-        // SAFETY: as in `picture_alignment`.
-        let c = unsafe { self.ctx.as_ref() };
-        let count = |value: c_int| usize::try_from(value).unwrap_or(0);
-        count(c.refs) + count(c.has_b_frames) + 1
     }
 
     /// The decoder's FFmpeg name, e.g. `"h264"`.

@@ -101,7 +101,7 @@ pub use interrupt::Interrupt;
 pub use log::{set_level as set_log_level, LogLevel};
 pub use options::{InputOptions, Probe, RtspTransport};
 pub use packet::Packet;
-pub use picture_pool::{in_place as decoded_in_place, PicturePool};
+pub use picture_pool::{in_place as decoded_in_place, Asked, PicturePool};
 pub use plane::{Plane, PlaneMut};
 pub use rtp_muxer::{is_rtcp, RtpMuxer, RtpMuxerOptions, RTP_CLOCK_RATE};
 pub use scaler::{ScaleAlgorithm, Scaler};

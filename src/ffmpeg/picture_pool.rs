@@ -35,12 +35,32 @@ fn plane_tail(stride_align: usize) -> usize {
     16 + stride_align - 1
 }
 
+/// What the decoder last asked `get_buffer2` for, when it was a `yuv420p`
+/// picture: the layout a lease needs, and how many pictures the decoder may
+/// hold besides the one it gave out last (its reference frames, the frames
+/// it delays for reordering and the one it decodes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asked {
+    /// FFmpeg's own buffers' padded rows and strides (see
+    /// [`FrameLayout::for_decoder`]).
+    pub alignment: DecoderAlignment,
+    /// Pictures the decoder may hold at once, besides the last one out.
+    pub held: usize,
+}
+
+/// The mailbox between the worker and the callback.
+#[derive(Debug, Default)]
+struct Mailbox {
+    lease: Option<Lease>,
+    asked: Option<Asked>,
+}
+
 /// The lease the worker offers the decoder's next picture, and what became of
 /// the pictures asked for. Shared by the decoder (its context's opaque
 /// pointer) and the worker.
 #[derive(Debug, Default)]
 pub struct PicturePool {
-    mailbox: Mutex<Option<Lease>>,
+    mailbox: Mutex<Mailbox>,
     lent: AtomicU64,
     fallbacks: AtomicU64,
 }
@@ -48,14 +68,19 @@ pub struct PicturePool {
 impl PicturePool {
     /// Whether no lease waits: the worker should offer one.
     pub fn wants_lease(&self) -> bool {
-        self.mailbox().is_none()
+        self.mailbox().lease.is_none()
     }
 
     /// Offers `lease` for the next picture (replacing a waiting one, which is
     /// given back).
     pub fn offer(&self, lease: Lease) {
-        let old = self.mailbox().replace(lease);
+        let old = self.mailbox().lease.replace(lease);
         drop(old);
+    }
+
+    /// What the decoder last asked for, if it was a `yuv420p` picture.
+    pub fn asked(&self) -> Option<Asked> {
+        self.mailbox().asked
     }
 
     /// Pictures decoded into a lease.
@@ -71,29 +96,39 @@ impl PicturePool {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
-    fn mailbox(&self) -> std::sync::MutexGuard<'_, Option<Lease>> {
-        // A panic cannot leave the option half written: take the guard anyway
-        // (the callback must never unwind into FFmpeg).
+    fn mailbox(&self) -> std::sync::MutexGuard<'_, Mailbox> {
+        // A panic cannot leave the mailbox half written: take the guard
+        // anyway (the callback must never unwind into FFmpeg).
         self.mailbox
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The waiting lease if it fits a `format` picture of `width` × `height`
-    /// (the padded size FFmpeg asks for) in `ctx`.
-    fn take_fitting(
+    /// Notes what `frame` asks for in `ctx`, and takes the waiting lease if
+    /// it fits.
+    ///
+    /// # Safety
+    /// `ctx` is the open context calling `get_buffer2` with `frame`.
+    unsafe fn take_fitting(
         &self,
         ctx: *mut ffi::AVCodecContext,
-        format: c_int,
-        width: c_int,
-        height: c_int,
+        frame: &ffi::AVFrame,
     ) -> Option<Lease> {
-        let lease = self.mailbox().take()?;
-        if format != ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int {
+        let mut mailbox = self.mailbox();
+        let lease = mailbox.lease.take();
+        if frame.format != ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as c_int {
             return None;
         }
-        // SAFETY: `ctx` is the open context calling us back.
-        let wanted = unsafe { default_alignment(ctx, width, height) }?;
+        // SAFETY: the caller's promise.
+        let wanted = unsafe { default_alignment(ctx, frame.width, frame.height) }?;
+        // SAFETY: as above; plain fields the decoder set before asking.
+        let c = unsafe { &*ctx };
+        let count = |value: c_int| usize::try_from(value).unwrap_or(0);
+        mailbox.asked = Some(Asked {
+            alignment: wanted.alignment,
+            held: count(c.refs) + count(c.has_b_frames) + 1,
+        });
+        let lease = lease?;
         fits(lease.layout(), lease.as_mut_ptr(), &wanted).then_some(lease)
     }
 }
@@ -176,7 +211,8 @@ unsafe extern "C" fn get_buffer(
     // SAFETY: the context's opaque is the decoder's pool, which outlives the
     // context (the decoder frees the context first); FFmpeg passes a live frame.
     let (pool, f) = unsafe { (&*(*ctx).opaque.cast::<PicturePool>(), &mut *frame) };
-    if let Some(lease) = pool.take_fitting(ctx, f.format, f.width, f.height) {
+    // SAFETY: FFmpeg calls us with its open context and this frame.
+    if let Some(lease) = unsafe { pool.take_fitting(ctx, f) } {
         // SAFETY: `lease` fits the picture (checked above) and `f` is the
         // frame FFmpeg asks us to fill.
         if unsafe { attach(f, lease) } {
@@ -244,20 +280,6 @@ pub(super) unsafe fn install(ctx: *mut ffi::AVCodecContext, pool: *const Picture
         (*ctx).opaque = pool.cast_mut().cast();
         (*ctx).get_buffer2 = Some(get_buffer);
     }
-}
-
-/// What FFmpeg's default buffer of `ctx`'s current pictures would be laid out
-/// as (see [`Decoder::picture_alignment`](super::Decoder::picture_alignment)).
-///
-/// # Safety
-/// `ctx` is an open DR1 decoder context.
-pub(super) unsafe fn alignment_for(
-    ctx: *mut ffi::AVCodecContext,
-    width: c_int,
-    height: c_int,
-) -> Option<DecoderAlignment> {
-    // SAFETY: the caller's promise.
-    unsafe { default_alignment(ctx, width, height) }.map(|wanted| wanted.alignment)
 }
 
 /// The start of `frame`'s pixel buffer when its picture lies exactly as

@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::stream::{LatencyHistogram, StreamStatus};
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 19] = [
+pub const METRIC_NAMES: [&str; 21] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
@@ -23,6 +23,8 @@ pub const METRIC_NAMES: [&str; 19] = [
     "rtsp_ingest_decode_errors_total",
     "rtsp_ingest_reconnects_total",
     "rtsp_ingest_clock_steps_total",
+    "rtsp_ingest_frames_decoded_in_place_total",
+    "rtsp_ingest_decoder_buffer_fallbacks_total",
     "rtsp_ingest_events_lost_total",
     "rtsp_ingest_bytes_in_total",
     "rtsp_ingest_last_frame_age_seconds",
@@ -228,6 +230,18 @@ impl Collector for Snapshot {
             "rtsp_ingest_clock_steps",
             "Camera clock steps the frames' capture times were re-anchored across",
             |s| s.clock_steps,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_frames_decoded_in_place",
+            "Published frames the decoder wrote straight into their slot, with no copy",
+            |s| s.decoded_in_place,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_decoder_buffer_fallbacks",
+            "Pictures decoded into FFmpeg's own buffers while slots were lent to the decoder",
+            |s| s.decoder_buffer_fallbacks,
         )?;
         self.counter(
             &mut encoder,

@@ -340,7 +340,8 @@ mod tests {
         assert!(bgr.to_string().contains("bgr24"), "{bgr}");
         let short = FrameLayout::for_decoder(640, 720, PixelFormat::Yuv420p, decoder).unwrap_err();
         assert!(short.to_string().contains("480"), "{short}");
-        let narrow = FrameLayout::for_decoder(1280, 480, PixelFormat::Yuv420p, decoder).unwrap_err();
+        let narrow =
+            FrameLayout::for_decoder(1280, 480, PixelFormat::Yuv420p, decoder).unwrap_err();
         assert!(narrow.to_string().contains("640"), "{narrow}");
     }
 

@@ -44,8 +44,10 @@ use std::sync::Arc as StdArc;
 pub use consumer::{Consumer, LatestCache, Reader};
 pub use content::ContentRect;
 pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
+pub use layout::{
+    DecoderAlignment, FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK,
+};
 pub use lease::Lease;
-pub use layout::{DecoderAlignment, FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 

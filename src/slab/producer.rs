@@ -127,13 +127,7 @@ impl Producer {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.shared.counters.offered.add(1);
-        // While no queue is in use, reuse the lowest free slots so that slots
-        // never needed stay untouched (their pages never become resident).
-        let from = if self.shared.queue_is_open() {
-            self.cursor
-        } else {
-            0
-        };
+        let from = self.first_candidate();
         let content = ContentRect::full(self.layout().width(), self.layout().height());
         match self.find_free(from) {
             Some((index, slot)) => Ok(SlotWriter {
@@ -157,7 +151,7 @@ impl Producer {
     /// its own buffer and the frame is copied as usual). Counts no frame: a
     /// lent slot becomes a frame only through [`commit_lent`](Self::commit_lent).
     pub fn lend(&mut self) -> Option<Lease> {
-        let (index, _) = self.find_free(self.cursor)?;
+        let (index, _) = self.find_free(self.first_candidate())?;
         self.lent[index] = true;
         Some(Lease::new(Arc::clone(&self.homes[index])))
     }
@@ -176,8 +170,9 @@ impl Producer {
         content: ContentRect,
         info: FrameInfo,
     ) -> Option<Committed> {
-        let index = (0..self.homes.len())
-            .find(|&index| self.lent[index] && self.homes[index].pixels_ptr().cast_const() == pixels)?;
+        let index = (0..self.homes.len()).find(|&index| {
+            self.lent[index] && self.homes[index].pixels_ptr().cast_const() == pixels
+        })?;
         self.lent[index] = false;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -189,6 +184,17 @@ impl Producer {
         // only producer call.
         unsafe { self.homes[index].record(FrameMeta { seq, info }, content) };
         Some(self.publish(index))
+    }
+
+    /// Where the search for a free slot starts. While no queue is in use, the
+    /// lowest free slots are reused, so that slots never needed stay
+    /// untouched (their pages never become resident).
+    fn first_candidate(&self) -> usize {
+        if self.shared.queue_is_open() {
+            self.cursor
+        } else {
+            0
+        }
     }
 
     /// A new reader of this slab.
@@ -414,9 +420,7 @@ impl Producer {
     fn publish(&mut self, index: usize) -> Committed {
         let committed = self.enqueue(index);
         let shared = &*self.shared;
-        shared
-            .latest
-            .store(Some(Arc::clone(&self.homes[index])));
+        shared.latest.store(Some(Arc::clone(&self.homes[index])));
         // After the store: a woken reader must find this frame.
         shared.notifier.published_one();
         committed

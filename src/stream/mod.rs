@@ -11,6 +11,7 @@ mod ffmpeg_source;
 mod frame_rate;
 mod handle;
 mod latency;
+mod lending;
 mod native;
 mod negotiate;
 mod publisher;

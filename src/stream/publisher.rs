@@ -16,8 +16,8 @@
 use super::handle::{SlabEnds, StreamShared};
 use super::status::MediaInfo;
 use crate::error::{Error, Result};
-use crate::ffmpeg::VideoFrame;
-use crate::slab::{self, FrameLayout, Producer, SlabConfig};
+use crate::ffmpeg::{Asked, VideoFrame};
+use crate::slab::{self, FrameLayout, Lease, Producer, SlabConfig};
 
 /// What a decoded frame comes as: the codec and the picture size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub(crate) struct Publisher {
     producer: Option<Producer>,
     /// What the last decoded frame came as (`None` before the first).
     source: Option<Source>,
+    /// Whether the slab is laid out as the decoder's own buffers, so its
+    /// slots can be lent to it (see [`super::lending`]).
+    lends: bool,
 }
 
 impl Publisher {
@@ -87,22 +90,38 @@ impl Publisher {
     }
 
     /// The stream's producer; on the very first frame, builds the slab sized
-    /// for it (or for the configured resize).
+    /// for it (or for the configured resize), laid out as the decoder's own
+    /// buffers when `lending` says what it asked for (its slots can then be
+    /// lent to it).
     pub(crate) fn producer(
         &mut self,
         shared: &StreamShared,
         frame: &VideoFrame,
+        lending: Option<Asked>,
     ) -> Result<&mut Producer> {
         if self.producer.is_none() {
             let (width, height) = shared
                 .config
                 .resize
                 .unwrap_or((frame.width(), frame.height()));
-            let (producer, ends) = build(shared, width, height, 0, Default::default())?;
+            let shape = lending.and_then(|asked| {
+                let layout =
+                    FrameLayout::for_decoder(width, height, shared.config.format, asked.alignment)
+                        .ok()?;
+                // The pictures the decoder holds, and the one it gave out last.
+                Some((layout, asked.held + 1))
+            });
+            let (producer, ends) = build(shared, width, height, shape, 0, Default::default())?;
             shared.set_slab(ends);
+            self.lends = shape.is_some();
             self.producer = Some(producer);
         }
         Ok(self.producer.as_mut().expect("set above"))
+    }
+
+    /// A free slot to lend the decoder, if the slab lends and one is free.
+    pub(crate) fn lend(&mut self) -> Option<Lease> {
+        self.producer.as_mut().filter(|_| self.lends)?.lend()
     }
 
     /// Moves the stream to a slab of `width`×`height` when it has one of
@@ -120,7 +139,7 @@ impl Publisher {
         }
         let current = shared.slab().expect("a producer's slab is published");
         let books = SlabEnds::books(&current.stats());
-        let (producer, ends) = build(shared, width, height, old.next_seq(), books).map_err(
+        let (producer, ends) = build(shared, width, height, None, old.next_seq(), books).map_err(
             |error| {
                 Error::new(
                     error.kind(),
@@ -136,23 +155,31 @@ impl Publisher {
         )?;
         // The new ends first: whoever the old producer's drop wakes finds them.
         shared.set_slab(ends);
+        // Laid out as a plain slab: the decoder's next pictures are copied.
+        self.lends = false;
         self.producer = Some(producer);
         Ok(())
     }
 }
 
-/// A slab of `width`×`height` in the stream's format, admitted by the memory
-/// budget, numbering its frames from `first_seq`, carrying `books` over.
+/// A slab of `width`×`height` in the stream's format (or `shape`'s layout,
+/// with that many decoder slots), admitted by the memory budget, numbering
+/// its frames from `first_seq`, carrying `books` over.
 fn build(
     shared: &StreamShared,
     width: u32,
     height: u32,
+    shape: Option<(FrameLayout, usize)>,
     first_seq: u64,
     books: super::handle::RetiredBooks,
 ) -> Result<(Producer, SlabEnds)> {
     let config = &shared.config;
-    let layout = FrameLayout::new(width, height, config.format)?;
+    let (layout, decoder_slots) = match shape {
+        Some(shape) => shape,
+        None => (FrameLayout::new(width, height, config.format)?, 0),
+    };
     let mut slab_config = SlabConfig::new(layout)
+        .decoder_slots(decoder_slots)
         .stream_id(shared.status.id.clone())
         .capacity(config.queue_capacity)
         .policy(config.drop_policy)

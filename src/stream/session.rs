@@ -12,13 +12,16 @@ use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::frame_rate::FrameRateMeter;
 use super::handle::StreamShared;
+use super::lending::Lending;
 use super::publisher::Publisher;
 use super::source::{self, Opened, PacketSource, Read, MIN_STALL};
 use super::status::{Counters, StreamState};
 use crate::convert::{Converter, Engine};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{ConnectStage, Decoder, Packet, Rational, VideoCodec, VideoFrame};
-use crate::slab::{Damage, FrameInfo, StageTimes};
+use crate::ffmpeg::{
+    decoded_in_place, ConnectStage, Decoder, Packet, Rational, VideoCodec, VideoFrame,
+};
+use crate::slab::{ContentRect, Damage, FrameInfo, StageTimes};
 
 /// How a session ended (besides the stop request, every end leads to a reconnect
 /// or a final state; the worker decides).
@@ -60,6 +63,7 @@ pub(crate) fn run(
         engine: None,
         capture_clock: CaptureClock::starting_now(),
         frame_rate: FrameRateMeter::default(),
+        lending: None,
     };
     let end = match session.stream() {
         _ if shared.is_stopping() => SessionEnd::Stopped,
@@ -102,6 +106,8 @@ struct Session<'a> {
     capture_clock: CaptureClock,
     /// Measures the delivered frame rate (the status' `measured_fps`).
     frame_rate: FrameRateMeter,
+    /// Lending slab slots to the decoder, when the stream can decode in place.
+    lending: Option<Lending>,
 }
 
 /// What the decoded frame needs from its source to be stamped.
@@ -120,6 +126,7 @@ impl Session<'_> {
             media,
             time_base,
         } = source::open(self.shared)?;
+        self.lending = Lending::start(self.config, &mut decoder);
         self.shared
             .interrupt
             .set_stage(Some(ConnectStage::FirstFrame));
@@ -168,6 +175,9 @@ impl Session<'_> {
                 source: source.as_ref(),
                 time_base,
             };
+            if let Some(lending) = &mut self.lending {
+                lending.offer(self.publisher, status);
+            }
             if self.decode(
                 &mut decoder,
                 &packet,
@@ -181,6 +191,7 @@ impl Session<'_> {
                     lowres_checked = true;
                     if let Some(replacement) = self.lowres_decoder(&decoder, time_base)? {
                         decoder = replacement;
+                        self.lending = Lending::start(self.config, &mut decoder);
                     }
                 }
             }
@@ -346,21 +357,15 @@ impl Session<'_> {
         }
         let raw_capture = pts.and_then(|pts| timing.source.capture_time(pts));
         let capture_time = self.capture_time(raw_capture, received);
-        let producer = match self.publisher.producer(self.shared, frame) {
+        let asked = self.lending.as_ref().and_then(Lending::asked);
+        let producer = match self.publisher.producer(self.shared, frame, asked) {
             Ok(producer) => producer,
             Err(error) => {
                 Counters::add(&status.counters.no_slab, 1);
                 return Err(error);
             }
         };
-        // A refused frame is counted by the slab under its reason, and so is
-        // one abandoned by a failed conversion (the writer's drop counts it).
-        let Ok(mut slot) = producer.begin() else {
-            return Ok(());
-        };
-        let engine = converter.convert_into(frame, &mut slot)?;
-        let target = slot.layout().format();
-        let info = FrameInfo {
+        let info = |converted: Instant| FrameInfo {
             pts_ns: pts.and_then(|pts| to_nanos(pts, timing.time_base)),
             capture_time,
             received,
@@ -368,11 +373,31 @@ impl Session<'_> {
             damage,
             stages: StageTimes {
                 decoded: Some(decoded),
-                converted: Some(Instant::now()),
+                converted: Some(converted),
             },
         };
-        let stages = info.stages;
-        let _ = slot.commit(info);
+        let target = producer.layout().format();
+        // Decoded into a lent slot: published where it lies. The "converted"
+        // stage is then the moment it was ready, the decode's end.
+        let in_place = decoded_in_place(frame, producer.layout()).and_then(|pixels| {
+            let content = ContentRect::full(frame.width(), frame.height());
+            producer.commit_lent(pixels, content, info(decoded))
+        });
+        let (engine, stages) = if in_place.is_some() {
+            Counters::add(&status.counters.decoded_in_place, 1);
+            (Engine::InPlace, info(decoded).stages)
+        } else {
+            // A refused frame is counted by the slab under its reason, and so
+            // is one abandoned by a failed conversion (the writer's drop
+            // counts it).
+            let Ok(mut slot) = producer.begin() else {
+                return Ok(());
+            };
+            let engine = converter.convert_into(frame, &mut slot)?;
+            let info = info(Instant::now());
+            let _ = slot.commit(info);
+            (engine, info.stages)
+        };
         if self.engine.replace(engine) != Some(engine) {
             tracing::debug!(
                 stream = %status.id,

@@ -208,6 +208,14 @@ pub struct StreamStatus {
     /// frames' capture times were re-anchored to their receive times, which
     /// keeps [`Frame::capture_time`](crate::slab::Frame::capture_time) monotonic.
     pub clock_steps: u64,
+    /// Of the published frames, those the decoder wrote straight into their
+    /// slot (a `yuv420p` stream at the camera's size): published without a
+    /// copy or a conversion.
+    pub decoded_in_place: u64,
+    /// Pictures a stream that lends its slots to the decoder decoded into
+    /// FFmpeg's own buffers instead (no slot was free, or none fitted the
+    /// picture): those frames were copied as usual.
+    pub decoder_buffer_fallbacks: u64,
     /// This stream's state-transition events lost because the event channel
     /// was full with nobody reading: the oldest go first (see
     /// [`STREAM_EVENTS_CAPACITY`](super::STREAM_EVENTS_CAPACITY)). On a channel
@@ -273,6 +281,8 @@ pub(crate) struct Counters {
     pub(crate) reconnects: AtomicU64,
     /// Capture-clock steps re-anchored.
     pub(crate) clock_steps: AtomicU64,
+    pub(crate) decoded_in_place: AtomicU64,
+    pub(crate) decoder_buffer_fallbacks: AtomicU64,
     /// The measured frame rate in millihertz, plus one (0 = none yet).
     pub(crate) measured_fps_mhz: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
@@ -540,6 +550,8 @@ impl StatusCell {
             decode_errors: Counters::get(&counters.decode_errors),
             reconnects: Counters::get(&counters.reconnects),
             clock_steps: Counters::get(&counters.clock_steps),
+            decoded_in_place: Counters::get(&counters.decoded_in_place),
+            decoder_buffer_fallbacks: Counters::get(&counters.decoder_buffer_fallbacks),
             events_lost: self.events.lost(),
             bytes_in: Counters::get(&counters.bytes_in),
             last_frame_age: since_epoch(Counters::get(&counters.last_frame_at))

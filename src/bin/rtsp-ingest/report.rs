@@ -44,6 +44,11 @@ pub struct StatusReport<'a> {
     reconnects: u64,
     /// Camera clock steps the capture times were re-anchored across.
     clock_steps: u64,
+    /// Published frames the decoder wrote straight into their slot (no copy).
+    decoded_in_place: u64,
+    /// Pictures decoded into FFmpeg's own buffers while the stream lends
+    /// slots to its decoder (then copied).
+    decoder_buffer_fallbacks: u64,
     /// The frame rate delivered, measured from the frames' timestamps
     /// (`media.fps` is the declared one).
     measured_fps: Option<f64>,
@@ -193,6 +198,8 @@ impl<'a> StatusReport<'a> {
             decode_errors: status.decode_errors,
             reconnects: status.reconnects,
             clock_steps: status.clock_steps,
+            decoded_in_place: status.decoded_in_place,
+            decoder_buffer_fallbacks: status.decoder_buffer_fallbacks,
             measured_fps: status.measured_fps,
             events_lost: status.events_lost,
             bytes_in: status.bytes_in,
