@@ -94,17 +94,14 @@ fn h264_and_h265_decode_into_their_slots_and_held_frames_stay_intact() {
             frames[0].layout()
         );
         assert_eq!(frames[0].layout().planes()[0].rows, 240);
-        // The slab's first frame is copied (the slab is built for it), and so
-        // is every picture that fell back to FFmpeg's buffers; every other
-        // published frame came in place.
+        // Only pictures decoded into FFmpeg's own buffers are copied: those
+        // decoded before the slab was built (the first, and with B-frames
+        // the ones decoded before it came out) and any with no slot free.
         assert!(
-            status.decoded_in_place >= FRAMES as u64 - 1 - status.decoder_buffer_fallbacks,
+            status.published - status.decoded_in_place <= status.decoder_buffer_fallbacks,
             "{mount}: {status:#?}"
         );
-        assert!(
-            status.published - status.decoded_in_place <= 1 + status.decoder_buffer_fallbacks,
-            "{mount}: {status:#?}"
-        );
+        assert!(status.decoder_buffer_fallbacks >= 1, "{mount}: {status:#?}");
         assert!(
             status.decoded_in_place >= FRAMES as u64 / 2,
             "{mount}: {status:#?}"

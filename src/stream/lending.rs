@@ -22,9 +22,8 @@ use crate::slab::PixelFormat;
 /// One session's lending to its decoder.
 pub(crate) struct Lending {
     pool: Arc<PicturePool>,
-    /// The pool's fallback count when last read, from the first lease on
-    /// (pictures before it, the slab's first among them, are not fallbacks).
-    fallbacks_seen: Option<u64>,
+    /// The pool's fallback count when last counted in the status.
+    fallbacks_seen: u64,
 }
 
 impl Lending {
@@ -37,7 +36,7 @@ impl Lending {
         }
         Some(Self {
             pool: decoder.lend_pictures()?,
-            fallbacks_seen: None,
+            fallbacks_seen: 0,
         })
     }
 
@@ -46,21 +45,27 @@ impl Lending {
         self.pool.asked()
     }
 
-    /// Before a packet: offers the decoder a free slot if none waits and the
-    /// slab lends, and counts the fallbacks since the last call.
+    /// Before a packet, while the slab lends: offers the decoder a free slot
+    /// if none waits, and counts the pictures that fell back to FFmpeg's
+    /// buffers since the last call (the first call counts those before the
+    /// slab was built, the slab's first picture among them). A stream whose
+    /// slab does not lend (its pictures are not what it publishes) counts none.
     pub(crate) fn offer(&mut self, publisher: &mut Publisher, status: &StatusCell) {
+        if !publisher.lends() {
+            return;
+        }
         if self.pool.wants_lease() {
             if let Some(lease) = publisher.lend() {
                 self.pool.offer(lease);
-                self.fallbacks_seen.get_or_insert(self.pool.fallbacks());
             }
         }
-        if let Some(seen) = &mut self.fallbacks_seen {
-            let now = self.pool.fallbacks();
-            if now > *seen {
-                Counters::add(&status.counters.decoder_buffer_fallbacks, now - *seen);
-                *seen = now;
-            }
+        let now = self.pool.fallbacks();
+        if now > self.fallbacks_seen {
+            Counters::add(
+                &status.counters.decoder_buffer_fallbacks,
+                now - self.fallbacks_seen,
+            );
+            self.fallbacks_seen = now;
         }
     }
 }

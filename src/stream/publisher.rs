@@ -119,6 +119,12 @@ impl Publisher {
         Ok(self.producer.as_mut().expect("set above"))
     }
 
+    /// Whether the slab is laid out as the decoder's buffers (its slots can
+    /// be lent).
+    pub(crate) fn lends(&self) -> bool {
+        self.lends
+    }
+
     /// A free slot to lend the decoder, if the slab lends and one is free.
     pub(crate) fn lend(&mut self) -> Option<Lease> {
         self.producer.as_mut().filter(|_| self.lends)?.lend()
