@@ -15,6 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use rtsp_fixture::{pattern, RtspServer, MOUNT_H264, MOUNT_H264_BFRAMES, MOUNT_H265, MOUNT_MJPEG};
+use rtsp_ingest::simulate::{PatternOptions, Simulator, SimulatorConfig};
 use rtsp_ingest::slab::{Frame, FrameLayout, PixelFormat};
 use rtsp_ingest::stream::{Stream, StreamConfig, StreamStatus};
 use stream_util::collect_frames;
@@ -145,4 +146,54 @@ fn other_formats_resizes_and_full_range_jpeg_are_copied_as_before() {
             "{status:#?}"
         );
     }
+}
+
+#[test]
+fn a_new_picture_size_moves_to_a_new_slab_the_decoder_decodes_into_too() {
+    // 320x180, then 640x360 from 1.5 s after PLAY (the encoder restarts).
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .addr("127.0.0.1:0".parse().unwrap())
+            .pattern(PatternOptions::default().size(320, 180))
+            .faults("resize-after=1.5s:640x360".parse().unwrap()),
+    )
+    .unwrap();
+    let config = StreamConfig::new(&simulator.url(0))
+        .unwrap()
+        .format(PixelFormat::Yuv420p);
+    let mut stream = Stream::start("resized", config).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seen = None;
+    let (small_in_place, big) = loop {
+        let frame = match seen {
+            Some(seq) => stream.wait_after(seq, Duration::from_secs(5)),
+            None => stream.wait_latest(Duration::from_secs(10)),
+        }
+        .expect("frames keep coming");
+        seen = Some(frame.seq());
+        if frame.width() == 640 {
+            break (stream.status().decoded_in_place, frame);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 640x360 frame in 15 s"
+        );
+    };
+    assert!(small_in_place > 0, "{:#?}", stream.status());
+    let plain = FrameLayout::new(640, 360, PixelFormat::Yuv420p).unwrap();
+    assert!(big.layout().len() > plain.len(), "{:?}", big.layout());
+    drop(big);
+    // Frames at the new size come in place too.
+    for _ in 0..10 {
+        let frame = stream
+            .wait_after(seen.unwrap(), Duration::from_secs(5))
+            .unwrap();
+        seen = Some(frame.seq());
+    }
+    assert!(stream.stop());
+    let status = stream.status();
+    assert!(
+        status.decoded_in_place >= small_in_place + 8,
+        "{small_in_place} in place before the new size: {status:#?}"
+    );
 }

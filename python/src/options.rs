@@ -19,7 +19,7 @@ use crate::errors::{config_error, OrRaise};
 /// Every option `Stream(...)` and `Manager.add(...)` take, for the error
 /// about an unknown one.
 const OPTIONS: &str =
-    "format, resize, resize_mode, pad_value, scale_algorithm, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
+    "format, resize, resize_mode, pad_value, scale_algorithm, decode_in_place, transport, decode_threads, skip, decode, on_damage, connect_timeout, \
      stall_timeout, backoff, auth_retry, queue_capacity, drop_policy, reader_slots, \
      max_memory_mb, core, username, password";
 
@@ -73,6 +73,11 @@ fn apply(
         }
         "resize_mode" => config.resize_mode(parse::<ResizeMode>(key, value)?),
         "scale_algorithm" => config.scale_algorithm(parse::<ScaleAlgorithm>(key, value)?),
+        "decode_in_place" => config.decode_in_place(
+            value
+                .extract::<bool>()
+                .map_err(|_| config_error(key, "decode_in_place is True or False"))?,
+        ),
         "pad_value" => config.pad_value(
             value
                 .extract::<u8>()

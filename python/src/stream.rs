@@ -28,7 +28,9 @@ use crate::wait::{self, Slice};
 /// array), ``resize`` ((w, h) or "WxH"), ``resize_mode`` ("stretch" or
 /// "letterbox": aspect kept, padded with ``pad_value``, default 114; see
 /// ``Frame.content_rect``), ``scale_algorithm`` (point, fast_bilinear,
-/// bilinear, bicubic, area), ``transport`` (prefer_tcp, tcp, udp, udp_multicast, http, auto),
+/// bilinear, bicubic, area), ``decode_in_place`` (default True: a yuv420p
+/// stream at the camera's size is decoded straight into its frames, no copy),
+/// ``transport`` (prefer_tcp, tcp, udp, udp_multicast, http, auto),
 /// ``decode_threads``, ``skip`` ("all", "keyframes", "every_nth(N)" or N),
 /// ``on_damage`` ("hold": only clean frames; "flag": damaged ones too, see
 /// ``Frame.damage``),

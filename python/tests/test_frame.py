@@ -98,6 +98,20 @@ def test_planes_of_yuv_formats(sim):
         assert whole.ndim == 1 and np.shares_memory(whole, y) and np.shares_memory(whole, v)
         # Red in BT.601 limited range: Y about 81, V (Cr) high.
         assert 60 < y[20, 20] < 100 and v[10, 10] > 200, (y[20, 20], v[10, 10])
+        # The decoder decodes yuv420p straight into the slots: the frames
+        # after the first come with no copy, and read the same.
+        for _ in range(5):
+            frame = planar.wait(timeout=10)
+        y, u, v = frame.planes
+        assert 60 < y[20, 20] < 100 and v[10, 10] > 200, (y[20, 20], v[10, 10])
+        assert planar.status()["decoded_in_place"] >= 4, planar.status()
+    with rtsp_ingest.Stream(sim.urls[0], format="yuv420p", decode_in_place=False) as copied:
+        for _ in range(3):
+            copied.wait(timeout=10)
+        assert copied.status()["decoded_in_place"] == 0, copied.status()
+    with pytest.raises(rtsp_ingest.ConfigError) as error:
+        rtsp_ingest.Stream(sim.urls[0], decode_in_place="yes")
+    assert error.value.field == "decode_in_place"
     with rtsp_ingest.Stream(sim.urls[0], format="nv12") as semi:
         frame = semi.wait(timeout=10)
         y, uv = frame.planes

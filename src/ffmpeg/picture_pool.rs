@@ -24,6 +24,7 @@ use std::ptr;
 
 use ffmpeg_sys_next as ffi;
 
+use super::c_flag;
 use super::frame::VideoFrame;
 use crate::slab::{DecoderAlignment, FrameLayout, Lease};
 use crate::sync::{AtomicU64, Mutex, Ordering};
@@ -37,8 +38,9 @@ fn plane_tail(stride_align: usize) -> usize {
 
 /// What the decoder last asked `get_buffer2` for, when it was a `yuv420p`
 /// picture: the layout a lease needs, and how many pictures the decoder may
-/// hold besides the one it gave out last (its reference frames, the frames
-/// it delays for reordering and the one it decodes).
+/// hold besides the one it gave out last (its reference frames from the SPS,
+/// the frames it delays for reordering, the one it decodes, and one more per
+/// extra frame thread).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Asked {
     /// FFmpeg's own buffers' padded rows and strides (see
@@ -124,9 +126,15 @@ impl PicturePool {
         // SAFETY: as above; plain fields the decoder set before asking.
         let c = unsafe { &*ctx };
         let count = |value: c_int| usize::try_from(value).unwrap_or(0);
+        // Frame threading decodes one picture per thread at once.
+        let frame_threads = if c.active_thread_type & c_flag(ffi::FF_THREAD_FRAME) != 0 {
+            count(c.thread_count).saturating_sub(1)
+        } else {
+            0
+        };
         mailbox.asked = Some(Asked {
             alignment: wanted.alignment,
-            held: count(c.refs) + count(c.has_b_frames) + 1,
+            held: count(c.refs) + count(c.has_b_frames) + 1 + frame_threads,
         });
         let lease = lease?;
         fits(lease.layout(), lease.as_mut_ptr(), &wanted).then_some(lease)

@@ -214,6 +214,7 @@ pub struct StreamConfig {
     pub(crate) resize: Option<(u32, u32)>,
     pub(crate) fit: Fit,
     pub(crate) scale_algorithm: ScaleAlgorithm,
+    pub(crate) decode_in_place: bool,
     pub(crate) decode_threads: u32,
     pub(crate) skip: SkipPolicy,
     pub(crate) decode: DecodeMode,
@@ -277,6 +278,7 @@ impl StreamConfig {
                 pad: DEFAULT_PAD_VALUE,
             },
             scale_algorithm: ScaleAlgorithm::default(),
+            decode_in_place: true,
             decode_threads: 1,
             skip: SkipPolicy::default(),
             decode: DecodeMode::default(),
@@ -395,6 +397,18 @@ impl StreamConfig {
     /// wants"), `area` is the best for large downscales.
     pub fn scale_algorithm(mut self, algorithm: ScaleAlgorithm) -> Self {
         self.scale_algorithm = algorithm;
+        self
+    }
+
+    /// Whether a `yuv420p` stream at the camera's size (no resize) lends its
+    /// slab slots to the decoder, which then decodes straight into them:
+    /// frames are published with no copy (the status' `decoded_in_place`
+    /// counts them). Default on. The slab keeps a few more slots for the
+    /// pictures the decoder holds as references (instead of FFmpeg keeping
+    /// its own), and its planes are spaced for the decoder's padded picture.
+    /// Off, every frame is copied from FFmpeg's buffers, as for other formats.
+    pub fn decode_in_place(mut self, on: bool) -> Self {
+        self.decode_in_place = on;
         self
     }
 

@@ -27,11 +27,14 @@ pub(crate) struct Lending {
 }
 
 impl Lending {
-    /// Lending for `decoder`, when the stream's frames can be what it
-    /// decodes (`yuv420p`, not resized) and the codec can decode into our
-    /// buffers.
+    /// Lending for `decoder`, when the stream asks for it
+    /// ([`StreamConfig::decode_in_place`]), its frames can be what it decodes
+    /// (`yuv420p`, not resized) and the codec can decode into our buffers.
     pub(crate) fn start(config: &StreamConfig, decoder: &mut Decoder) -> Option<Self> {
-        if config.format != PixelFormat::Yuv420p || config.resize.is_some() {
+        if !config.decode_in_place
+            || config.format != PixelFormat::Yuv420p
+            || config.resize.is_some()
+        {
             return None;
         }
         Some(Self {

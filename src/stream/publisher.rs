@@ -42,7 +42,13 @@ impl Publisher {
     /// Notes what `frame` (decoded with `codec`) comes as. On a change from
     /// the last frame (in this session or an earlier one) records it in the
     /// status, re-lays the slab out if needed, and announces it.
-    pub(crate) fn observe(&mut self, shared: &StreamShared, codec: &str, frame: &VideoFrame) {
+    pub(crate) fn observe(
+        &mut self,
+        shared: &StreamShared,
+        codec: &str,
+        frame: &VideoFrame,
+        lending: Option<Asked>,
+    ) {
         let (width, height) = (frame.width(), frame.height());
         let same = |known: &Source| {
             (known.codec.as_str(), known.width, known.height) == (codec, width, height)
@@ -82,7 +88,9 @@ impl Publisher {
             previous.width,
             previous.height
         );
-        let refused = self.relayout(shared, source.width, source.height).err();
+        let refused = self
+            .relayout(shared, source.width, source.height, lending)
+            .err();
         if let Some(error) = &refused {
             tracing::warn!(stream = %status.id, "{error}");
         }
@@ -104,13 +112,7 @@ impl Publisher {
                 .config
                 .resize
                 .unwrap_or((frame.width(), frame.height()));
-            let shape = lending.and_then(|asked| {
-                let layout =
-                    FrameLayout::for_decoder(width, height, shared.config.format, asked.alignment)
-                        .ok()?;
-                // The pictures the decoder holds, and the one it gave out last.
-                Some((layout, asked.held + 1))
-            });
+            let shape = decoder_shape(shared, width, height, lending);
             let (producer, ends) = build(shared, width, height, shape, 0, Default::default())?;
             shared.set_slab(ends);
             self.lends = shape.is_some();
@@ -133,7 +135,13 @@ impl Publisher {
     /// Moves the stream to a slab of `width`×`height` when it has one of
     /// another size and no resize is configured; an error (the budget's
     /// refusal, say) leaves the old slab in place.
-    fn relayout(&mut self, shared: &StreamShared, width: u32, height: u32) -> Result<()> {
+    fn relayout(
+        &mut self,
+        shared: &StreamShared,
+        width: u32,
+        height: u32,
+        lending: Option<Asked>,
+    ) -> Result<()> {
         if shared.config.resize.is_some() {
             return Ok(());
         }
@@ -145,7 +153,8 @@ impl Publisher {
         }
         let current = shared.slab().expect("a producer's slab is published");
         let books = SlabEnds::books(&current.stats());
-        let (producer, ends) = build(shared, width, height, None, old.next_seq(), books).map_err(
+        let shape = decoder_shape(shared, width, height, lending);
+        let (producer, ends) = build(shared, width, height, shape, old.next_seq(), books).map_err(
             |error| {
                 Error::new(
                     error.kind(),
@@ -161,11 +170,25 @@ impl Publisher {
         )?;
         // The new ends first: whoever the old producer's drop wakes finds them.
         shared.set_slab(ends);
-        // Laid out as a plain slab: the decoder's next pictures are copied.
-        self.lends = false;
+        self.lends = shape.is_some();
         self.producer = Some(producer);
         Ok(())
     }
+}
+
+/// The layout and decoder slots of a slab the decoder can decode into, when
+/// it is lent to (`lending`, what it asked for) and its pictures fit.
+fn decoder_shape(
+    shared: &StreamShared,
+    width: u32,
+    height: u32,
+    lending: Option<Asked>,
+) -> Option<(FrameLayout, usize)> {
+    let asked = lending?;
+    let layout =
+        FrameLayout::for_decoder(width, height, shared.config.format, asked.alignment).ok()?;
+    // The pictures the decoder holds, and the one it gave out last.
+    Some((layout, asked.held + 1))
 }
 
 /// A slab of `width`×`height` in the stream's format (or `shape`'s layout,

@@ -331,7 +331,9 @@ impl Session<'_> {
                 status.set_media(media);
             }
         }
-        self.publisher.observe(self.shared, &self.codec, frame);
+        let asked = self.lending.as_ref().and_then(Lending::asked);
+        self.publisher
+            .observe(self.shared, &self.codec, frame, asked);
         if keyframe {
             let now = Instant::now();
             if let Some(previous) = self.last_keyframe.replace(now) {
@@ -357,7 +359,6 @@ impl Session<'_> {
         }
         let raw_capture = pts.and_then(|pts| timing.source.capture_time(pts));
         let capture_time = self.capture_time(raw_capture, received);
-        let asked = self.lending.as_ref().and_then(Lending::asked);
         let producer = match self.publisher.producer(self.shared, frame, asked) {
             Ok(producer) => producer,
             Err(error) => {

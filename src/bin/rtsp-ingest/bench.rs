@@ -94,6 +94,12 @@ pub struct BenchArgs {
     )]
     scale_algorithm: ScaleAlgorithm,
 
+    /// Copy every decoded picture out of FFmpeg's buffers, even where a
+    /// `yuv420p` stream could be decoded straight into its slots (to measure
+    /// what decoding in place saves).
+    #[arg(long)]
+    no_decode_in_place: bool,
+
     /// How exactly to decode: `fast` skips the deblocking filter (not
     /// bit-exact; reported apart in the results).
     #[arg(long, value_name = "full|fast", default_value = "full")]
@@ -188,7 +194,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .transport(args.transport)
             .decode(args.decode)
             .on_damage(args.on_damage)
-            .rtsp_client(args.rtsp_client);
+            .rtsp_client(args.rtsp_client)
+            .decode_in_place(!args.no_decode_in_place);
         if let Some((width, height)) = args.resize {
             config = config
                 .resize(width, height)

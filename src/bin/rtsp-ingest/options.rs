@@ -43,6 +43,9 @@ pub struct StreamOptions {
     /// swscale's filter for `resize`: `point`, `fast_bilinear`, `bilinear`
     /// (default), `bicubic` or `area`.
     pub scale_algorithm: Option<String>,
+    /// Whether a `yuv420p` stream at the camera's size is decoded straight
+    /// into its slots (default true).
+    pub decode_in_place: Option<bool>,
     /// Decoder threads, 1 ..= 64.
     pub decode_threads: Option<u32>,
     /// `all`, `keyframes` or `every_nth(N)`.
@@ -160,6 +163,9 @@ pub fn apply(options: StreamOptions, url: &str) -> Result<StreamConfig, FieldErr
     }
     if let Some(text) = &options.scale_algorithm {
         config = config.scale_algorithm(parse::<ScaleAlgorithm>("scale_algorithm", text)?);
+    }
+    if let Some(on) = options.decode_in_place {
+        config = config.decode_in_place(on);
     }
     if let Some(threads) = options.decode_threads {
         config = checked("decode_threads", config.decode_threads(threads))?;
@@ -360,6 +366,7 @@ mod tests {
                 o.resize_mode = Some("letterbox".into());
                 o.pad_value = Some(0);
                 o.scale_algorithm = Some("area".into());
+                o.decode_in_place = Some(false);
                 o.decode_threads = Some(2);
                 o.skip = Some("every_nth(3)".into());
                 o.on_damage = Some("flag".into());
@@ -387,6 +394,7 @@ mod tests {
             .resize_mode(ResizeMode::Letterbox)
             .pad_value(0)
             .scale_algorithm(ScaleAlgorithm::Area)
+            .decode_in_place(false)
             .decode_threads(2)
             .skip("every_nth(3)".parse().unwrap())
             .on_damage(OnDamage::Flag)
