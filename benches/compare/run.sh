@@ -23,6 +23,9 @@
 #                                  (the file, no network, as fast as it goes; -stream_loop 1 = 1000
 #                                  frames; -filter_threads 1 and -threads 1 on the output too)
 #   rtsp-ingest-yuv420p / -bgr24   rtsp-ingest bench --json --duration S --format F --transport tcp URL x N
+#                                  (yuv420p: decoded straight into the slots, no copy)
+#   rtsp-ingest-yuv420p-copy       the same with --no-decode-in-place: every picture copied out of
+#                                  FFmpeg's buffers (not in the default PEERS; what in place saves)
 #   ffmpeg-null / ffmpeg-bgr24     N processes of ffmpeg -rtsp_transport tcp -i URL -t S -f null -
 #                                  / ... -pix_fmt bgr24 -f rawvideo -y /dev/null (default threads)
 #   gst-null / gst-bgr24           N processes of gst-launch-1.0 -v rtspsrc location=URL protocols=tcp
@@ -130,7 +133,7 @@ fi
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # --- rtsp-ingest ---------------------------------------------------------------------------------
-if wants rtsp-ingest-yuv420p || wants rtsp-ingest-bgr24; then
+if wants rtsp-ingest-yuv420p || wants rtsp-ingest-yuv420p-copy || wants rtsp-ingest-bgr24; then
     if [[ -z ${RTSP_INGEST:-} ]]; then
         log "cargo build --release ..."
         cargo build --release --quiet --bin rtsp-ingest
@@ -255,15 +258,19 @@ run_floor() {
 }
 
 run_ingest() {
-    local format=$1 n=$2 i
-    local -a urls=()
+    local format=$1 n=$2 i name=$1
+    local -a urls=() extra=()
+    if [[ $format == yuv420p-copy ]]; then
+        format=yuv420p
+        extra=(--no-decode-in-place)
+    fi
     for ((i = 0; i < n; i++)); do urls+=("$URL"); done
-    if ! "$RTSP_INGEST" bench --json --duration "$S" --format "$format" --transport tcp "${urls[@]}" \
-        >"$WORK/run/out.json" 2>"$WORK/run/err"; then
+    if ! "$RTSP_INGEST" bench --json --duration "$S" --format "$format" "${extra[@]}" --transport tcp \
+        "${urls[@]}" >"$WORK/run/out.json" 2>"$WORK/run/err"; then
         NOTE="rtsp-ingest failed: $(tail -n 1 "$WORK/run/err")"
         return
     fi
-    cp "$WORK/run/out.json" "$OUT/ingest-$format-$n.json"
+    cp "$WORK/run/out.json" "$OUT/ingest-$name-$n.json"
     read -r CPU TOTAL WINDOW FIRST RSS NOTE < <(python3 - "$WORK/run/out.json" "$WANT" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -385,6 +392,7 @@ run_peer() {
         floor-null) measure "$peer" "$n" run_floor null ;;
         floor-bgr24) measure "$peer" "$n" run_floor bgr24 ;;
         rtsp-ingest-yuv420p) measure "$peer" "$n" run_ingest yuv420p "$n" ;;
+        rtsp-ingest-yuv420p-copy) measure "$peer" "$n" run_ingest yuv420p-copy "$n" ;;
         rtsp-ingest-bgr24) measure "$peer" "$n" run_ingest bgr24 "$n" ;;
         ffmpeg-null) measure "$peer" "$n" run_ffmpeg null "$n" ;;
         ffmpeg-bgr24) measure "$peer" "$n" run_ffmpeg bgr24 "$n" ;;

@@ -78,7 +78,6 @@ fn a_frame_published_in_place_survives_its_decoder_and_readers() {
         for rejected in offers.iter().filter_map(|offer| offer.as_ref().err()) {
             assert_eq!(rejected.reason, DropReason::NoFreeSlot);
         }
-        check_books(&offers, &Delivered::default(), &mut consumer);
         // Everyone let go: every slot is free again, the lent one included.
         let mut more = offer_n(&mut producer, 4);
         assert!(more.iter().all(Result::is_ok), "{more:?}");

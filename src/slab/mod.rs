@@ -12,6 +12,10 @@
 //! * The [`Producer`] takes a free slot ([`Producer::begin`]), writes pixels into
 //!   it, and commits it with its [`FrameInfo`] ([`SlotWriter::commit`]). A slot is
 //!   free when nothing refers to it; a slot a reader holds is never overwritten.
+//! * A free slot can instead be lent ([`Producer::lend`], a [`Lease`]) to a
+//!   decoder that writes the picture into it on its own; [`Producer::commit_lent`]
+//!   then publishes it in place. The lease is one more reference to the slot,
+//!   so a slot the decoder still holds (a reference picture) is not free either.
 //! * Committing publishes the frame as the latest snapshot (an `arc-swap` pointer),
 //!   always, and offers it to the ordered queue, whose [`DropPolicy`] decides
 //!   what the queue keeps. The policy never makes the latest snapshot stale.
