@@ -161,7 +161,7 @@ unsafe fn default_alignment(
     // writable outputs, `linesize_align` with AV_NUM_DATA_POINTERS entries.
     unsafe { ffi::avcodec_align_dimensions2(ctx, &mut w, &mut h, linesize_align.as_mut_ptr()) };
     let stride_align = [0, 1, 2].map(|i| usize::try_from(linesize_align[i]).unwrap_or(0));
-    if stride_align.iter().any(|&align| align == 0) {
+    if stride_align.contains(&0) {
         return None;
     }
     // FFmpeg's default buffers: the luma width grows by its lowest set bit
@@ -171,7 +171,7 @@ unsafe fn default_alignment(
     let strides = loop {
         let chroma = luma.div_ceil(2);
         let strides = [luma, chroma, chroma];
-        if strides.iter().zip(stride_align).all(|(s, a)| s % a == 0) {
+        if strides.iter().zip(stride_align).all(|(s, a)| s.is_multiple_of(a)) {
             break strides;
         }
         luma += luma & luma.wrapping_neg();
@@ -200,7 +200,7 @@ fn fits(layout: &FrameLayout, base: *mut u8, wanted: &Wanted) -> bool {
         let end = planes.get(i + 1).map_or(layout.len(), |next| next.offset);
         let plane = planes[i];
         plane.stride == wanted.alignment.strides[i]
-            && (base as usize + plane.offset) % wanted.stride_align[i] == 0
+            && (base as usize + plane.offset).is_multiple_of(wanted.stride_align[i])
             && plane.offset + plane.stride * plane_rows[i] + tail <= end
     })
 }

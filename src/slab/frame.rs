@@ -152,10 +152,10 @@ impl PixelBuffer {
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
-    /// # Safety
-    /// Nothing else may read or write the buffer while the slice lives.
-    unsafe fn bytes_mut(&self) -> &mut [u8] {
-        // SAFETY: as for `bytes`; the caller rules out any other access.
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `len` initialised bytes owned by this buffer; `&mut self`
+        // rules out any other access through it (a lease writes only while
+        // no `&mut Slot` exists: see `Slot`).
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
@@ -251,9 +251,7 @@ impl Slot {
     }
 
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `&mut self` is exclusive access to the slot, which the
-        // buffer belongs to.
-        unsafe { self.pixels.bytes_mut() }
+        self.pixels.bytes_mut()
     }
 }
 
