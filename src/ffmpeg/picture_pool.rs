@@ -171,7 +171,11 @@ unsafe fn default_alignment(
     let strides = loop {
         let chroma = luma.div_ceil(2);
         let strides = [luma, chroma, chroma];
-        if strides.iter().zip(stride_align).all(|(s, a)| s.is_multiple_of(a)) {
+        if strides
+            .iter()
+            .zip(stride_align)
+            .all(|(s, a)| s.is_multiple_of(a))
+        {
             break strides;
         }
         luma += luma & luma.wrapping_neg();

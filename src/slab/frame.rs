@@ -98,27 +98,29 @@ pub struct FrameMeta {
     pub info: FrameInfo,
 }
 
-/// The alignment of every pixel buffer: one cache line, and the widest SIMD
-/// register (and FFmpeg's `STRIDE_ALIGN` for AVX-512).
-const BUFFER_ALIGN: usize = 64;
-
-/// A slot's pixel memory: one zeroed, 64-byte-aligned allocation, owned here
-/// and freed by the one `Drop`.
+/// A slot's pixel memory: one anonymous mapping (page-aligned, so 64-byte
+/// aligned for SIMD and for FFmpeg's `STRIDE_ALIGN`), owned here.
 ///
-/// A raw allocation rather than a `Box<[u8]>`: a lent slot's pixels are
+/// A mapping rather than a zeroed allocation: its pages are the kernel's
+/// shared zero page until first written, so slots a stream never needs (a
+/// queue nobody pops) never become resident. An allocator's zeroed
+/// allocation promises no such thing (mimalloc's writes its free list into
+/// fresh pages, faulting in whole huge pages at slab creation).
+///
+/// Raw pointer access rather than a slice owner: a lent slot's pixels are
 /// written by a decoder through a pointer ([`super::Lease`]) while the slot's
-/// home `Arc` is shared, and a `Box` would claim that nothing else may touch
-/// its memory then. Who may read or write when is the slot's protocol (see
-/// [`Slot`]); the buffer only holds the memory.
+/// home `Arc` is shared. Who may read or write when is the slot's protocol
+/// (see [`Slot`]); the buffer only holds the memory.
 pub(crate) struct PixelBuffer {
+    /// Owns the mapping (unmapped by its `Drop`); never read through, so
+    /// every access goes through `ptr`.
+    _map: memmap2::MmapMut,
     ptr: NonNull<u8>,
-    /// Bytes allocated: the layout's length rounded up to the alignment.
-    capacity: usize,
     /// Bytes in use: the layout's length.
     len: usize,
 }
 
-// SAFETY: the buffer owns its allocation like a `Box<[u8]>`, which is `Send`
+// SAFETY: the buffer owns its mapping like a `Box<[u8]>`, which is `Send`
 // and `Sync`; what may access it when is `Slot`'s protocol.
 unsafe impl Send for PixelBuffer {}
 // SAFETY: as for `Send`.
@@ -126,18 +128,18 @@ unsafe impl Sync for PixelBuffer {}
 
 impl PixelBuffer {
     fn zeroed(len: usize) -> Self {
-        let capacity = len.max(1).next_multiple_of(BUFFER_ALIGN);
-        let layout = std::alloc::Layout::from_size_align(capacity, BUFFER_ALIGN)
-            .expect("a slot's size fits an allocation (FrameLayout bounds it)");
-        // SAFETY: `layout` has a non-zero size. A zeroed allocation: the OS
-        // hands out zero pages lazily, so a new slab does not write every byte
-        // of every slot before the first frame (~50 MB for a 1080p BGR
-        // stream's slots).
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        let Some(ptr) = NonNull::new(ptr) else {
+        let mut map = memmap2::MmapMut::map_anon(len.max(1)).unwrap_or_else(|_| {
+            // As a `Box` would on out-of-memory.
+            let layout = std::alloc::Layout::from_size_align(len.max(1), 64)
+                .expect("FrameLayout bounds a slot's size");
             std::alloc::handle_alloc_error(layout)
-        };
-        Self { ptr, capacity, len }
+        });
+        let ptr = NonNull::new(map.as_mut_ptr()).expect("a mapping is never at address 0");
+        Self {
+            _map: map,
+            ptr,
+            len,
+        }
     }
 
     pub(crate) fn as_ptr(&self) -> *mut u8 {
@@ -147,25 +149,16 @@ impl PixelBuffer {
     /// # Safety
     /// Nothing may write the buffer while the slice lives.
     unsafe fn bytes(&self) -> &[u8] {
-        // SAFETY: `len` initialised (zeroed) bytes owned by this buffer; the
+        // SAFETY: `len` bytes of the mapping (zero-filled until written); the
         // caller rules out writes.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: `len` initialised bytes owned by this buffer; `&mut self`
-        // rules out any other access through it (a lease writes only while
-        // no `&mut Slot` exists: see `Slot`).
+        // SAFETY: `len` bytes of the mapping; `&mut self` rules out any other
+        // access through it (a lease writes only while no `&mut Slot` exists:
+        // see `Slot`).
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
-    }
-}
-
-impl Drop for PixelBuffer {
-    fn drop(&mut self) {
-        let layout = std::alloc::Layout::from_size_align(self.capacity, BUFFER_ALIGN)
-            .expect("the layout it was allocated with");
-        // SAFETY: allocated in `zeroed` with this layout, freed once.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) }
     }
 }
 

@@ -257,6 +257,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "state_detail": status.state_detail.map(|detail| detail.to_string()),
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,
+                    "frames_decoded_in_place": status.decoded_in_place,
+                    "decoder_buffer_fallbacks": status.decoder_buffer_fallbacks,
                     "frames_damaged": status.damaged,
                     "rtp_packets_lost": status.rtp_packets_lost,
                     "frames_dropped": status.dropped.total(),
@@ -287,6 +289,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                 "publish_latency_p99_ms": ms(latency.quantile(0.99)),
                 "format": args.format.name(),
                 "decode": args.decode.name(),
+                "decode_in_place": !args.no_decode_in_place,
                 "simulator_in_process": args.simulate > 0,
             },
         });
