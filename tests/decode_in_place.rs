@@ -197,3 +197,30 @@ fn a_new_picture_size_moves_to_a_new_slab_the_decoder_decodes_into_too() {
         "{small_in_place} in place before the new size: {status:#?}"
     );
 }
+
+#[test]
+fn the_simulators_default_camera_decodes_in_place() {
+    let simulator = Simulator::start(
+        SimulatorConfig::default()
+            .addr("127.0.0.1:0".parse().unwrap())
+            .cameras(2),
+    )
+    .unwrap();
+    let config = StreamConfig::new(&simulator.url(0))
+        .unwrap()
+        .format(PixelFormat::Yuv420p);
+    let mut stream = Stream::start("sim", config).unwrap();
+    let mut seen = stream
+        .wait_latest(Duration::from_secs(10))
+        .expect("a frame")
+        .seq();
+    for _ in 0..6 {
+        seen = stream
+            .wait_after(seen, Duration::from_secs(5))
+            .unwrap()
+            .seq();
+    }
+    assert!(stream.stop());
+    let status = stream.status();
+    assert!(status.decoded_in_place >= 5, "{status:#?}");
+}

@@ -100,14 +100,11 @@ def test_planes_of_yuv_formats(sim):
         assert 60 < y[20, 20] < 100 and v[10, 10] > 200, (y[20, 20], v[10, 10])
         # The decoder decodes yuv420p straight into the slots: the frames
         # after the first come with no copy, and read the same.
-        for _ in range(5):
-            frame = planar.wait(timeout=10)
-        y, u, v = frame.planes
+        wait_for(lambda: planar.status()["decoded_in_place"] >= 4)
+        y, u, v = planar.wait(timeout=10).planes
         assert 60 < y[20, 20] < 100 and v[10, 10] > 200, (y[20, 20], v[10, 10])
-        assert planar.status()["decoded_in_place"] >= 4, planar.status()
     with rtsp_ingest.Stream(sim.urls[0], format="yuv420p", decode_in_place=False) as copied:
-        for _ in range(3):
-            copied.wait(timeout=10)
+        wait_for(lambda: copied.status()["published"] >= 4)
         assert copied.status()["decoded_in_place"] == 0, copied.status()
     with pytest.raises(rtsp_ingest.ConfigError) as error:
         rtsp_ingest.Stream(sim.urls[0], decode_in_place="yes")
