@@ -63,7 +63,6 @@ struct Mailbox {
 #[derive(Debug, Default)]
 pub struct PicturePool {
     mailbox: Mutex<Mailbox>,
-    lent: AtomicU64,
     fallbacks: AtomicU64,
 }
 
@@ -85,16 +84,10 @@ impl PicturePool {
         self.mailbox().asked
     }
 
-    /// Pictures decoded into a lease.
-    pub fn lent(&self) -> u64 {
-        // Relaxed: a statistic; it publishes no other memory.
-        self.lent.load(Ordering::Relaxed)
-    }
-
     /// Pictures decoded into FFmpeg's own buffers: no lease waited, or it
     /// did not fit the picture.
     pub fn fallbacks(&self) -> u64 {
-        // Relaxed: as in `lent`.
+        // Relaxed: a statistic; it publishes no other memory.
         self.fallbacks.load(Ordering::Relaxed)
     }
 
@@ -228,8 +221,6 @@ unsafe extern "C" fn get_buffer(
         // SAFETY: `lease` fits the picture (checked above) and `f` is the
         // frame FFmpeg asks us to fill.
         if unsafe { attach(f, lease) } {
-            // Relaxed: a statistic.
-            pool.lent.fetch_add(1, Ordering::Relaxed);
             return 0;
         }
     }
