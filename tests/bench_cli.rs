@@ -69,6 +69,7 @@ fn the_json_report_has_the_documented_schema() {
             "evicted",
             "first_frame_ms",
             "fps",
+            "frames_converted_in_bands",
             "frames_damaged",
             "frames_decoded",
             "frames_decoded_in_place",

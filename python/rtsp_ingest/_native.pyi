@@ -70,6 +70,7 @@ class Status(TypedDict, total=False):
     reconnects: int
     clock_steps: int
     decoded_in_place: int
+    converted_in_bands: int
     decoder_buffer_fallbacks: int
     measured_fps: Optional[float]
     events_lost: int

@@ -91,6 +91,7 @@ pub(crate) fn status_dict<'py>(
     dict.set_item("reconnects", status.reconnects)?;
     dict.set_item("clock_steps", status.clock_steps)?;
     dict.set_item("decoded_in_place", status.decoded_in_place)?;
+    dict.set_item("converted_in_bands", status.converted_in_bands)?;
     dict.set_item("decoder_buffer_fallbacks", status.decoder_buffer_fallbacks)?;
     dict.set_item("measured_fps", status.measured_fps)?;
     dict.set_item("events_lost", status.events_lost)?;

@@ -65,10 +65,12 @@
 mod fit;
 
 pub use fit::{Fit, ResizeMode, DEFAULT_PAD_VALUE};
+use std::ops::Range;
+
 use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffmpeg::{ColorRange, ColorSpace, Plane, ScaleAlgorithm, Scaler, VideoFrame};
+use crate::ffmpeg::{Band, ColorRange, ColorSpace, Plane, ScaleAlgorithm, Scaler, VideoFrame};
 use crate::names::named_enum;
 use crate::slab::{FrameLayout, PixelFormat, SlotWriter};
 
@@ -84,6 +86,10 @@ named_enum! {
         /// No conversion: the decoder wrote the picture straight into its
         /// slot (a `yuv420p` stream at the camera's size).
         InPlace = "in_place",
+        /// [`Direct`], band by band as the decoder finished the rows, into
+        /// the slot the frame is published in (see
+        /// [`crate::ffmpeg::Band`]).
+        InBands = "in_bands",
     }
     display;
 }
@@ -146,7 +152,12 @@ pub struct Direct<'a> {
     /// Y, U, V, read in place (their rows, never the padding between them).
     planes: [Plane<'a>; 3],
     width: u32,
+    /// Rows to convert (all of the picture's, or a band's).
     height: u32,
+    /// The picture row the planes start at (0, or a band's first row).
+    first_row: u32,
+    /// The height of the layout the conversion was planned for.
+    layout_height: u32,
     target: Target,
 }
 
@@ -163,6 +174,33 @@ enum Target {
     Gray { full_range_source: bool },
     /// Limited-range planar 4:2:0.
     Yuv420p { full_range_source: bool },
+}
+
+impl Target {
+    /// The conversion of a 4:2:0 picture (full range or not, in matrix
+    /// `space`) into `layout`'s format, if [`Direct`] does it.
+    fn of(full_range_source: bool, space: ColorSpace, layout: &FrameLayout) -> Option<Self> {
+        let matrix = Matrix::of(space)?;
+        Some(match layout.format() {
+            // For odd heights swscale takes its scaling path, which
+            // interpolates chroma; leave those frames to it.
+            PixelFormat::Bgr24 | PixelFormat::Rgb24 if !layout.height().is_multiple_of(2) => {
+                return None
+            }
+            PixelFormat::Bgr24 | PixelFormat::Rgb24 => Target::Rgb {
+                order: if layout.format() == PixelFormat::Bgr24 {
+                    Order::Bgr
+                } else {
+                    Order::Rgb
+                },
+                full_range_source,
+                matrix,
+            },
+            PixelFormat::Gray8 => Target::Gray { full_range_source },
+            PixelFormat::Yuv420p => Target::Yuv420p { full_range_source },
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,36 +265,61 @@ impl<'a> Direct<'a> {
                 planes: [luma, luma, luma],
                 width: frame.width(),
                 height: frame.height(),
+                first_row: 0,
+                layout_height: layout.height(),
                 target: Target::Gray { full_range_source },
             });
         }
         if !frame.is_yuv420p() {
             return None;
         }
-        let matrix = Matrix::of(frame.color_space())?;
-        let target = match layout.format() {
-            // For odd heights swscale takes its scaling path, which
-            // interpolates chroma; leave those frames to it.
-            PixelFormat::Bgr24 | PixelFormat::Rgb24 if !frame.height().is_multiple_of(2) => {
-                return None
-            }
-            PixelFormat::Bgr24 | PixelFormat::Rgb24 => Target::Rgb {
-                order: if layout.format() == PixelFormat::Bgr24 {
-                    Order::Bgr
-                } else {
-                    Order::Rgb
-                },
-                full_range_source,
-                matrix,
-            },
-            PixelFormat::Gray8 => Target::Gray { full_range_source },
-            PixelFormat::Yuv420p => Target::Yuv420p { full_range_source },
-            _ => return None,
-        };
+        let target = Target::of(full_range_source, frame.color_space(), layout)?;
         Some(Self {
             planes: [frame.plane(0)?, frame.plane(1)?, frame.plane(2)?],
             width: frame.width(),
             height: frame.height(),
+            first_row: 0,
+            layout_height: layout.height(),
+            target,
+        })
+    }
+
+    /// Rows `rows` of the picture a decoder is decoding, which `band` says
+    /// are final, to convert into the same rows of `layout` (see
+    /// [`crate::ffmpeg::Band`]): RGB and gray targets from 4:2:0 frame
+    /// pictures as wide as the layout and at least as tall (the decoder's
+    /// picture has its coded height; the rows past the layout's are cropped).
+    /// `None` when [`new`](Self::new) would not take the picture either, or
+    /// for chroma rows not yet final (RGB rows start and end on even rows).
+    pub fn band(band: &Band<'a>, layout: &FrameLayout, rows: Range<usize>) -> Option<Self> {
+        let fits = band.width() == layout.width()
+            && band.height() >= layout.height()
+            && rows.end <= layout.height() as usize
+            && !rows.is_empty();
+        if !fits || !band.is_frame() || !band.is_yuv420p() {
+            return None;
+        }
+        let full_range_source = band.color_range() == ColorRange::Full;
+        let target = Target::of(full_range_source, band.color_space(), layout)?;
+        let planes = match target {
+            Target::Gray { .. } => {
+                // Gray reads only the luma plane; the other two are never read.
+                let luma = band.plane(0, rows.clone())?;
+                [luma, luma, luma]
+            }
+            Target::Rgb { .. } => [
+                band.plane(0, rows.clone())?,
+                band.plane(1, rows.clone())?,
+                band.plane(2, rows.clone())?,
+            ],
+            Target::Yuv420p { .. } => return None,
+        };
+        Some(Self {
+            planes,
+            width: layout.width(),
+            height: u32::try_from(rows.len()).ok()?,
+            first_row: u32::try_from(rows.start).ok()?,
+            layout_height: layout.height(),
             target,
         })
     }
@@ -269,20 +332,40 @@ impl<'a> Direct<'a> {
     /// written then).
     pub fn convert_into(&self, dst: &mut SlotWriter<'_>) -> Result<()> {
         let layout = *dst.layout();
-        if (layout.width(), layout.height()) != (self.width, self.height) {
+        self.convert_into_planes(&layout, dst.planes_mut())
+    }
+
+    /// [`convert_into`](Self::convert_into) planes laid out as `layout`
+    /// ([`SlotWriter::planes_mut`], [`Lease::planes_mut`](crate::slab::Lease::planes_mut)):
+    /// writes the rows this conversion covers, and nothing else.
+    ///
+    /// # Errors
+    /// As [`convert_into`](Self::convert_into).
+    pub fn convert_into_planes(&self, layout: &FrameLayout, planes: [&mut [u8]; 3]) -> Result<()> {
+        let layout = *layout;
+        if (layout.width(), layout.height()) != (self.width, self.layout_height) {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
                 format!(
                     "a {}x{} frame cannot go into a {}x{} slot without resizing",
                     self.width,
-                    self.height,
+                    self.layout_height,
                     layout.width(),
                     layout.height()
                 ),
             ));
         }
+        // A band's rows start `first_row` rows down (chroma: half as many).
+        let first = self.first_row as usize;
+        let offset = |plane: usize| {
+            let rows = if plane == 0 { first } else { first / 2 };
+            rows * layout.planes().get(plane).map_or(0, |p| p.stride)
+        };
+        let [out0, out1, out2] = planes;
+        let skip = |out: &mut [u8], plane: usize| out.len().min(offset(plane));
+        let (o0, o1, o2) = (skip(out0, 0), skip(out1, 1), skip(out2, 2));
+        let (out0, out1, out2) = (&mut out0[o0..], &mut out1[o1..], &mut out2[o2..]);
         let strides = layout.planes().iter().map(|plane| plane.stride);
-        let [out0, out1, out2] = dst.planes_mut();
         match (self.target, layout.format()) {
             (
                 Target::Rgb {

@@ -8,6 +8,7 @@ use std::ptr::{self, NonNull};
 
 use ffmpeg_sys_next as ffi;
 
+use super::bands::{self, BandSink, BandTap};
 use super::c_flag;
 use super::error::{self as averror, classify, Code};
 use super::frame::VideoFrame;
@@ -132,6 +133,9 @@ pub struct Decoder {
     /// The pool whose leases the context decodes into, once installed; its
     /// address is the context's opaque, so it is dropped after the context.
     pool: Option<Arc<PicturePool>>,
+    /// The sink the context reports bands to, once installed; its address
+    /// is the context's opaque (never with a pool), dropped after the context.
+    bands: Option<Box<BandTap>>,
 }
 
 // SAFETY: an AVCodecContext may be used from any thread as long as calls on it
@@ -280,6 +284,7 @@ impl Decoder {
             name,
             direct_rendering: codec_ref.capabilities & c_flag(ffi::AV_CODEC_CAP_DR1) != 0,
             pool: None,
+            bands: None,
         };
         let context = || format!("opening the {name} decoder");
         configure(&mut decoder, &context)?;
@@ -331,7 +336,7 @@ impl Decoder {
     /// `None` when the codec cannot (it has no `AV_CODEC_CAP_DR1`). Called
     /// again, returns the same pool.
     pub fn lend_pictures(&mut self) -> Option<Arc<PicturePool>> {
-        if !self.direct_rendering {
+        if !self.direct_rendering || self.bands.is_some() {
             return None;
         }
         let pool = self.pool.get_or_insert_with(|| {
@@ -342,6 +347,36 @@ impl Decoder {
             pool
         });
         Some(Arc::clone(pool))
+    }
+
+    /// Hands the rows of each picture to `sink` as the decoder finishes
+    /// them (see [`Band`](super::Band)); false (and `sink` dropped) when the
+    /// decoder runs threads of its own, which would call it from them, or
+    /// already lends its pictures ([`lend_pictures`](Self::lend_pictures)):
+    /// both need the context's one opaque pointer. Decoders that report no
+    /// bands (all but H.264) never call it.
+    pub fn tap_bands(&mut self, sink: Box<dyn BandSink>) -> bool {
+        // SAFETY: an open context; reading a field set while opening.
+        let threaded = unsafe { self.ctx.as_ref() }.active_thread_type != 0;
+        if threaded || self.pool.is_some() || self.bands.is_some() {
+            return false;
+        }
+        let tap = self.bands.insert(Box::new(BandTap::new(sink)));
+        // SAFETY: an open context we own, decoding on its caller's thread
+        // (no active threading), whose opaque nothing else uses (no pool);
+        // the tap lives in `self.bands` until after `Drop` frees the context.
+        unsafe { bands::install(self.ctx.as_ptr(), &**tap) };
+        true
+    }
+
+    /// Pictures the decoder delays for reordering (0 without B-frames); it
+    /// knows once it has seen the stream's parameter sets, and may raise it
+    /// on finding B-frames.
+    pub fn reorder_delay(&self) -> usize {
+        // SAFETY: an open context; reading a plain field the decoder sets
+        // between our calls.
+        let delay = unsafe { self.ctx.as_ref() }.has_b_frames;
+        usize::try_from(delay).unwrap_or(0)
     }
 
     /// The decoder's FFmpeg name, e.g. `"h264"`.

@@ -78,6 +78,16 @@ impl VideoFrame {
             .ok_or_else(|| Error::new(ErrorKind::Ffmpeg, "av_frame_alloc: out of memory"))
     }
 
+    /// A frame FFmpeg owns, seen for the length of a callback that lends it
+    /// (never dropped, so never freed by us).
+    ///
+    /// # Safety
+    /// `raw` is a live frame that outlives the result and that nothing
+    /// writes while the result is used.
+    pub(super) unsafe fn borrowed(raw: NonNull<ffi::AVFrame>) -> std::mem::ManuallyDrop<Self> {
+        std::mem::ManuallyDrop::new(Self { raw })
+    }
+
     pub(crate) fn get(&self) -> &ffi::AVFrame {
         // SAFETY: `raw` is a live frame we own; `&self` excludes writers.
         unsafe { self.raw.as_ref() }
@@ -85,6 +95,13 @@ impl VideoFrame {
 
     pub(crate) fn as_mut_ptr(&mut self) -> *mut ffi::AVFrame {
         self.raw.as_ptr()
+    }
+
+    /// Which picture this is: the address of its first plane, which a
+    /// [`Band`](super::Band) of the same picture reports as its
+    /// [`picture_id`](super::Band::picture_id) (0 when empty).
+    pub fn picture_id(&self) -> usize {
+        self.get().data[0] as usize
     }
 
     /// Releases the picture's buffers (keeps the allocation).
@@ -352,7 +369,7 @@ impl VideoFrame {
     /// Plane `index`'s first byte, stride and rows (see [`plane`](Self::plane)),
     /// checked to lie inside one of the frame's buffers rather than trusted to
     /// FFmpeg's allocation rules.
-    fn plane_span(&self, index: usize) -> Option<Span> {
+    pub(super) fn plane_span(&self, index: usize) -> Option<Span> {
         let (row_bytes, rows) = self.plane_geometry(index)?;
         let frame = self.get();
         // `index` is at most 2 here (`plane_geometry`), within `data`'s 8.

@@ -64,6 +64,7 @@
 //! ```
 
 mod audio_encoder;
+mod bands;
 mod codec_parameters;
 mod decoder;
 mod dict;
@@ -92,6 +93,7 @@ use std::sync::Once;
 use ffmpeg_sys_next as ffi;
 
 pub use audio_encoder::{AudioEncoder, AudioEncoderOptions};
+pub use bands::{Band, BandSink};
 pub use codec_parameters::CodecParameters;
 pub use decoder::{DecodeOutcome, Decoder, DecoderOptions, SendOutcome};
 pub use encoder::{EncodeOutcome, Encoder, EncoderOptions};

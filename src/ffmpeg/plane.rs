@@ -24,6 +24,20 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// Rows `rows` of the span alone; `None` past its end or when empty.
+    pub(crate) fn narrowed(self, rows: std::ops::Range<usize>) -> Option<Self> {
+        if rows.start >= rows.end || rows.end > self.rows {
+            return None;
+        }
+        // SAFETY: `rows.start < self.rows`, so the offset stays inside the span.
+        let data = unsafe { self.data.add(rows.start * self.stride) };
+        Some(Self {
+            data,
+            rows: rows.end - rows.start,
+            ..self
+        })
+    }
+
     /// Row `y`'s first byte.
     ///
     /// # Safety

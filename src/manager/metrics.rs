@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 use crate::stream::{LatencyHistogram, StreamStatus};
 
 /// Every metric name this module exports (counters get `_total` appended).
-pub const METRIC_NAMES: [&str; 21] = [
+pub const METRIC_NAMES: [&str; 22] = [
     "rtsp_ingest_stream_state",
     "rtsp_ingest_frames_decoded_total",
     "rtsp_ingest_frames_published_total",
@@ -24,6 +24,7 @@ pub const METRIC_NAMES: [&str; 21] = [
     "rtsp_ingest_reconnects_total",
     "rtsp_ingest_clock_steps_total",
     "rtsp_ingest_frames_decoded_in_place_total",
+    "rtsp_ingest_frames_converted_in_bands_total",
     "rtsp_ingest_decoder_buffer_fallbacks_total",
     "rtsp_ingest_events_lost_total",
     "rtsp_ingest_bytes_in_total",
@@ -236,6 +237,12 @@ impl Collector for Snapshot {
             "rtsp_ingest_frames_decoded_in_place",
             "Published frames the decoder wrote straight into their slot, with no copy",
             |s| s.decoded_in_place,
+        )?;
+        self.counter(
+            &mut encoder,
+            "rtsp_ingest_frames_converted_in_bands",
+            "Published frames converted band by band as the decoder finished their rows",
+            |s| s.converted_in_bands,
         )?;
         self.counter(
             &mut encoder,

@@ -154,6 +154,15 @@ impl PixelBuffer {
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
+    /// # Safety
+    /// Nothing else may read or write the buffer while the slice lives.
+    #[allow(clippy::mut_from_ref)] // the caller's promise makes the borrow unique
+    pub(crate) unsafe fn lent_bytes_mut(&self) -> &mut [u8] {
+        // SAFETY: `len` bytes of the mapping (initialised: zero-filled until
+        // written); the caller rules out any other access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
     fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: `len` bytes of the mapping; `&mut self` rules out any other
         // access through it (a lease writes only while no `&mut Slot` exists:
@@ -245,6 +254,18 @@ impl Slot {
 
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         self.pixels.bytes_mut()
+    }
+
+    /// The pixels of a slot lent for conversion, for its lease to write.
+    ///
+    /// # Safety
+    /// The caller holds the slot's one [`ConversionLease`](super::ConversionLease)
+    /// exclusively and the slot is not committed since it was lent: nothing
+    /// else reads or writes the pixels while the slice lives.
+    #[allow(clippy::mut_from_ref)] // the caller's promise makes the borrow unique
+    pub(crate) unsafe fn lent_bytes_mut(&self) -> &mut [u8] {
+        // SAFETY: the caller's promise; see `Slot`'s protocol.
+        unsafe { self.pixels.lent_bytes_mut() }
     }
 }
 

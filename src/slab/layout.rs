@@ -261,6 +261,26 @@ impl FrameLayout {
         self.len
     }
 
+    /// A frame buffer of [`len`](Self::len) bytes split into its planes, in
+    /// the format's order, each from its first row to the start of the next
+    /// plane (padding and [`PLANE_SLACK`] included); planes the format does
+    /// not have are empty.
+    pub(crate) fn split_mut<'b>(&self, bytes: &'b mut [u8]) -> [&'b mut [u8]; 3] {
+        let mut rest = bytes;
+        let mut planes: [&mut [u8]; 3] = [&mut [], &mut [], &mut []];
+        let offsets = self.planes().iter().map(|plane| plane.offset);
+        let ends = offsets.clone().skip(1).chain(std::iter::once(self.len()));
+        let mut consumed = 0;
+        for ((out, start), end) in planes.iter_mut().zip(offsets).zip(ends) {
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - consumed);
+            let (this, after) = tail.split_at_mut(end - start);
+            *out = this;
+            rest = after;
+            consumed = end;
+        }
+        planes
+    }
+
     /// Always false: a layout has at least one non-empty plane.
     pub fn is_empty(&self) -> bool {
         self.len == 0

@@ -67,3 +67,42 @@ impl std::fmt::Debug for Lease {
             .finish_non_exhaustive()
     }
 }
+
+/// A free slot lent to a converter that writes a picture into it piece by
+/// piece (bands of rows as the decoder finishes them), to be published with
+/// [`Producer::commit_conversion`](super::Producer::commit_conversion), which
+/// takes it back. Unlike a [`Lease`], it is never shared before its commit,
+/// so its holder writes the pixels through a plain `&mut`. Dropping it gives
+/// the slot back.
+pub struct ConversionLease {
+    pub(super) slot: Arc<Slot>,
+}
+
+impl ConversionLease {
+    /// The slot's layout.
+    pub fn layout(&self) -> &FrameLayout {
+        &self.slot.layout
+    }
+
+    /// The slot's planes to write into, in [`FrameLayout`]'s order and
+    /// strides (padding included).
+    pub fn planes_mut(&mut self) -> [&mut [u8]; 3] {
+        let layout = self.slot.layout;
+        // SAFETY: the slot was lent free (`Producer::lend_for_conversion`:
+        // `get_mut` proved every other reference gone) and is published only
+        // by `commit_conversion`, which consumes this lease: until then no
+        // reader can reach it and the producer does not touch its pixels
+        // (it takes only slots no lease refers to). The lease is not `Clone`,
+        // and `&mut self` makes this the only access while the planes live.
+        let bytes = unsafe { self.slot.lent_bytes_mut() };
+        layout.split_mut(bytes)
+    }
+}
+
+impl std::fmt::Debug for ConversionLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConversionLease")
+            .field("layout", self.layout())
+            .finish_non_exhaustive()
+    }
+}

@@ -33,7 +33,8 @@ mod content;
 #[allow(unsafe_code)] // a raw pixel allocation and the slot's metadata cells
 mod frame;
 mod layout;
-#[allow(unsafe_code)] // a lease as one raw `Arc` pointer, for FFmpeg's opaque
+#[allow(unsafe_code)]
+// a lease as one raw `Arc` pointer (FFmpeg's opaque); a conversion lease's pixels
 mod lease;
 mod notify;
 mod policy;
@@ -51,7 +52,7 @@ pub use frame::{Damage, Frame, FrameInfo, FrameMeta, StageTimes};
 pub use layout::{
     DecoderAlignment, FrameLayout, PixelFormat, Plane, DEFAULT_ROW_ALIGN, PLANE_SLACK,
 };
-pub use lease::Lease;
+pub use lease::{ConversionLease, Lease};
 pub use policy::{DropCounts, DropPolicy, DropReason, EvictCounts, EvictReason, SlabStats};
 pub use producer::{Committed, Producer, Rejected, SlotWriter};
 

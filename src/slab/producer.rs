@@ -8,7 +8,7 @@
 use super::content::ContentRect;
 use super::frame::{FrameInfo, FrameMeta, Slot};
 use super::layout::FrameLayout;
-use super::lease::Lease;
+use super::lease::{ConversionLease, Lease};
 use super::policy::{DropPolicy, DropReason, EvictReason, SlabStats};
 use super::ring::{Overwrite, WriterRole};
 use super::sample::{Plan, Sampler};
@@ -154,6 +154,44 @@ impl Producer {
         let (index, _) = self.find_free(self.first_candidate())?;
         self.lent[index] = true;
         Some(Lease::new(Arc::clone(&self.homes[index])))
+    }
+
+    /// Lends a free slot to a converter that writes the next picture into it
+    /// piece by piece (see [`ConversionLease`]); `None` when no slot is free.
+    /// Counts no frame: the slot becomes a frame only through
+    /// [`commit_conversion`](Self::commit_conversion).
+    pub fn lend_for_conversion(&mut self) -> Option<ConversionLease> {
+        let (index, _) = self.find_free(self.first_candidate())?;
+        Some(ConversionLease {
+            slot: Arc::clone(&self.homes[index]),
+        })
+    }
+
+    /// Publishes the picture converted into `lease`'s slot, as
+    /// [`SlotWriter::commit`] would; gives the lease back when it is not of
+    /// this slab (lent by a slab the stream left), counting nothing.
+    pub fn commit_conversion(
+        &mut self,
+        lease: ConversionLease,
+        content: ContentRect,
+        info: FrameInfo,
+    ) -> Result<Committed, ConversionLease> {
+        let pixels = lease.slot.pixels_ptr();
+        let Some(index) = (0..self.homes.len()).find(|&i| self.homes[i].pixels_ptr() == pixels)
+        else {
+            return Err(lease);
+        };
+        drop(lease);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.shared.counters.offered.add(1);
+        // SAFETY: a slot lent for conversion is unpublished until this call,
+        // which took its one lease: `lend_for_conversion` took it free, and
+        // only a commit stores it where a reader can reach it. The producer
+        // is the only writer of a slot's metadata, and `&mut self` makes this
+        // the only producer call.
+        unsafe { self.homes[index].record(FrameMeta { seq, info }, content) };
+        Ok(self.publish(index))
     }
 
     /// Publishes the picture the decoder wrote into a lent slot whose pixel
@@ -376,19 +414,7 @@ impl SlotWriter<'_> {
     /// overshoot the last row); planes the format does not have are empty.
     pub fn planes_mut(&mut self) -> [&mut [u8]; 3] {
         let layout = *self.layout();
-        let mut rest = self.slot().bytes_mut();
-        let mut planes: [&mut [u8]; 3] = [&mut [], &mut [], &mut []];
-        let offsets = layout.planes().iter().map(|plane| plane.offset);
-        let ends = offsets.clone().skip(1).chain(std::iter::once(layout.len()));
-        let mut consumed = 0;
-        for ((out, start), end) in planes.iter_mut().zip(offsets).zip(ends) {
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - consumed);
-            let (this, after) = tail.split_at_mut(end - start);
-            *out = this;
-            rest = after;
-            consumed = end;
-        }
-        planes
+        layout.split_mut(self.slot().bytes_mut())
     }
 
     /// Says where the picture lies in the frame being written (by default

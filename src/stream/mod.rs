@@ -1,6 +1,7 @@
 //! One stream (`rtsp_service`): its configuration, its worker (open → read →
 //! decode → convert → publish), the stall watchdog and the reconnect policy.
 
+mod band_conversion;
 mod capture_clock;
 mod client_choice;
 mod config;

@@ -17,7 +17,19 @@ use super::handle::{SlabEnds, StreamShared};
 use super::status::MediaInfo;
 use crate::error::{Error, Result};
 use crate::ffmpeg::{Asked, VideoFrame};
-use crate::slab::{self, FrameLayout, Lease, Producer, SlabConfig};
+use crate::slab::{self, ConversionLease, FrameLayout, Lease, Producer, SlabConfig};
+
+/// How the session's decoder writes into the slab's slots, when it does: a
+/// slab it writes into is built with slots for it (and, for pictures, laid
+/// out as its own buffers), and lends them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DecoderWrites {
+    /// It decodes into lent slots ([`super::lending`]); what it last asked for.
+    Pictures(Asked),
+    /// Its bands are converted into lent slots ([`super::band_conversion`]):
+    /// pictures it delays for reordering.
+    Bands { reorder_delay: usize },
+}
 
 /// What a decoded frame comes as: the codec and the picture size.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +59,7 @@ impl Publisher {
         shared: &StreamShared,
         codec: &str,
         frame: &VideoFrame,
-        lending: Option<Asked>,
+        writes: Option<DecoderWrites>,
     ) {
         let (width, height) = (frame.width(), frame.height());
         let same = |known: &Source| {
@@ -89,7 +101,7 @@ impl Publisher {
             previous.height
         );
         let refused = self
-            .relayout(shared, source.width, source.height, lending)
+            .relayout(shared, source.width, source.height, writes)
             .err();
         if let Some(error) = &refused {
             tracing::warn!(stream = %status.id, "{error}");
@@ -98,21 +110,21 @@ impl Publisher {
     }
 
     /// The stream's producer; on the very first frame, builds the slab sized
-    /// for it (or for the configured resize), laid out as the decoder's own
-    /// buffers when `lending` says what it asked for (its slots can then be
-    /// lent to it).
+    /// for it (or for the configured resize), with slots for the decoder
+    /// when it writes into them (`writes`; laid out as its own buffers when
+    /// it decodes into them), which can then be lent to it.
     pub(crate) fn producer(
         &mut self,
         shared: &StreamShared,
         frame: &VideoFrame,
-        lending: Option<Asked>,
+        writes: Option<DecoderWrites>,
     ) -> Result<&mut Producer> {
         if self.producer.is_none() {
             let (width, height) = shared
                 .config
                 .resize
                 .unwrap_or((frame.width(), frame.height()));
-            let shape = decoder_shape(shared, width, height, lending);
+            let shape = decoder_shape(shared, width, height, writes);
             let (producer, ends) = build(shared, width, height, shape, 0, Default::default())?;
             shared.set_slab(ends);
             self.lends = shape.is_some();
@@ -132,6 +144,14 @@ impl Publisher {
         self.producer.as_mut().filter(|_| self.lends)?.lend()
     }
 
+    /// A free slot to convert a picture into, if the slab lends and one is free.
+    pub(crate) fn lend_for_conversion(&mut self) -> Option<ConversionLease> {
+        self.producer
+            .as_mut()
+            .filter(|_| self.lends)?
+            .lend_for_conversion()
+    }
+
     /// Moves the stream to a slab of `width`×`height` when it has one of
     /// another size and no resize is configured; an error (the budget's
     /// refusal, say) leaves the old slab in place.
@@ -140,7 +160,7 @@ impl Publisher {
         shared: &StreamShared,
         width: u32,
         height: u32,
-        lending: Option<Asked>,
+        writes: Option<DecoderWrites>,
     ) -> Result<()> {
         if shared.config.resize.is_some() {
             return Ok(());
@@ -153,7 +173,7 @@ impl Publisher {
         }
         let current = shared.slab().expect("a producer's slab is published");
         let books = SlabEnds::books(&current.stats());
-        let shape = decoder_shape(shared, width, height, lending);
+        let shape = decoder_shape(shared, width, height, writes);
         let (producer, ends) = build(shared, width, height, shape, old.next_seq(), books).map_err(
             |error| {
                 Error::new(
@@ -176,19 +196,28 @@ impl Publisher {
     }
 }
 
-/// The layout and decoder slots of a slab the decoder can decode into, when
-/// it is lent to (`lending`, what it asked for) and its pictures fit.
+/// The layout and decoder slots of a slab the decoder writes into, when it
+/// does (`writes`) and, for pictures, they fit.
 fn decoder_shape(
     shared: &StreamShared,
     width: u32,
     height: u32,
-    lending: Option<Asked>,
+    writes: Option<DecoderWrites>,
 ) -> Option<(FrameLayout, usize)> {
-    let asked = lending?;
-    let layout =
-        FrameLayout::for_decoder(width, height, shared.config.format, asked.alignment).ok()?;
-    // The pictures the decoder holds, and the one it gave out last.
-    Some((layout, asked.held + 1))
+    let format = shared.config.format;
+    match writes? {
+        DecoderWrites::Pictures(asked) => {
+            let layout = FrameLayout::for_decoder(width, height, format, asked.alignment).ok()?;
+            // The pictures the decoder holds, and the one it gave out last.
+            Some((layout, asked.held + 1))
+        }
+        // The picture being decoded, those decoded and not yet output, and
+        // the slot waiting for the next picture.
+        DecoderWrites::Bands { reorder_delay } => Some((
+            FrameLayout::new(width, height, format).ok()?,
+            reorder_delay + 2,
+        )),
+    }
 }
 
 /// A slab of `width`×`height` in the stream's format (or `shape`'s layout,

@@ -7,13 +7,14 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::band_conversion::BandConversion;
 use super::capture_clock::CaptureClock;
 use super::config::{DecodeMode, OnDamage, SkipPolicy, StreamConfig};
 use super::feed::{feed, Decoded, Fed, MAX_SEND_ROUNDS};
 use super::frame_rate::FrameRateMeter;
 use super::handle::StreamShared;
 use super::lending::Lending;
-use super::publisher::Publisher;
+use super::publisher::{DecoderWrites, Publisher};
 use super::source::{self, Opened, PacketSource, Read, MIN_STALL};
 use super::status::{Counters, StreamState};
 use crate::convert::{Converter, Engine};
@@ -64,6 +65,8 @@ pub(crate) fn run(
         capture_clock: CaptureClock::starting_now(),
         frame_rate: FrameRateMeter::default(),
         lending: None,
+        bands: None,
+        reorder_delay: 0,
     };
     let end = match session.stream() {
         _ if shared.is_stopping() => SessionEnd::Stopped,
@@ -108,6 +111,10 @@ struct Session<'a> {
     frame_rate: FrameRateMeter,
     /// Lending slab slots to the decoder, when the stream can decode in place.
     lending: Option<Lending>,
+    /// Converting the decoder's bands into slab slots, when the stream can.
+    bands: Option<BandConversion>,
+    /// The decoder's reorder delay before the last packet.
+    reorder_delay: usize,
 }
 
 /// What the decoded frame needs from its source to be stamped.
@@ -126,7 +133,7 @@ impl Session<'_> {
             media,
             time_base,
         } = source::open(self.shared)?;
-        self.lending = Lending::start(self.config, &mut decoder);
+        self.start_writing(&mut decoder);
         self.shared
             .interrupt
             .set_stage(Some(ConnectStage::FirstFrame));
@@ -178,6 +185,10 @@ impl Session<'_> {
             if let Some(lending) = &mut self.lending {
                 lending.offer(self.publisher, status);
             }
+            if let Some(bands) = &self.bands {
+                bands.offer(self.publisher);
+            }
+            self.reorder_delay = decoder.reorder_delay();
             if self.decode(
                 &mut decoder,
                 &packet,
@@ -191,10 +202,31 @@ impl Session<'_> {
                     lowres_checked = true;
                     if let Some(replacement) = self.lowres_decoder(&decoder, time_base)? {
                         decoder = replacement;
-                        self.lending = Lending::start(self.config, &mut decoder);
+                        self.start_writing(&mut decoder);
                     }
                 }
             }
+        }
+    }
+
+    /// Lets `decoder` write straight into slab slots, as the stream allows:
+    /// decoding into them, or converting its bands into them.
+    fn start_writing(&mut self, decoder: &mut Decoder) {
+        self.lending = Lending::start(self.config, decoder);
+        self.bands = match self.lending {
+            Some(_) => None,
+            None => BandConversion::start(self.config, decoder),
+        };
+    }
+
+    /// How the decoder writes into the slab, if it does.
+    fn decoder_writes(&self) -> Option<DecoderWrites> {
+        match (&self.lending, &self.bands) {
+            (Some(lending), _) => lending.asked().map(DecoderWrites::Pictures),
+            (None, Some(_)) => Some(DecoderWrites::Bands {
+                reorder_delay: self.reorder_delay,
+            }),
+            (None, None) => None,
         }
     }
 
@@ -331,9 +363,12 @@ impl Session<'_> {
                 status.set_media(media);
             }
         }
-        let asked = self.lending.as_ref().and_then(Lending::asked);
+        // Taken for every frame, published or not, so that its slot is free
+        // again when it is not.
+        let converted = self.bands.as_ref().and_then(|bands| bands.take(frame));
+        let writes = self.decoder_writes();
         self.publisher
-            .observe(self.shared, &self.codec, frame, asked);
+            .observe(self.shared, &self.codec, frame, writes);
         if keyframe {
             let now = Instant::now();
             if let Some(previous) = self.last_keyframe.replace(now) {
@@ -359,7 +394,7 @@ impl Session<'_> {
         }
         let raw_capture = pts.and_then(|pts| timing.source.capture_time(pts));
         let capture_time = self.capture_time(raw_capture, received);
-        let producer = match self.publisher.producer(self.shared, frame, asked) {
+        let producer = match self.publisher.producer(self.shared, frame, writes) {
             Ok(producer) => producer,
             Err(error) => {
                 Counters::add(&status.counters.no_slab, 1);
@@ -380,13 +415,27 @@ impl Session<'_> {
         let target = producer.layout().format();
         // Decoded into a lent slot: published where it lies. The "converted"
         // stage is then the moment it was ready, the decode's end.
-        let in_place = decoded_in_place(frame, producer.layout()).and_then(|pixels| {
-            let content = ContentRect::full(frame.width(), frame.height());
-            producer.commit_lent(pixels, content, info(decoded))
-        });
+        let content = ContentRect::full(frame.width(), frame.height());
+        let in_place = decoded_in_place(frame, producer.layout())
+            .and_then(|pixels| producer.commit_lent(pixels, content, info(decoded)));
+        // Error concealment rewrites rows after their bands: a concealed
+        // picture is converted again from the whole picture.
+        let banded = converted
+            .filter(|_| in_place.is_none() && damage != Damage::Concealed)
+            .and_then(|lease| {
+                let info = info(Instant::now());
+                // A lease of a slab the stream left is dropped: converted again.
+                producer
+                    .commit_conversion(lease, content, info)
+                    .ok()
+                    .map(|_| info.stages)
+            });
         let (engine, stages) = if in_place.is_some() {
             Counters::add(&status.counters.decoded_in_place, 1);
             (Engine::InPlace, info(decoded).stages)
+        } else if let Some(stages) = banded {
+            Counters::add(&status.counters.converted_in_bands, 1);
+            (Engine::InBands, stages)
         } else {
             // A refused frame is counted by the slab under its reason, and so
             // is one abandoned by a failed conversion (the writer's drop

@@ -212,6 +212,11 @@ pub struct StreamStatus {
     /// slot (a `yuv420p` stream at the camera's size): published without a
     /// copy or a conversion.
     pub decoded_in_place: u64,
+    /// Of the published frames, those converted band by band as the decoder
+    /// finished their rows, into the slot they are published in (`bgr24`,
+    /// `rgb24`, `gray8` at the camera's size, H.264): the converter read each
+    /// row while it was hot instead of reading the whole picture back.
+    pub converted_in_bands: u64,
     /// Pictures a stream that lends its slots to the decoder decoded into
     /// FFmpeg's own buffers instead (no slot was free, or none fitted the
     /// picture): those frames were copied as usual.
@@ -282,6 +287,7 @@ pub(crate) struct Counters {
     /// Capture-clock steps re-anchored.
     pub(crate) clock_steps: AtomicU64,
     pub(crate) decoded_in_place: AtomicU64,
+    pub(crate) converted_in_bands: AtomicU64,
     pub(crate) decoder_buffer_fallbacks: AtomicU64,
     /// The measured frame rate in millihertz, plus one (0 = none yet).
     pub(crate) measured_fps_mhz: AtomicU64,
@@ -551,6 +557,7 @@ impl StatusCell {
             reconnects: Counters::get(&counters.reconnects),
             clock_steps: Counters::get(&counters.clock_steps),
             decoded_in_place: Counters::get(&counters.decoded_in_place),
+            converted_in_bands: Counters::get(&counters.converted_in_bands),
             decoder_buffer_fallbacks: Counters::get(&counters.decoder_buffer_fallbacks),
             events_lost: self.events.lost(),
             bytes_in: Counters::get(&counters.bytes_in),

@@ -258,6 +258,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "frames_decoded": status.decoded,
                     "frames_published": status.published,
                     "frames_decoded_in_place": status.decoded_in_place,
+                    "frames_converted_in_bands": status.converted_in_bands,
                     "decoder_buffer_fallbacks": status.decoder_buffer_fallbacks,
                     "frames_damaged": status.damaged,
                     "rtp_packets_lost": status.rtp_packets_lost,

@@ -46,6 +46,8 @@ pub struct StatusReport<'a> {
     clock_steps: u64,
     /// Published frames the decoder wrote straight into their slot (no copy).
     decoded_in_place: u64,
+    /// Published frames converted band by band as the decoder finished their rows.
+    converted_in_bands: u64,
     /// Pictures decoded into FFmpeg's own buffers while the stream lends
     /// slots to its decoder (then copied).
     decoder_buffer_fallbacks: u64,
@@ -199,6 +201,7 @@ impl<'a> StatusReport<'a> {
             reconnects: status.reconnects,
             clock_steps: status.clock_steps,
             decoded_in_place: status.decoded_in_place,
+            converted_in_bands: status.converted_in_bands,
             decoder_buffer_fallbacks: status.decoder_buffer_fallbacks,
             measured_fps: status.measured_fps,
             events_lost: status.events_lost,
