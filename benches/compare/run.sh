@@ -26,6 +26,9 @@
 #                                  (yuv420p: decoded straight into the slots, no copy)
 #   rtsp-ingest-yuv420p-copy       the same with --no-decode-in-place: every picture copied out of
 #                                  FFmpeg's buffers (not in the default PEERS; what in place saves)
+#   rtsp-ingest-bgr24-whole        bgr24 with --no-decode-in-place: each picture converted whole once
+#                                  the decoder outputs it, not band by band as it decodes (not in
+#                                  the default PEERS; what converting while hot saves)
 #   ffmpeg-null / ffmpeg-bgr24     N processes of ffmpeg -rtsp_transport tcp -i URL -t S -f null -
 #                                  / ... -pix_fmt bgr24 -f rawvideo -y /dev/null (default threads)
 #   gst-null / gst-bgr24           N processes of gst-launch-1.0 -v rtspsrc location=URL protocols=tcp
@@ -133,7 +136,8 @@ fi
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
 
 # --- rtsp-ingest ---------------------------------------------------------------------------------
-if wants rtsp-ingest-yuv420p || wants rtsp-ingest-yuv420p-copy || wants rtsp-ingest-bgr24; then
+if wants rtsp-ingest-yuv420p || wants rtsp-ingest-yuv420p-copy || wants rtsp-ingest-bgr24 \
+    || wants rtsp-ingest-bgr24-whole; then
     if [[ -z ${RTSP_INGEST:-} ]]; then
         log "cargo build --release ..."
         cargo build --release --quiet --bin rtsp-ingest
@@ -260,8 +264,8 @@ run_floor() {
 run_ingest() {
     local format=$1 n=$2 i name=$1
     local -a urls=() extra=()
-    if [[ $format == yuv420p-copy ]]; then
-        format=yuv420p
+    if [[ $format == *-copy || $format == *-whole ]]; then
+        format=${format%-*}
         extra=(--no-decode-in-place)
     fi
     for ((i = 0; i < n; i++)); do urls+=("$URL"); done
@@ -394,6 +398,7 @@ run_peer() {
         rtsp-ingest-yuv420p) measure "$peer" "$n" run_ingest yuv420p "$n" ;;
         rtsp-ingest-yuv420p-copy) measure "$peer" "$n" run_ingest yuv420p-copy "$n" ;;
         rtsp-ingest-bgr24) measure "$peer" "$n" run_ingest bgr24 "$n" ;;
+        rtsp-ingest-bgr24-whole) measure "$peer" "$n" run_ingest bgr24-whole "$n" ;;
         ffmpeg-null) measure "$peer" "$n" run_ffmpeg null "$n" ;;
         ffmpeg-bgr24) measure "$peer" "$n" run_ffmpeg bgr24 "$n" ;;
         gst-null) measure "$peer" "$n" run_gst null "$n" ;;

@@ -420,3 +420,122 @@ fn the_version_is_5_1_or_newer() {
         "libavcodec {lavc} ({version}) is older than FFmpeg 5.1"
     );
 }
+
+/// 24 frames of a moving pattern, 320x180 (coded 320x192: the decoder's
+/// pictures are cropped by 12 rows), H.264 with B-frames and 3 slices a picture.
+fn banded_h264() -> Option<PathBuf> {
+    static CELL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    clip(
+        &CELL,
+        "banded.mp4",
+        &[
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-frames:v",
+            "24",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "12",
+            "-bf",
+            "2",
+            "-x264-params",
+            "slices=3",
+        ],
+    )
+}
+
+/// A band sink converting each picture's bands into its own buffer.
+struct Converting {
+    layout: FrameLayout,
+    /// Per picture: rows converted, and the converted frame.
+    pictures: Arc<std::sync::Mutex<std::collections::HashMap<usize, (usize, Vec<u8>)>>>,
+}
+
+impl BandSink for Converting {
+    fn band(&mut self, band: &Band<'_>) {
+        let mut pictures = self.pictures.lock().unwrap();
+        let (rows, pixels) = pictures
+            .entry(band.picture_id())
+            .or_insert_with(|| (0, vec![0; self.layout.len()]));
+        if band.done() <= *rows {
+            // The buffer again: a new picture.
+            *rows = 0;
+        }
+        let height = self.layout.height() as usize;
+        let mut end = band.done().min(height);
+        if end < height {
+            end -= end % 2;
+        }
+        if end > *rows {
+            let direct = crate::convert::Direct::band(band, &self.layout, *rows..end)
+                .expect("a band of a 4:2:0 frame picture converts");
+            direct
+                .convert_into_planes(&self.layout, self.layout.split_mut(pixels))
+                .unwrap();
+            *rows = end;
+        }
+    }
+}
+
+#[test]
+fn bands_convert_to_the_whole_pictures_conversion_with_b_frames_slices_and_cropping() {
+    let path = banded_h264().unwrap();
+    let mut input = Input::open(
+        path.to_str().unwrap(),
+        &InputOptions::default(),
+        Interrupt::new(),
+    )
+    .unwrap();
+    let video = input.best_video_stream().unwrap();
+    let mut decoder = Decoder::new(&input, video.index, &DecoderOptions::default()).unwrap();
+    let layout = FrameLayout::new(320, 180, PixelFormat::Bgr24).unwrap();
+    let pictures = Arc::default();
+    let sink = Converting {
+        layout,
+        pictures: Arc::clone(&pictures),
+    };
+    assert!(decoder.tap_bands(Box::new(sink)));
+    assert!(
+        decoder.lend_pictures().is_none(),
+        "one opaque: bands or a pool"
+    );
+    let (mut packet, mut frame) = (Packet::new().unwrap(), VideoFrame::new().unwrap());
+    let mut compared = 0;
+    let mut drain = |decoder: &mut Decoder| {
+        while decoder.receive_frame(&mut frame).unwrap() == DecodeOutcome::Frame {
+            assert_eq!((frame.width(), frame.height()), (320, 180));
+            let mut whole = vec![0; layout.len()];
+            crate::convert::Direct::new(&frame, &layout)
+                .unwrap()
+                .convert_into_planes(&layout, layout.split_mut(&mut whole))
+                .unwrap();
+            let (rows, banded) = pictures
+                .lock()
+                .unwrap()
+                .remove(&frame.picture_id())
+                .expect("the output frame's picture was banded");
+            assert_eq!(rows, 180, "every row converted");
+            assert!(
+                banded == whole,
+                "frame {compared}: bands differ from the whole"
+            );
+            compared += 1;
+        }
+    };
+    loop {
+        match input.read_packet(&mut packet).unwrap() {
+            ReadOutcome::Packet if packet.stream_index() == video.index => {
+                assert_eq!(decoder.send_packet(&packet).unwrap(), SendOutcome::Sent);
+                drain(&mut decoder);
+            }
+            ReadOutcome::Packet | ReadOutcome::Again => {}
+            ReadOutcome::Eof => break,
+        }
+    }
+    decoder.send_eof().unwrap();
+    drain(&mut decoder);
+    assert_eq!(compared, 24);
+}
