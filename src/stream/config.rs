@@ -406,7 +406,12 @@ impl StreamConfig {
     /// counts them). Default on. The slab keeps a few more slots for the
     /// pictures the decoder holds as references (instead of FFmpeg keeping
     /// its own), and its planes are spaced for the decoder's padded picture.
-    /// Off, every frame is copied from FFmpeg's buffers, as for other formats.
+    /// Likewise a `bgr24`, `rgb24` or `gray8` H.264 stream at the camera's
+    /// size converts each band of rows as the decoder finishes it, straight
+    /// into the slot the frame is published in, while the rows are still in
+    /// the cache (the status' `converted_in_bands` counts those frames).
+    /// Off, every frame is copied from FFmpeg's buffers, as for other
+    /// formats, or converted from the whole picture once decoded.
     pub fn decode_in_place(mut self, on: bool) -> Self {
         self.decode_in_place = on;
         self

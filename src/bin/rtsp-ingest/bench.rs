@@ -95,8 +95,10 @@ pub struct BenchArgs {
     scale_algorithm: ScaleAlgorithm,
 
     /// Copy every decoded picture out of FFmpeg's buffers, even where a
-    /// `yuv420p` stream could be decoded straight into its slots (to measure
-    /// what decoding in place saves).
+    /// `yuv420p` stream could be decoded straight into its slots, and convert
+    /// a `bgr24` / `rgb24` / `gray8` H.264 stream's pictures whole once
+    /// decoded rather than band by band as they decode (to measure what
+    /// either saves).
     #[arg(long)]
     no_decode_in_place: bool,
 
