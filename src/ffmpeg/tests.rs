@@ -447,11 +447,13 @@ fn banded_h264() -> Option<PathBuf> {
     )
 }
 
+/// Per picture (by its id): rows converted, and the converted frame.
+type Converted = Arc<std::sync::Mutex<std::collections::HashMap<usize, (usize, Vec<u8>)>>>;
+
 /// A band sink converting each picture's bands into its own buffer.
 struct Converting {
     layout: FrameLayout,
-    /// Per picture: rows converted, and the converted frame.
-    pictures: Arc<std::sync::Mutex<std::collections::HashMap<usize, (usize, Vec<u8>)>>>,
+    pictures: Converted,
 }
 
 impl BandSink for Converting {
