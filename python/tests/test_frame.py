@@ -160,7 +160,11 @@ def test_lease_keeps_pixels_while_the_stream_moves_on(sim):
 
 
 def test_held_frames_take_slots_and_release_gives_them_back(sim):
-    with rtsp_ingest.Stream(sim.urls[0], queue_capacity=1, reader_slots=1) as stream:
+    # Converting in bands keeps the decoder's own slots (reorder delay + 2),
+    # which would be spares too: this counts the queue and reader slots alone.
+    with rtsp_ingest.Stream(
+        sim.urls[0], queue_capacity=1, reader_slots=1, decode_in_place=False
+    ) as stream:
         first = stream.wait(timeout=10)
         second = stream.wait(after=first.seq, timeout=10)
         third = stream.wait(after=second.seq, timeout=10)
