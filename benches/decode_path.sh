@@ -28,6 +28,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=benches/clip_server.sh
+source benches/clip_server.sh
 S=${SECONDS_PER_RUN:-20}
 ROUNDS=${ROUNDS:-1}
 EXTRA_FORMATS=${EXTRA_FORMATS:-}
@@ -49,17 +51,7 @@ trap cleanup EXIT
 [[ -x $TIME ]] || { echo "decode_path.sh: $TIME missing (apt-get install time)" >&2; exit 1; }
 
 # --- the clip -----------------------------------------------------------------
-mkdir -p "$CACHE"
-if [[ ! -s $CLIP ]]; then
-    echo "making $CLIP ..." >&2
-    "$FFMPEG" -hide_banner -loglevel error -nostdin -y \
-        -f lavfi -i "testsrc2=size=1920x1080:rate=$FPS,noise=alls=20:allf=t+u" -t 20 \
-        -c:v libx264 -profile:v high -preset veryfast -pix_fmt yuv420p \
-        -g 50 -keyint_min 50 -sc_threshold 0 -bf 0 \
-        -b:v 4M -maxrate 4M -bufsize 8M -movflags +faststart \
-        "$CLIP.tmp.mp4"
-    mv "$CLIP.tmp.mp4" "$CLIP"
-fi
+make_clip "$CLIP"
 
 # --- the example ----------------------------------------------------------------
 # INGEST=path skips the build and uses that binary (e.g. one built earlier).
@@ -69,19 +61,7 @@ if [[ -z ${INGEST:-} ]]; then
 fi
 
 # --- the server -----------------------------------------------------------------
-mkfifo "$WORK/server.out"
-"$PYTHON" "$ROOT/tests/fixtures/rtsp_server.py" --host 127.0.0.1 --port 0 --loop \
-    --max-seconds 900 --clip "/cam=$CLIP" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-exec 3<"$WORK/server.out"
-if ! read -r -t 30 READY <&3 || [[ $READY != READY* ]]; then
-    echo "decode_path.sh: the RTSP server did not start: ${READY:-}" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-PORT=${READY#READY port=}
-PORT=${PORT%% *}
-URL=rtsp://127.0.0.1:$PORT/cam
+serve_clip "$PYTHON" "$ROOT/tests/fixtures/rtsp_server.py" "$WORK" "$CLIP" 900
 
 # --- measuring ------------------------------------------------------------------
 ROWS=$WORK/rows.tsv

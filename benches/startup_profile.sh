@@ -27,6 +27,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=benches/clip_server.sh
+source benches/clip_server.sh
 N=${N:-16}
 RUNS=${RUNS:-3}
 FORMAT=${FORMAT:-yuv420p}
@@ -55,17 +57,8 @@ for tool in tcpdump strace jq ffmpeg "$BIN"; do
 done
 mkdir -p "$OUT" "$CACHE"
 
-# --- the clip (compare/run.sh's recipe and cache) ------------------------------------------------
-if [[ ! -s $CLIP ]]; then
-    log "making $CLIP ..."
-    ffmpeg -hide_banner -loglevel error -nostdin -y \
-        -f lavfi -i "testsrc2=size=1920x1080:rate=$FPS,noise=alls=20:allf=t+u" -t 20 \
-        -c:v libx264 -profile:v high -preset veryfast -pix_fmt yuv420p \
-        -g 50 -keyint_min 50 -sc_threshold 0 -bf 0 \
-        -b:v 4M -maxrate 4M -bufsize 8M -movflags +faststart \
-        "$CLIP.tmp.mp4"
-    mv "$CLIP.tmp.mp4" "$CLIP"
-fi
+# --- the clip (compare/run.sh's, cached) --------------------------------------------------------
+make_clip "$CLIP"
 
 # --- what the first frame costs to decode: the clip's first keyframe (every client starts there),
 # 1 x and 21 x back to back through the ffmpeg CLI with one thread (as a worker decodes)
@@ -81,21 +74,8 @@ idr_ms() {
 }
 log "$(idr_ms)"
 
-# --- the server (compare/run.sh's command) -------------------------------------------------------
-rm -f "$OUT/server.out"
-mkfifo "$OUT/server.out"
-"$SERVER_PYTHON" benches/compare/rtsp_server.py --backlog 128 --host 127.0.0.1 --port 0 --loop \
-    --max-seconds 3600 --clip "/cam=$CLIP" >"$OUT/server.out" 2>"$OUT/server.err" &
-SERVER_PID=$!
-exec 3<"$OUT/server.out"
-if ! read -r -t 30 READY <&3 || [[ $READY != READY* ]]; then
-    echo "startup_profile.sh: the RTSP server did not start: ${READY:-}" >&2
-    cat "$OUT/server.err" >&2
-    exit 1
-fi
-PORT=${READY#READY port=}
-PORT=${PORT%% *}
-URL=rtsp://127.0.0.1:$PORT/cam
+# --- the server (compare/run.sh's) ---------------------------------------------------------------
+serve_clip "$SERVER_PYTHON" benches/compare/rtsp_server.py "$OUT" "$CLIP" 3600 --backlog 128
 log "RTSP server: $URL (pid $SERVER_PID); N=$N FORMAT=$FORMAT RTSP_CLIENT=$RTSP_CLIENT"
 
 urls=()

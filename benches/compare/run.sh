@@ -81,6 +81,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=$ROOT/benches/compare
+# shellcheck source=benches/clip_server.sh
+source "$ROOT/benches/clip_server.sh"
 NS=${NS:-"1 8 16"}
 S=${SECONDS_PER_RUN:-20}
 GRACE=${GRACE_SECONDS:-2}
@@ -121,17 +123,8 @@ for tool in "$TIME" timeout stdbuf "$FFMPEG" "$GST_LAUNCH"; do
 done
 mkdir -p "$OUT" "$CACHE"
 
-# --- the clip (decode_path.sh's recipe and cache) ----------------------------------------------
-if [[ ! -s $CLIP ]]; then
-    log "making $CLIP ..."
-    "$FFMPEG" -hide_banner -loglevel error -nostdin -y \
-        -f lavfi -i "testsrc2=size=1920x1080:rate=$FPS,noise=alls=20:allf=t+u" -t 20 \
-        -c:v libx264 -profile:v high -preset veryfast -pix_fmt yuv420p \
-        -g 50 -keyint_min 50 -sc_threshold 0 -bf 0 \
-        -b:v 4M -maxrate 4M -bufsize 8M -movflags +faststart \
-        "$CLIP.tmp.mp4"
-    mv "$CLIP.tmp.mp4" "$CLIP"
-fi
+# --- the clip ------------------------------------------------------------------------------------
+make_clip "$CLIP"
 
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
 
@@ -158,19 +151,7 @@ if [[ -z $OPENCV_PY ]] && { wants opencv-grab || wants opencv-read; }; then
 fi
 
 # --- the server ----------------------------------------------------------------------------------
-mkfifo "$WORK/server.out"
-"$SERVER_PYTHON" "$HERE/rtsp_server.py" --backlog "$BACKLOG" --host 127.0.0.1 --port 0 --loop \
-    --max-seconds 10800 --clip "/cam=$CLIP" >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-exec 3<"$WORK/server.out"
-if ! read -r -t 30 READY <&3 || [[ $READY != READY* ]]; then
-    echo "run.sh: the RTSP server did not start: ${READY:-}" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-PORT=${READY#READY port=}
-PORT=${PORT%% *}
-URL=rtsp://127.0.0.1:$PORT/cam
+serve_clip "$SERVER_PYTHON" "$HERE/rtsp_server.py" "$WORK" "$CLIP" 10800 --backlog "$BACKLOG"
 log "RTSP server: $URL (pid $SERVER_PID)"
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -284,6 +284,20 @@ impl<'a> Direct<'a> {
         })
     }
 
+    /// Where the rows of `band` that a conversion into `layout` can take now
+    /// end: its final rows within the layout's, for RGB on an even row
+    /// unless at the bottom (a chroma row is final only with both its luma
+    /// rows; the next band takes the odd one).
+    pub fn band_end(band: &Band<'_>, layout: &FrameLayout) -> usize {
+        let height = layout.height() as usize;
+        let end = band.done().min(height);
+        if layout.format() == PixelFormat::Gray8 || end == height {
+            end
+        } else {
+            end - end % 2
+        }
+    }
+
     /// Rows `rows` of the picture a decoder is decoding, which `band` says
     /// are final, to convert into the same rows of `layout` (see
     /// [`crate::ffmpeg::Band`]): RGB and gray targets from 4:2:0 frame
@@ -361,10 +375,12 @@ impl<'a> Direct<'a> {
             let rows = if plane == 0 { first } else { first / 2 };
             rows * layout.planes().get(plane).map_or(0, |p| p.stride)
         };
+        let mut planes = planes;
+        for (index, out) in planes.iter_mut().enumerate() {
+            let skip = offset(index).min(out.len());
+            *out = &mut std::mem::take(out)[skip..];
+        }
         let [out0, out1, out2] = planes;
-        let skip = |out: &mut [u8], plane: usize| out.len().min(offset(plane));
-        let (o0, o1, o2) = (skip(out0, 0), skip(out1, 1), skip(out2, 2));
-        let (out0, out1, out2) = (&mut out0[o0..], &mut out1[o1..], &mut out2[o2..]);
         let strides = layout.planes().iter().map(|plane| plane.stride);
         match (self.target, layout.format()) {
             (

@@ -113,6 +113,34 @@ struct Decoded {
     range: ColorRange,
 }
 
+/// Feeds every packet of stream `video` to `decoder`, then drains it, and
+/// hands each decoded frame to `on_frame`.
+fn decode_each(
+    input: &mut Input,
+    video: usize,
+    decoder: &mut Decoder,
+    mut on_frame: impl FnMut(&VideoFrame),
+) {
+    let (mut packet, mut frame) = (Packet::new().unwrap(), VideoFrame::new().unwrap());
+    let mut drain = |decoder: &mut Decoder| {
+        while decoder.receive_frame(&mut frame).unwrap() == DecodeOutcome::Frame {
+            on_frame(&frame);
+        }
+    };
+    loop {
+        match input.read_packet(&mut packet).unwrap() {
+            ReadOutcome::Packet if packet.stream_index() == video => {
+                assert_eq!(decoder.send_packet(&packet).unwrap(), SendOutcome::Sent);
+                drain(decoder);
+            }
+            ReadOutcome::Packet | ReadOutcome::Again => {}
+            ReadOutcome::Eof => break,
+        }
+    }
+    decoder.send_eof().unwrap();
+    drain(decoder);
+}
+
 /// Decodes every frame of `path` and converts each into a slot of `layout`.
 fn run(
     path: &Path,
@@ -129,41 +157,26 @@ fn run(
         .capacity(32)
         .policy(DropPolicy::DropNewest);
     let (mut producer, mut consumer, _reader) = slab::new(config).unwrap();
-    let (mut packet, mut frame) = (Packet::new().unwrap(), VideoFrame::new().unwrap());
     let mut scaler = Scaler::default();
     let mut decoded = Vec::new();
-    let mut drain = |decoder: &mut Decoder, decoded: &mut Vec<Decoded>| {
-        while decoder.receive_frame(&mut frame).unwrap() == DecodeOutcome::Frame {
-            decoded.push(Decoded {
-                width: frame.width(),
-                height: frame.height(),
-                key: frame.is_key(),
-                corrupt: frame.is_corrupt(),
-                pts: frame.best_effort_timestamp(),
-                format: frame.pixel_format_name(),
-                range: frame.color_range(),
-            });
-            let mut slot = producer.begin().unwrap();
-            scaler.scale_into(&frame, &mut slot).unwrap();
-            let info = FrameInfo {
-                keyframe: frame.is_key(),
-                ..FrameInfo::received_now()
-            };
-            let _ = slot.commit(info);
-        }
-    };
-    loop {
-        match input.read_packet(&mut packet).unwrap() {
-            ReadOutcome::Packet if packet.stream_index() == video.index => {
-                assert_eq!(decoder.send_packet(&packet).unwrap(), SendOutcome::Sent);
-                drain(&mut decoder, &mut decoded);
-            }
-            ReadOutcome::Packet | ReadOutcome::Again => {}
-            ReadOutcome::Eof => break,
-        }
-    }
-    decoder.send_eof().unwrap();
-    drain(&mut decoder, &mut decoded);
+    decode_each(&mut input, video.index, &mut decoder, |frame| {
+        decoded.push(Decoded {
+            width: frame.width(),
+            height: frame.height(),
+            key: frame.is_key(),
+            corrupt: frame.is_corrupt(),
+            pts: frame.best_effort_timestamp(),
+            format: frame.pixel_format_name(),
+            range: frame.color_range(),
+        });
+        let mut slot = producer.begin().unwrap();
+        scaler.scale_into(frame, &mut slot).unwrap();
+        let info = FrameInfo {
+            keyframe: frame.is_key(),
+            ..FrameInfo::received_now()
+        };
+        let _ = slot.commit(info);
+    });
     assert!(input.payload_bytes() > 0);
     let frames = std::iter::from_fn(|| consumer.pop_oldest()).collect();
     (decoded, frames)
@@ -466,11 +479,7 @@ impl BandSink for Converting {
             // The buffer again: a new picture.
             *rows = 0;
         }
-        let height = self.layout.height() as usize;
-        let mut end = band.done().min(height);
-        if end < height {
-            end -= end % 2;
-        }
+        let end = crate::convert::Direct::band_end(band, &self.layout);
         if end > *rows {
             let direct = crate::convert::Direct::band(band, &self.layout, *rows..end)
                 .expect("a band of a 4:2:0 frame picture converts");
@@ -504,40 +513,25 @@ fn bands_convert_to_the_whole_pictures_conversion_with_b_frames_slices_and_cropp
         decoder.lend_pictures().is_none(),
         "one opaque: bands or a pool"
     );
-    let (mut packet, mut frame) = (Packet::new().unwrap(), VideoFrame::new().unwrap());
     let mut compared = 0;
-    let mut drain = |decoder: &mut Decoder| {
-        while decoder.receive_frame(&mut frame).unwrap() == DecodeOutcome::Frame {
-            assert_eq!((frame.width(), frame.height()), (320, 180));
-            let mut whole = vec![0; layout.len()];
-            crate::convert::Direct::new(&frame, &layout)
-                .unwrap()
-                .convert_into_planes(&layout, layout.split_mut(&mut whole))
-                .unwrap();
-            let (rows, banded) = pictures
-                .lock()
-                .unwrap()
-                .remove(&frame.picture_id())
-                .expect("the output frame's picture was banded");
-            assert_eq!(rows, 180, "every row converted");
-            assert!(
-                banded == whole,
-                "frame {compared}: bands differ from the whole"
-            );
-            compared += 1;
-        }
-    };
-    loop {
-        match input.read_packet(&mut packet).unwrap() {
-            ReadOutcome::Packet if packet.stream_index() == video.index => {
-                assert_eq!(decoder.send_packet(&packet).unwrap(), SendOutcome::Sent);
-                drain(&mut decoder);
-            }
-            ReadOutcome::Packet | ReadOutcome::Again => {}
-            ReadOutcome::Eof => break,
-        }
-    }
-    decoder.send_eof().unwrap();
-    drain(&mut decoder);
+    decode_each(&mut input, video.index, &mut decoder, |frame| {
+        assert_eq!((frame.width(), frame.height()), (320, 180));
+        let mut whole = vec![0; layout.len()];
+        crate::convert::Direct::new(frame, &layout)
+            .unwrap()
+            .convert_into_planes(&layout, layout.split_mut(&mut whole))
+            .unwrap();
+        let (rows, banded) = pictures
+            .lock()
+            .unwrap()
+            .remove(&frame.picture_id())
+            .expect("the output frame's picture was banded");
+        assert_eq!(rows, 180, "every row converted");
+        assert!(
+            banded == whole,
+            "frame {compared}: bands differ from the whole"
+        );
+        compared += 1;
+    });
     assert_eq!(compared, 24);
 }

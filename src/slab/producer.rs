@@ -182,16 +182,10 @@ impl Producer {
             return Err(lease);
         };
         drop(lease);
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.shared.counters.offered.add(1);
         // SAFETY: a slot lent for conversion is unpublished until this call,
         // which took its one lease: `lend_for_conversion` took it free, and
-        // only a commit stores it where a reader can reach it. The producer
-        // is the only writer of a slot's metadata, and `&mut self` makes this
-        // the only producer call.
-        unsafe { self.homes[index].record(FrameMeta { seq, info }, content) };
-        Ok(self.publish(index))
+        // only a commit stores it where a reader can reach it.
+        Ok(unsafe { self.commit_unpublished(index, content, info) })
     }
 
     /// Publishes the picture the decoder wrote into a lent slot whose pixel
@@ -212,16 +206,31 @@ impl Producer {
             self.lent[index] && self.homes[index].pixels_ptr().cast_const() == pixels
         })?;
         self.lent[index] = false;
+        // SAFETY: a lent slot not committed since it was lent is unpublished:
+        // `lend` took it free (`get_mut` proved every reader gone), and only
+        // a commit stores it where a reader can reach it.
+        Some(unsafe { self.commit_unpublished(index, content, info) })
+    }
+
+    /// Numbers, records and publishes the frame in slot `index`, as
+    /// [`SlotWriter::commit`] does.
+    ///
+    /// # Safety
+    /// The slot is unpublished: no reader can reach it.
+    unsafe fn commit_unpublished(
+        &mut self,
+        index: usize,
+        content: ContentRect,
+        info: FrameInfo,
+    ) -> Committed {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.shared.counters.offered.add(1);
-        // SAFETY: a lent slot not committed since it was lent is unpublished:
-        // `lend` took it free (`get_mut` proved every reader gone), and only
-        // a commit stores it where a reader can reach it. The producer is the
-        // only writer of a slot's metadata, and `&mut self` makes this the
-        // only producer call.
+        // SAFETY: unpublished (the caller's promise), and the producer is the
+        // only writer of a slot's metadata; `&mut self` makes this the only
+        // producer call.
         unsafe { self.homes[index].record(FrameMeta { seq, info }, content) };
-        Some(self.publish(index))
+        self.publish(index)
     }
 
     /// Where the search for a free slot starts. While no queue is in use, the

@@ -165,13 +165,7 @@ impl BandSink for Sink {
 /// (the picture is then converted whole at output).
 fn convert(band: &Band<'_>, picture: &mut Picture) -> bool {
     let layout = *picture.lease.layout();
-    let height = layout.height() as usize;
-    let mut end = band.done().min(height);
-    // RGB pairs rows around their shared chroma row: stop on an even row
-    // unless at the bottom (the next band takes the odd one).
-    if layout.format() != PixelFormat::Gray8 && end < height {
-        end -= end % 2;
-    }
+    let end = Direct::band_end(band, &layout);
     if end <= picture.rows {
         // Nothing new yet, or (for a first band that ends on an odd row)
         // not until the next band.
